@@ -1,0 +1,91 @@
+"""The admin API under `/_mock/`, outside the contract: health, reset, seed data and export.
+
+Every route but `GET /_mock/health` needs `Authorization: Bearer <admin token>` (`--admin-token`), which is
+separate from the API's tokens. Errors use the same problem shape as the API.
+
+    GET    /_mock/health        liveness, tenants and record counts (no token needed)
+    POST   /_mock/reset         delete every record; `?seed=true` then loads the default fixtures
+    POST   /_mock/fixtures      load seed data: a JSON body {tenant: {collection: [records]}}, or none for
+                                the default fixtures; records may leave out id and sys_* fields
+    GET    /_mock/export        the whole state, {"format": 1, "tenants": {tenant: {collection: [records]}}}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, Router
+
+from mockserver import seeding
+from mockserver.state import MockState
+from mockserver.validation import parse_json
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def problem(status: int, title: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def admin_app(state: MockState, extra_routes: list[Route] | None = None) -> Router:
+    def guarded(endpoint: Endpoint) -> Endpoint:
+        async def check(request: Request) -> Response:
+            if not state.auth.is_admin(request.headers.get("authorization")):
+                return problem(401, "Unauthorized", "The admin API needs 'Authorization: Bearer <admin token>'")
+            try:
+                return await endpoint(request)
+            except seeding.SeedError as exc:
+                return problem(400, "Bad Request", f"Seed data: {exc}")
+            except Exception as exc:  # noqa: BLE001 - the problem shape, never a traceback
+                detail = getattr(exc, "detail", None)
+                status = getattr(exc, "status", 500)
+                return problem(status, "Bad Request" if status == 400 else "Error", str(detail or exc))
+
+        return check
+
+    async def health(_: Request) -> Response:
+        db = state.db
+        counts = {t: {c: db.count(t, c) for c in state.contract.resources} for t in db.tenants()}
+        return JSONResponse({"status": "ok", "tenants": db.tenants(), "records": counts})
+
+    async def reset(request: Request) -> Response:
+        state.db.clear()
+        loaded = {}
+        if request.query_params.get("seed", "").lower() in ("1", "true", "yes"):
+            loaded = _seed_default(state)
+        return JSONResponse({"status": "reset", "loaded": loaded})
+
+    async def fixtures(request: Request) -> Response:
+        raw = await request.body()
+        if not raw.strip():
+            return JSONResponse({"loaded": _seed_default(state)})
+        data = parse_json(raw)
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise seeding.SeedError("expected {tenant: {collection: [records]}}")
+        counts = seeding.load(state.db, state.contract, data, state.clock)
+        return JSONResponse({"loaded": counts})
+
+    async def export(_: Request) -> Response:
+        body = json.dumps(seeding.export(state.db), separators=(",", ":"), ensure_ascii=False)
+        return Response(body, media_type="application/json")
+
+    routes = [
+        Route("/_mock/health", health, methods=["GET"]),
+        Route("/_mock/reset", guarded(reset), methods=["POST"]),
+        Route("/_mock/fixtures", guarded(fixtures), methods=["POST"]),
+        Route("/_mock/export", guarded(export), methods=["GET"]),
+        *(Route(r.path, guarded(r.endpoint), methods=list(r.methods or [])) for r in extra_routes or []),
+    ]
+    return Router(routes=routes)
+
+
+def _seed_default(state: MockState) -> dict[str, dict[str, int]]:
+    data = seeding.read_directory(state.settings.fixtures, state.contract)
+    return seeding.load(state.db, state.contract, data, state.clock, validate=False)

@@ -1,0 +1,71 @@
+"""Who may call the mock: tokens, the tenants each may use, and the hooks connexion calls to check them.
+
+Both styles the contract declares reach `Auth.check`: `Authorization: Bearer <token>` (scheme
+`knox-authorizer`) and `Authorization: <token>` (scheme `api-key`). No credential or an unknown one is a 401
+(connexion raises it when every scheme declines); a known token used for a tenant it does not cover is a 403.
+Tokens are never logged or echoed: a caller is known by a user id derived from a hash of its token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
+
+from mockserver.errors import ForbiddenProblem
+
+ALL_TENANTS = None  # the development token's scope
+
+
+def user_id(token: str) -> str:
+    return "user-" + hashlib.sha256(token.encode()).hexdigest()[:10]
+
+
+class Auth:
+    def __init__(self, token: str, tokens: Mapping[str, frozenset[str]] | None = None, admin_token: str = ""):
+        self._scopes: dict[str, frozenset[str] | None] = {token: ALL_TENANTS, **(tokens or {})}
+        self._users = {t: ("dev-user" if t == token else user_id(t)) for t in self._scopes}
+        self.admin_token = admin_token
+
+    def check(self, credential: str | None, request: Any = None) -> dict[str, Any] | None:
+        """Token info for a valid credential, None for an unknown one; ForbiddenProblem for the wrong tenant."""
+        token = _strip_bearer(credential or "")
+        scope = self._lookup(token)
+        if scope is False:
+            return None
+        tenant = request.path_params.get("tenantId") if request is not None else None
+        if tenant is not None and scope is not ALL_TENANTS and tenant not in scope:
+            raise ForbiddenProblem(f"The credential is not allowed for tenant '{tenant}'")
+        return {"sub": self._users[token], "tenants": "*" if scope is ALL_TENANTS else sorted(scope or ())}
+
+    def is_admin(self, authorization: str | None) -> bool:
+        token = _strip_bearer(authorization or "")
+        return bool(self.admin_token) and hmac.compare_digest(token.encode(), self.admin_token.encode())
+
+    def _lookup(self, token: str) -> frozenset[str] | None | bool:
+        for known, scope in self._scopes.items():
+            if hmac.compare_digest(token.encode(), known.encode()):
+                return scope
+        return False
+
+    def security_map(self) -> dict[str, type]:
+        """Connexion security handlers that call `check` for both schemes of the contract."""
+        check = self.check
+
+        class Bearer(BearerSecurityHandler):  # type: ignore[misc]
+            def _resolve_func(self, security_scheme: dict[str, Any]) -> Any:
+                return lambda token, request=None: check(token, request)
+
+        class ApiKey(ApiKeySecurityHandler):  # type: ignore[misc]
+            def _resolve_func(self, security_scheme: dict[str, Any]) -> Any:
+                return lambda api_key, required_scopes=None, request=None: check(api_key, request)
+
+        return {"bearer": Bearer, "apiKey": ApiKey}
+
+
+def _strip_bearer(value: str) -> str:
+    scheme, _, rest = value.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest else value.strip()

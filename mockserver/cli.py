@@ -1,0 +1,200 @@
+"""`collect-mock`: serve the mock, and manage its database and seed data.
+
+    collect-mock serve    [--host H] [--port P] [--db PATH|:memory:] [--seed/--no-seed] [--token T] ...
+    collect-mock seed     --db PATH [--from DIR]
+    collect-mock reset    --db PATH
+    collect-mock export   --db PATH [--out FILE]
+    collect-mock fixtures --scale N --seed S --out DIR
+
+Errors are printed as `Type: message` with exit status 1 (2 for a bad command line), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from mockserver.settings import MEMORY, Settings, SettingsError, parse_tokens
+
+
+def _settings_parser(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    parser.add_argument("--db", help=f"TinyDB file, or {MEMORY} (default: {defaults.db})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(prog="collect-mock", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the mock API (the default command)")
+    serve.add_argument("--host", help=f"address to listen on (default: {defaults.host})")
+    serve.add_argument("--port", type=int, help=f"port to listen on (default: {defaults.port})")
+    _settings_parser(serve, defaults)
+    serve.add_argument(
+        "--seed",
+        dest="seed",
+        action="store_true",
+        default=None,
+        help="load the fixtures into an empty database (default)",
+    )
+    serve.add_argument("--no-seed", dest="seed", action="store_false", help="start with an empty database")
+    serve.add_argument("--fixtures", type=Path, help="fixture directory to seed from (default: the shipped set)")
+    serve.add_argument("--token", help="the development token, valid for every tenant (default: dev-token)")
+    serve.add_argument("--tokens", type=_tokens, help="more tokens limited to tenants: TOKEN=TENANT[+TENANT],...")
+    serve.add_argument("--admin-token", help="token of the /_mock admin API (default: dev-admin-token)")
+    serve.add_argument("--page-size", type=int, help=f"records per page (default: {defaults.page_size})")
+    serve.add_argument(
+        "--validate-responses",
+        action="store_true",
+        default=None,
+        help="check every response against the contract (slower)",
+    )
+    serve.add_argument("--fsync", action="store_true", default=None, help="fsync every write (survive power loss)")
+    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+
+    seed = commands.add_parser("seed", help="load seed data into a database file")
+    _settings_parser(seed, defaults)
+    seed.add_argument("--from", dest="source", type=Path, help="fixture directory (default: the shipped set)")
+
+    reset = commands.add_parser("reset", help="delete every record of a database file")
+    _settings_parser(reset, defaults)
+
+    export = commands.add_parser("export", help="write a database's records as JSON")
+    _settings_parser(export, defaults)
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+
+    fixtures = commands.add_parser("fixtures", help="generate a consistent fixture set of any size", add_help=False)
+    fixtures.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _tokens(raw: str) -> dict[str, frozenset[str]]:
+    try:
+        return parse_tokens(raw)
+    except SettingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fixtures"]:
+        from collect_fixtures.generator import main as generate
+
+        return int(generate(argv[1:]) or 0)
+    if not argv or argv[0].startswith("-"):
+        argv = ["serve", *argv]
+    args = build_parser().parse_args(argv)
+    try:
+        return int(COMMANDS[args.command](args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI reports, it does not crash
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    env = Settings.from_env()
+    return env.replace(db=getattr(args, "db", None), **extra)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mockserver.app import create_app
+
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        fixtures=args.fixtures,
+        token=args.token,
+        tokens=args.tokens,
+        admin_token=args.admin_token,
+        page_size=args.page_size,
+        validate_responses=args.validate_responses,
+        fsync=args.fsync,
+    )
+    listener = _bind(settings.host, settings.port)
+    app = create_app(settings)
+    port = listener.getsockname()[1]
+    tenants = ", ".join(app.state.db.tenants()) or "none yet (create records in any tenant)"
+    base = f"http://{settings.host}:{port}"
+    print(
+        f"Collect mock serving {base}\n"
+        f"  database:   {settings.db}\n"
+        f"  tenants:    {tenants}\n"
+        f"  token:      {settings.token}   (curl -H 'Authorization: Bearer {settings.token}' {base}/batches/<tenant>)\n"
+        f"  Swagger UI: {base}/ui/\n"
+        f"  admin API:  {base}/_mock/health  (token: {settings.admin_token})",
+        flush=True,
+    )
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=args.log_level in ("debug", "info"))
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind before anything else, so that a busy port is a clear message rather than a late traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    listener.set_inheritable(True)
+    return listener
+
+
+def seed(args: argparse.Namespace) -> int:
+    from mockserver import seeding
+    from mockserver.app import create_app
+
+    settings = _settings(args, seed=False)
+    app = create_app(settings)
+    state = app.state
+    source = args.source or settings.fixtures
+    counts = seeding.load(
+        state.db, state.contract, seeding.read_directory(source, state.contract), state.clock, durable=False
+    )
+    state.db.compact()
+    state.db.store.close()
+    total = sum(n for per in counts.values() for n in per.values())
+    print(f"seeded {total} records into {settings.db} from {source}: {json.dumps(counts)}")
+    return 0
+
+
+def reset(args: argparse.Namespace) -> int:
+    from mockserver.app import create_app
+
+    app = create_app(_settings(args, seed=False))
+    app.state.db.clear()
+    app.state.db.compact()
+    app.state.db.store.close()
+    print(f"reset {app.state.settings.db}: no records left")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from mockserver import seeding
+    from mockserver.app import create_app
+
+    app = create_app(_settings(args, seed=False))
+    text = json.dumps(seeding.export(app.state.db), indent=2, ensure_ascii=False)
+    app.state.db.store.close()
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+COMMANDS = {"serve": serve, "seed": seed, "reset": reset, "export": export}

@@ -1,0 +1,239 @@
+"""The records in memory, ordered and indexed, written through to a `Store`.
+
+Every record has a sequence number: its position in creation order, kept for life. Pages are walks in that
+order that resume after the last sequence number returned, so a walk sees every record once even while records
+are being created (they land behind the walker) or deleted. Indexes map a tuple of field values to the sorted
+sequence numbers of the records that hold them, which is what index lookups, searches and reference checks read:
+their cost follows the matches, not the size of the tenant.
+
+The event loop is the only writer, so no locks are needed.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.storage import Change, Store
+
+Record = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """Index the records of `collection` on `fields`; `many`: the one field holds a list, index each item."""
+
+    collection: str
+    fields: tuple[str, ...]
+    many: bool = False
+
+
+def _hashable(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+@dataclass
+class Index:
+    spec: IndexSpec
+    entries: dict[Key, list[int]] = field(default_factory=dict)
+
+    def keys_of(self, record: Record) -> list[Key]:
+        if self.spec.many:
+            values = record.get(self.spec.fields[0])
+            if not isinstance(values, list):
+                return []
+            return list(dict.fromkeys((v,) for v in values if _hashable(v)))
+        key = tuple(record.get(f) for f in self.spec.fields)
+        return [key] if all(_hashable(v) for v in key) else []
+
+    def add(self, seq: int, record: Record) -> None:
+        for key in self.keys_of(record):
+            seqs = self.entries.setdefault(key, [])
+            if not seqs or seqs[-1] < seq:
+                seqs.append(seq)  # the common case: a new record is the newest
+            else:
+                bisect.insort(seqs, seq)
+
+    def remove(self, seq: int, record: Record) -> None:
+        for key in self.keys_of(record):
+            seqs = self.entries.get(key)
+            if seqs:
+                i = bisect.bisect_left(seqs, seq)
+                if i < len(seqs) and seqs[i] == seq:
+                    del seqs[i]
+                if not seqs:
+                    del self.entries[key]
+
+
+@dataclass
+class Table:
+    """The records of one collection of one tenant."""
+
+    by_id: dict[str, tuple[int, Record]] = field(default_factory=dict)
+    ids: dict[int, str] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)
+    indexes: dict[tuple[tuple[str, ...], bool], Index] = field(default_factory=dict)
+
+
+class Database:
+    def __init__(self, store: Store, indexes: Iterable[IndexSpec] = ()):
+        self.store = store
+        self.index_specs = list(indexes)
+        self.tables: dict[tuple[str, str], Table] = {}
+        self.next_seq = 1
+
+    # -- loading ------------------------------------------------------------------------------------------------
+
+    def load(self) -> int:
+        """Read everything the store holds; returns the number of records."""
+        count = 0
+        for change in self.store.load():
+            if change.record is not None:
+                self._put(change.seq, change.tenant, change.collection, change.id, change.record)
+                count += 1
+            self.next_seq = max(self.next_seq, change.seq + 1)
+        return count
+
+    def _table(self, tenant: str, collection: str) -> Table:
+        table = self.tables.get((tenant, collection))
+        if table is None:
+            table = Table()
+            for spec in self.index_specs:
+                if spec.collection == collection:
+                    table.indexes[(spec.fields, spec.many)] = Index(spec)
+            self.tables[(tenant, collection)] = table
+        return table
+
+    # -- reads --------------------------------------------------------------------------------------------------
+
+    def tenants(self) -> list[str]:
+        return sorted({tenant for (tenant, _), table in self.tables.items() if table.by_id})
+
+    def count(self, tenant: str, collection: str) -> int:
+        table = self.tables.get((tenant, collection))
+        return len(table.by_id) if table else 0
+
+    def get(self, tenant: str, collection: str, record_id: str) -> Record | None:
+        table = self.tables.get((tenant, collection))
+        if table is None:
+            return None
+        found = table.by_id.get(record_id)
+        return found[1] if found else None
+
+    def seq_of(self, tenant: str, collection: str, record_id: str) -> int | None:
+        table = self.tables.get((tenant, collection))
+        found = table.by_id.get(record_id) if table else None
+        return found[0] if found else None
+
+    def scan(
+        self,
+        tenant: str,
+        collection: str,
+        after: int = 0,
+        index: tuple[str, ...] | None = None,
+        key: Key | None = None,
+        many: bool = False,
+    ) -> Iterator[tuple[int, Record]]:
+        """Records in creation order after sequence number `after`, all of them or those with `index` = `key`."""
+        table = self.tables.get((tenant, collection))
+        if table is None:
+            return
+        if index is None:
+            seqs: Sequence[int] = table.order
+        else:
+            found = table.indexes.get((index, many))
+            if found is None:
+                raise KeyError(f"no index on {collection}.{index}")
+            seqs = found.entries.get(key if key is not None else (), [])
+        # Walk by position without copying the tail: a page reads only as far as it needs.
+        for position in range(bisect.bisect_right(seqs, after), len(seqs)):
+            seq = seqs[position]
+            yield seq, table.by_id[table.ids[seq]][1]
+
+    def has_index(self, collection: str, fields: tuple[str, ...], many: bool = False) -> bool:
+        return any(s.collection == collection and s.fields == fields and s.many == many for s in self.index_specs)
+
+    def snapshot(self) -> Iterator[Change]:
+        """The live records, in sequence order, for compaction and export."""
+        changes = [
+            Change(seq, tenant, collection, record_id, record)
+            for (tenant, collection), table in self.tables.items()
+            for record_id, (seq, record) in table.by_id.items()
+        ]
+        return iter(sorted(changes, key=lambda c: c.seq))
+
+    # -- writes -------------------------------------------------------------------------------------------------
+
+    def new_seq(self) -> int:
+        seq = self.next_seq
+        self.next_seq += 1
+        return seq
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Persist, then apply, a group of changes: the store acknowledges before memory moves on."""
+        self.store.write(changes)
+        self.apply_in_memory(changes)
+
+    def apply_in_memory(self, changes: Sequence[Change]) -> None:
+        """Apply changes without writing them: for bulk loads that `compact()` then makes durable at once."""
+        for change in changes:
+            if change.record is None:
+                self._delete(change.tenant, change.collection, change.id)
+            else:
+                self._put(change.seq, change.tenant, change.collection, change.id, change.record)
+            self.next_seq = max(self.next_seq, change.seq + 1)
+
+    def compact(self) -> None:
+        """Fold the store's log into a fresh snapshot of what is in memory."""
+        self.store.compact(self.snapshot())
+
+    def put(self, tenant: str, collection: str, record_id: str, record: Record) -> None:
+        """Store a record, keeping the sequence number of the one it replaces."""
+        seq = self.seq_of(tenant, collection, record_id) or self.new_seq()
+        self.apply([Change(seq, tenant, collection, record_id, record)])
+
+    def delete(self, tenant: str, collection: str, record_id: str) -> None:
+        seq = self.seq_of(tenant, collection, record_id)
+        if seq is not None:
+            self.apply([Change(seq, tenant, collection, record_id, None)])
+
+    def clear(self) -> None:
+        """Delete every record (admin reset)."""
+        changes = [
+            Change(seq, tenant, collection, record_id, None)
+            for (tenant, collection), table in self.tables.items()
+            for record_id, (seq, _) in table.by_id.items()
+        ]
+        self.apply(changes)
+        self.tables.clear()
+
+    def _put(self, seq: int, tenant: str, collection: str, record_id: str, record: Record) -> None:
+        table = self._table(tenant, collection)
+        old = table.by_id.get(record_id)
+        if old is not None:
+            for index in table.indexes.values():
+                index.remove(old[0], old[1])
+        else:
+            table.ids[seq] = record_id
+            if not table.order or table.order[-1] < seq:
+                table.order.append(seq)
+            else:
+                bisect.insort(table.order, seq)
+        table.by_id[record_id] = (seq, record)
+        for index in table.indexes.values():
+            index.add(seq, record)
+
+    def _delete(self, tenant: str, collection: str, record_id: str) -> None:
+        table = self.tables.get((tenant, collection))
+        if table is None or record_id not in table.by_id:
+            return
+        seq, record = table.by_id.pop(record_id)
+        del table.ids[seq]
+        i = bisect.bisect_left(table.order, seq)
+        if i < len(table.order) and table.order[i] == seq:
+            del table.order[i]
+        for index in table.indexes.values():
+            index.remove(seq, record)

@@ -1,0 +1,122 @@
+"""HTTP problems the mock raises, rendered in one place as the contract's `Problem` body.
+
+    ProblemException (connexion)
+    └── MockProblem                 our base: a status, a title and a list of FieldError
+        ├── BadRequestProblem       400  invalid body, parameter, content type, start key, ...
+        ├── UnauthorizedProblem     401  no or unknown credential
+        ├── ForbiddenProblem        403  credential not allowed for the tenant
+        ├── NotFoundProblem         404  no such record in the tenant
+        ├── ConflictProblem         409  missing reference, locked record, batch still referenced
+        └── TooManyRequestsProblem  429  injected tenant limit, with Retry-After
+
+Handlers raise these and never build error responses themselves. `problem_response` renders any problem
+(ours, or one connexion raised) as `application/problem+json`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.problem import problem
+
+from mockserver import http_titles
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One offending value: where it was (`body`, `path`, `query`, `header`), which field, and what is wrong."""
+
+    location: str
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"location": self.location, "field": self.field, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"{self.location} {self.field}".strip() if self.field else self.location
+        return f"{where}: {self.message}"
+
+
+class MockProblem(ProblemException):  # type: ignore[misc]
+    status = 500
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None):
+        ext = {"errors": [e.as_dict() for e in errors]} if errors else None
+        super().__init__(
+            status=type(self).status,
+            title=http_titles.title(type(self).status),
+            detail=detail,
+            type="about:blank",
+            headers=headers,
+            ext=ext,
+        )
+        self.errors = errors or []
+
+
+class BadRequestProblem(MockProblem):
+    status = 400
+
+    @classmethod
+    def from_errors(cls, what: str, errors: list[FieldError]) -> BadRequestProblem:
+        """One problem for all errors found, its detail naming each of them."""
+        shown = "; ".join(str(e) for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        return cls(f"{what}: {shown}{more}", errors)
+
+
+class UnauthorizedProblem(MockProblem):
+    status = 401
+
+
+class ForbiddenProblem(MockProblem):
+    status = 403
+
+
+class NotFoundProblem(MockProblem):
+    status = 404
+
+
+class ConflictProblem(MockProblem):
+    status = 409
+
+
+class TooManyRequestsProblem(MockProblem):
+    status = 429
+
+
+def problem_response(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Render a problem raised anywhere in the stack.
+
+    Connexion answers an unsupported content type with 415, which the contract does not document for any
+    operation: the mock answers 400 instead (NOTES.md).
+    """
+    assert isinstance(exc, ProblemException)
+    status, title, detail = exc.status, exc.title, exc.detail
+    ext: dict[str, Any] | None = exc.ext
+    if status == 415:
+        status, title = 400, http_titles.title(400)
+        detail = f"Content-Type: {detail}. Send the body as application/json."
+        ext = {"errors": [FieldError("header", "Content-Type", "must be application/json").as_dict()]}
+    log = logger.warning if status < 500 else logger.error
+    log("%s %s", status, detail)
+    return problem(
+        status=status,
+        title=title or http_titles.title(status),
+        detail=detail or title,
+        type=exc.type or "about:blank",
+        headers=exc.headers,
+        ext=ext,
+    )
+
+
+def server_error_response(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Any unexpected exception: logged with its traceback, answered without one."""
+    logger.error("unhandled %r", exc, exc_info=exc)
+    return problem(status=500, title=http_titles.title(500), detail="General server error.", type="about:blank")

@@ -1,0 +1,340 @@
+"""The generic behaviour of every resource, written once and bound per operation by the resolver.
+
+A `Collection` serves one resource of the contract: create, list, get, replace, patch, delete, search, index
+lookups, batch operations and warm-up. Its rules come from the contract (`contract.Resource`): which fields are
+server-managed, which must name existing records (409), which are required together (400), what a search may
+filter on and which lookups exist. Endpoints that behave differently live in `mockserver/handlers/`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+
+from mockserver import records
+from mockserver.contract import Contract, Operation, Resource
+from mockserver.database import Database, IndexSpec
+from mockserver.errors import BadRequestProblem, ConflictProblem, FieldError, MockProblem, NotFoundProblem
+from mockserver.paging import KeyCodec
+from mockserver.search import Search
+from mockserver.validation import ReadValidator, WriteValidator, schema_errors
+
+Record = dict[str, Any]
+Response = tuple[Any, int, dict[str, str]]
+
+
+@dataclass
+class Caller:
+    """Who is asking, and for which tenant (from the security check and the path)."""
+
+    tenant: str
+    user: str
+
+
+def index_specs(contract: Contract) -> list[IndexSpec]:
+    """The indexes that lookups, reference checks and searches read, derived from the contract."""
+    specs: dict[IndexSpec, None] = {}
+    for resource in contract.resources.values():
+        for fields in resource.lookups:
+            specs[IndexSpec(resource.collection, fields)] = None
+        for ref in resource.references:
+            specs[IndexSpec(resource.collection, (ref.field,), ref.many)] = None
+        for name, spec in resource.filters.items():
+            if name != "id" and name in resource.fields and spec.match in ("equals", "any_of") and not spec.numeric:
+                specs[IndexSpec(resource.collection, (name,))] = None
+    return list(specs)
+
+
+class Collection:
+    def __init__(
+        self,
+        resource: Resource,
+        contract: Contract,
+        db: Database,
+        codec: KeyCodec,
+        clock: records.Clock,
+        page_size: int,
+    ):
+        self.resource = resource
+        self.contract = contract
+        self.db = db
+        self.codec = codec
+        self.clock = clock
+        self.page_size = page_size
+        self.name = resource.collection
+
+    # -- reads --------------------------------------------------------------------------------------------------
+
+    def get(self, caller: Caller, record_id: str, fields: list[str] | None = None) -> Response:
+        return records.project(self.require(caller, record_id), fields), 200, {}
+
+    def list(self, caller: Caller, start: str | None = None, fields: list[str] | None = None) -> Response:
+        walk = self.codec.fingerprint(caller.tenant, self.name, "list")
+        items, last = self._page(self.db.scan(caller.tenant, self.name, self.codec.decode(start, walk)), walk)
+        headers = {"X-Last-Evaluated-Key": last} if last else {}
+        return [records.project(r, fields) for r in items], 200, headers
+
+    def lookup(
+        self,
+        caller: Caller,
+        operation: Operation,
+        params: dict[str, Any],
+        start: str | None = None,
+        fields: list[str] | None = None,
+    ) -> Response:
+        names = tuple(field for _, field in operation.lookup)
+        key = tuple(self._coerce(field, params[param]) for param, field in operation.lookup)
+        walk = self.codec.fingerprint(caller.tenant, self.name, operation.operation_id, key)
+        after = self.codec.decode(start, walk)
+        items, last = self._page(self.db.scan(caller.tenant, self.name, after, names, key), walk)
+        return self._envelope([records.project(r, fields) for r in items], last, count=True), 200, {}
+
+    def search(
+        self, caller: Caller, body: Record, start: str | None = None, fields: list[str] | None = None
+    ) -> Response:
+        search = Search(self.db, caller.tenant, self.resource, body)
+        walk = self.codec.fingerprint(caller.tenant, self.name, "search", search.body)
+        items, last = self._page(search.matches(self.codec.decode(start, walk)), walk)
+        shape = fields or self.resource.summary_fields
+        return self._envelope([records.project(r, shape) for r in items], last, count=False), 200, {}
+
+    def _page(self, stream: Iterator[tuple[int, Record]], walk: str) -> tuple[list[Record], str | None]:
+        """Up to a page of records, and the key to resume after the last one if more remain."""
+        items: list[Record] = []
+        last_seq = 0
+        for seq, record in stream:
+            if len(items) == self.page_size:
+                return items, self.codec.encode(walk, last_seq)
+            items.append(record)
+            last_seq = seq
+        return items, None
+
+    @staticmethod
+    def _envelope(items: list[Record], last: str | None, count: bool) -> Record:
+        body: Record = {"Count": len(items), "Items": items} if count else {"Items": items}
+        if last:
+            body["LastEvaluatedKey"] = last
+        return body
+
+    def _coerce(self, field: str, value: str) -> Any:
+        # Path parameters are strings; the record field may be a number (a batch's fiscal_period).
+        if self.resource.field_types.get(field) in ("integer", "number"):
+            try:
+                return int(value)
+            except ValueError:
+                return value
+        return value
+
+    def require(self, caller: Caller, record_id: str) -> Record:
+        record = self.db.get(caller.tenant, self.name, record_id)
+        if record is None:
+            raise NotFoundProblem(f"No {self.resource.noun} '{record_id}' in tenant '{caller.tenant}'")
+        return record
+
+    # -- writes -------------------------------------------------------------------------------------------------
+
+    def create(self, caller: Caller, body: Record) -> Response:
+        record = self.insert(caller, body)
+        if not self.resource.workflow:
+            return record, 200, {}
+        return self._token(caller, record, "create"), 200, {"X-Record-Id": record["id"]}
+
+    def insert(self, caller: Caller, body: Record) -> Record:
+        if "id" in body:
+            raise BadRequestProblem.from_errors(
+                f"Invalid {self.resource.noun}",
+                [FieldError("body", "id", "must not be sent: the server generates the id of a new record")],
+            )
+        record_id = records.new_id(self.name, lambda i: self.db.get(caller.tenant, self.name, i) is not None)
+        record = records.created(self.resource, body, record_id, caller.user, caller.tenant, self.clock.tick())
+        if self.resource.workflow and "workflow_execution_id" in self.resource.fields:
+            record["workflow_execution_id"] = self._token(caller, record, "create")["executionArn"]
+        self.check(caller, record)
+        self.db.put(caller.tenant, self.name, record_id, record)
+        return record
+
+    def replace(self, caller: Caller, record_id: str, body: Record) -> Response:
+        return self.update(caller, record_id, body), 200, {}
+
+    def update(self, caller: Caller, record_id: str, body: Record) -> Record:
+        if "id" in body and body["id"] != record_id:
+            raise BadRequestProblem.from_errors(
+                f"Invalid {self.resource.noun}",
+                [FieldError("body", "id", f"is {body['id']!r} but the path names {record_id!r}")],
+            )
+        old = self.require_writable(caller, record_id)
+        record = records.changed(
+            self.resource, old, body, caller.user, caller.tenant, self.clock.tick(old.get("sys_last_modified_at"))
+        )
+        self.check(caller, record)
+        self.db.put(caller.tenant, self.name, record_id, record)
+        return record
+
+    def patch(self, caller: Caller, record_id: str, directives: list[Record]) -> Response:
+        return self.apply_patch(caller, record_id, directives), 200, {}
+
+    def apply_patch(self, caller: Caller, record_id: str, directives: list[Record]) -> Record:
+        old = self.require_writable(caller, record_id)
+        self._refuse_server_managed(directives)
+        if not directives:
+            return old  # nothing changes, so the version does not move
+        result: Any = copy.deepcopy(old)
+        for position, directive in enumerate(directives):
+            # One directive at a time, so that an error names the directive that failed.
+            try:
+                result = jsonpatch.JsonPatch([directive]).apply(result, in_place=True)
+            except jsonpatch.JsonPatchTestFailed:
+                wanted = directive.get("value")
+                raise self._patch_error(position, f"test failed: {directive.get('path')} is not {wanted!r}") from None
+            except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError) as exc:
+                raise self._patch_error(position, f"cannot be applied: {exc}") from None
+        if not isinstance(result, dict):
+            raise BadRequestProblem.from_errors(
+                "Invalid patch", [FieldError("body", "[0].path", "the result must be an object")]
+            )
+        record = records.changed(
+            self.resource, old, result, caller.user, caller.tenant, self.clock.tick(old.get("sys_last_modified_at"))
+        )
+        errors = schema_errors(ReadValidator, self.resource.schema, record)
+        if errors:
+            raise BadRequestProblem.from_errors("The patched record would break the schema", errors)
+        self.check(caller, record)
+        self.db.put(caller.tenant, self.name, record_id, record)
+        return record
+
+    def delete(self, caller: Caller, record_id: str) -> Response:
+        self.remove(caller, record_id)
+        return record_id, 200, {}
+
+    def remove(self, caller: Caller, record_id: str) -> None:
+        self.require_writable(caller, record_id)
+        for collection, field in self._referrers(caller.tenant, record_id):
+            raise ConflictProblem(
+                f"The {self.resource.noun} '{record_id}' is still referenced by {collection}.{field}; "
+                "delete or change those records first"
+            )
+        self.db.delete(caller.tenant, self.name, record_id)
+
+    def require_writable(self, caller: Caller, record_id: str) -> Record:
+        record = self.require(caller, record_id)
+        if record.get("sys_locked"):
+            raise ConflictProblem(
+                f"The {self.resource.noun} '{record_id}' is locked (sys_locked) and cannot be changed via the API",
+                [FieldError("body", "sys_locked", "the record is locked")],
+            )
+        return record
+
+    # -- rules --------------------------------------------------------------------------------------------------
+
+    def check(self, caller: Caller, record: Record) -> None:
+        """The rules a stored record obeys beyond its schema: conditional requirements (400), references (409)."""
+        missing = []
+        for rule in self.resource.conditional_required:
+            if all(record.get(k) == v for k, v in rule["if"].items()):
+                condition = ", ".join(f"{k} is {v!r}" for k, v in rule["if"].items())
+                missing += [
+                    FieldError("body", name, f"is required when {condition}")
+                    for name in rule["then"]
+                    if record.get(name) in (None, "")
+                ]
+        if missing:
+            raise BadRequestProblem.from_errors(f"Invalid {self.resource.noun}", missing)
+        dangling = []
+        for ref in self.resource.references:
+            values = record.get(ref.field)
+            for position, value in enumerate(values if ref.many and isinstance(values, list) else [values]):
+                if value is None or (ref.collection == self.name and value == record["id"] and ref.many):
+                    continue
+                if self.db.get(caller.tenant, ref.collection, value) is None:
+                    where = f"{ref.field}[{position}]" if ref.many else ref.field
+                    noun = self.contract.resources[ref.collection].noun
+                    dangling.append(FieldError("body", where, f"no {noun} {value!r} in tenant {caller.tenant!r}"))
+        if dangling:
+            raise ConflictProblem("; ".join(f"{e.field}: {e.message}" for e in dangling), dangling)
+
+    def _referrers(self, tenant: str, record_id: str) -> Iterator[tuple[str, str]]:
+        for other in self.contract.resources.values():
+            for ref in other.references:
+                if ref.collection == self.name:
+                    for _, referrer in self.db.scan(tenant, other.collection, 0, (ref.field,), (record_id,), ref.many):
+                        if not (other.collection == self.name and referrer.get("id") == record_id):
+                            yield other.collection, ref.field
+                            break
+
+    def _refuse_server_managed(self, directives: list[Record]) -> None:
+        """Directives may read server-managed fields (`test`, `copy` from) but not change them."""
+        errors = []
+        for i, directive in enumerate(directives):
+            keys = ("path", "from") if directive.get("op") == "move" else ("path",)
+            for key in keys if directive.get("op") != "test" else ():
+                pointer = directive.get(key)
+                if isinstance(pointer, str) and self._top_field(pointer) in self.resource.read_only:
+                    errors.append(
+                        FieldError("body", f"[{i}].{key}", f"{pointer!r} is server-managed and cannot be changed")
+                    )
+        if errors:
+            raise BadRequestProblem.from_errors("Invalid patch", errors)
+
+    @staticmethod
+    def _top_field(pointer: str) -> str:
+        parts = pointer.split("/")
+        return parts[1].replace("~1", "/").replace("~0", "~") if len(parts) > 1 else ""
+
+    @staticmethod
+    def _patch_error(position: int, message: str) -> BadRequestProblem:
+        return BadRequestProblem.from_errors("Invalid patch", [FieldError("body", f"[{position}]", message)])
+
+    def _token(self, caller: Caller, record: Record, action: str) -> Record:
+        return records.execution_token(
+            caller.tenant, self.name, action, record["id"], record.get("sys_last_modified_at") or self.clock.tick()
+        )
+
+    # -- batch operations and warm-up ---------------------------------------------------------------------------
+
+    def batch(self, caller: Caller, body: Record) -> Response:
+        results = [self._one(caller, operation) for operation in body["operations"]]
+        successes = sum(1 for r in results if r["outcome"] == "success")
+        return {"success_count": successes, "error_count": len(results) - successes, "results": results}, 200, {}
+
+    def _one(self, caller: Caller, operation: Record) -> Record:
+        kind, record_id = operation["operation"], operation.get("id")
+        result: Record = {"operation": kind, "id": record_id}
+        try:
+            if kind == "create":
+                obj = self._required_member(operation, "object", dict)
+                errors = schema_errors(WriteValidator, self.resource.schema, obj, prefix="object")
+                if errors:
+                    raise BadRequestProblem.from_errors(f"Invalid {self.resource.noun}", errors)
+                record = self.insert(caller, obj)
+                result.update(id=record["id"], object=record)
+            elif kind == "patch":
+                self._required_member(operation, "id", str)
+                directives = self._required_member(operation, "patch_directives", list)
+                result["object"] = self.apply_patch(caller, str(record_id), directives)
+            else:
+                self._required_member(operation, "id", str)
+                self.remove(caller, str(record_id))
+        except MockProblem as problem:
+            result.update(outcome="error", error_message=str(problem.detail))
+            result.pop("object", None)
+            return result
+        result["outcome"] = "success"
+        return result
+
+    @staticmethod
+    def _required_member(operation: Record, name: str, kind: type) -> Any:
+        value = operation.get(name)
+        if not isinstance(value, kind):
+            raise BadRequestProblem.from_errors(
+                "Invalid operation",
+                [FieldError("body", name, f"is required for a {operation['operation']} operation")],
+            )
+        return value
+
+    def warm_up(self) -> Response:
+        return None, 200, {}

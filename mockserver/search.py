@@ -1,0 +1,97 @@
+"""Search: the filters the contract declares for a resource, matched against records.
+
+Each filter's kind comes from the contract (see `contract.Filter`): a scalar is an equality, an array a list of
+accepted values, a 2-item array an inclusive [min, max] range. All filters given must match. Candidates come
+from the most selective index a filter can use (ids, then indexed lists, then indexed equalities), so the cost of
+a search follows its matches rather than the size of the tenant.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from mockserver.contract import Filter, Resource
+from mockserver.database import Database
+from mockserver.errors import BadRequestProblem, FieldError
+
+Record = dict[str, Any]
+Matcher = Callable[[Record], bool]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def compile_filter(spec: Filter, value: Any) -> Matcher:
+    field = spec.name
+    if spec.match == "equals":
+        if spec.numeric:
+            wanted = _number(value)
+            return lambda r: _number(r.get(field)) == wanted
+        return lambda r: r.get(field) == value
+    if spec.match == "any_of":
+        accepted = set(v for v in value if isinstance(v, (str, int, float, bool)))
+        return lambda r: r.get(field) in accepted
+    low, high = value
+    if spec.numeric:
+        low_n, high_n = _number(low), _number(high)
+        if low_n is None or high_n is None or low_n > high_n:
+            raise _range_error(field, value)
+
+        def in_number_range(r: Record) -> bool:
+            n = _number(r.get(field))
+            return n is not None and low_n <= n <= high_n
+
+        return in_number_range
+    if str(low) > str(high):
+        raise _range_error(field, value)
+    return lambda r: isinstance(r.get(field), str) and str(low) <= r[field][: len(str(high))] <= str(high)
+
+
+def _range_error(field: str, value: Any) -> BadRequestProblem:
+    return BadRequestProblem.from_errors(
+        "Invalid search", [FieldError("body", field, f"{value!r} is not a [min, max] range with min <= max")]
+    )
+
+
+class Search:
+    def __init__(self, db: Database, tenant: str, resource: Resource, body: Record):
+        self.db, self.tenant, self.resource = db, tenant, resource
+        self.body = {k: v for k, v in body.items() if k in resource.filters and v is not None}
+        self.matchers = [compile_filter(resource.filters[k], v) for k, v in self.body.items()]
+
+    def matches(self, after: int) -> Iterator[tuple[int, Record]]:
+        for seq, record in self._candidates(after):
+            if all(match(record) for match in self.matchers):
+                yield seq, record
+
+    def _candidates(self, after: int) -> Iterator[tuple[int, Record]]:
+        collection = self.resource.collection
+        ids = self.body.get("id")
+        if isinstance(ids, list) and self.resource.filters["id"].match == "any_of":
+            found = []
+            for record_id in dict.fromkeys(ids):
+                seq = self.db.seq_of(self.tenant, collection, record_id)
+                if seq is not None and seq > after:
+                    found.append((seq, self.db.get(self.tenant, collection, record_id)))
+            yield from sorted(found, key=lambda pair: pair[0])  # type: ignore[misc]
+            return
+        for name, value in self.body.items():
+            spec = self.resource.filters[name]
+            if spec.match == "any_of" and self.db.has_index(collection, (name,)):
+                streams = [self.db.scan(self.tenant, collection, after, (name,), (v,)) for v in dict.fromkeys(value)]
+                yield from heapq.merge(*streams, key=lambda pair: pair[0])
+                return
+        for name, value in self.body.items():
+            spec = self.resource.filters[name]
+            if spec.match == "equals" and not spec.numeric and self.db.has_index(collection, (name,)):
+                yield from self.db.scan(self.tenant, collection, after, (name,), (value,))
+                return
+        yield from self.db.scan(self.tenant, collection, after)

@@ -1,0 +1,113 @@
+"""Loading seed data: the fixture layout on disk (see fixtures/README.md) or records given inline.
+
+Layout: `<dir>/<tenant>/<collection>.json`, each a JSON array of stored records; files whose name is not a
+collection of the contract (reference data such as `business_units.json`) are skipped. Seeded records may leave
+out `id` and the `sys_*` fields: the server fills them in as if it had created the records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from mockserver import records
+from mockserver.contract import Contract
+from mockserver.database import Database
+from mockserver.storage import Change
+from mockserver.validation import ReadValidator, schema_errors
+
+Record = dict[str, Any]
+SEED_USER = "fixture-loader"
+
+
+class SeedError(ValueError):
+    """Seed data that cannot be loaded; the message names the file or tenant, the record and the field."""
+
+
+def read_directory(directory: Path, contract: Contract) -> dict[str, dict[str, list[Record]]]:
+    """{tenant: {collection: [records]}} from a fixture directory."""
+    if not directory.is_dir():
+        raise SeedError(f"fixture directory {directory} does not exist")
+    data: dict[str, dict[str, list[Record]]] = {}
+    for tenant_dir in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        for collection in contract.resources:
+            path = tenant_dir / f"{collection}.json"
+            if path.exists():
+                try:
+                    items = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    raise SeedError(f"{path}: not a JSON array of records ({exc})") from exc
+                if not isinstance(items, list):
+                    raise SeedError(f"{path}: not a JSON array of records")
+                data.setdefault(tenant_dir.name, {})[collection] = items
+    return data
+
+
+def load(
+    db: Database,
+    contract: Contract,
+    data: Mapping[str, Mapping[str, Iterable[Record]]],
+    clock: records.Clock,
+    validate: bool = True,
+    durable: bool = True,
+) -> dict[str, dict[str, int]]:
+    """Store the records (replacing any with the same id); returns counts per tenant and collection.
+
+    Every record is checked before anything is stored, so bad seed data changes nothing.
+    """
+    changes: list[Change] = []
+    counts: dict[str, dict[str, int]] = {}
+    now = clock.tick()
+    for tenant, collections in data.items():
+        for collection, items in collections.items():
+            resource = contract.resources.get(collection)
+            if resource is None:
+                raise SeedError(
+                    f"tenant {tenant}: {collection!r} is not a collection of the contract "
+                    f"({', '.join(contract.resources)})"
+                )
+            for position, item in enumerate(items):
+                if not isinstance(item, dict):
+                    raise SeedError(f"{tenant}/{collection}[{position}]: not a JSON object")
+                record = _complete(resource, item, collection, tenant, now, db)
+                if validate:
+                    errors = schema_errors(ReadValidator, resource.schema, record)
+                    if errors:
+                        shown = "; ".join(str(e) for e in errors[:3])
+                        raise SeedError(f"{tenant}/{collection}[{position}] ({record.get('id')}): {shown}")
+                seq = db.seq_of(tenant, collection, record["id"]) or db.new_seq()
+                changes.append(Change(seq, tenant, collection, record["id"], record))
+                counts.setdefault(tenant, {}).setdefault(collection, 0)
+                counts[tenant][collection] += 1
+    if durable:
+        db.apply(changes)
+    else:
+        db.apply_in_memory(changes)
+    return counts
+
+
+def _complete(resource: Any, item: Record, collection: str, tenant: str, now: str, db: Database) -> Record:
+    record = dict(item)
+    if not record.get("id"):
+        record["id"] = records.new_id(collection, lambda i: db.get(tenant, collection, i) is not None)
+    defaults = {
+        "sys_version": 1,
+        "sys_created_at": now,
+        "sys_last_modified_at": now,
+        "sys_created_by_id": SEED_USER,
+        "sys_last_modified_by_id": SEED_USER,
+    }
+    for name, value in defaults.items():
+        if name in resource.fields:
+            record.setdefault(name, value)
+    return record
+
+
+def export(db: Database) -> dict[str, Any]:
+    """The whole state in the fixture shape: {"format": 1, "tenants": {tenant: {collection: [records]}}}."""
+    tenants: dict[str, dict[str, list[Record]]] = {}
+    for change in db.snapshot():
+        tenants.setdefault(change.tenant, {}).setdefault(change.collection, []).append(change.record or {})
+    return {"format": 1, "tenants": tenants}

@@ -1,0 +1,101 @@
+"""The mock's configuration: defaults live only in `Settings`; the CLI and `MOCKSERVER_*` variables override them."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from collect_contract import SPEC_PATH
+from collect_fixtures import DATA_DIR
+
+MEMORY = ":memory:"
+DEFAULT_TOKEN = "dev-token"
+DEFAULT_ADMIN_TOKEN = "dev-admin-token"
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the key and the value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # A TinyDB file (with a write-ahead log next to it), or ":memory:" for state that dies with the process.
+    db: str = "data/collect.json"
+    # Load the fixtures into an empty database on start.
+    seed: bool = True
+    fixtures: Path = DATA_DIR / "default"
+    # The development token works for every tenant; `tokens` adds tokens limited to some tenants.
+    token: str = DEFAULT_TOKEN
+    tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+    admin_token: str = DEFAULT_ADMIN_TOKEN
+    page_size: int = 100
+    spec_path: Path = SPEC_PATH
+    # Validate every response against the contract (slower; a wrong response becomes a 500).
+    validate_responses: bool = False
+    # fsync the write-ahead log on every write: survives power loss, not only a killed process.
+    fsync: bool = False
+    # Rewrite the TinyDB file from the log once it holds this many writes (0: only at start and stop).
+    compact_every: int = 10_000
+    swagger_ui: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page_size <= 10_000:
+            raise SettingsError(f"Config 'page_size' has value '{self.page_size}'. Not between 1 and 10000.")
+        if not 0 <= self.port <= 65_535:
+            raise SettingsError(f"Config 'port' has value '{self.port}'. Not a TCP port.")
+        if not self.token:
+            raise SettingsError("Config 'token' has value ''. A token cannot be empty.")
+
+    @property
+    def in_memory(self) -> bool:
+        return self.db == MEMORY
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with the given values; None means 'keep the current one'."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, prefix: str = "MOCKSERVER_") -> Settings:
+        """Settings with every `MOCKSERVER_<NAME>` variable applied, e.g. `MOCKSERVER_PAGE_SIZE=20`."""
+        environ = dict(os.environ if environ is None else environ)
+        changes: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(prefix + f.name.upper())
+            if raw is not None:
+                changes[f.name] = _parse(f.name, raw, str(f.type))
+        return cls().replace(**changes)
+
+
+def parse_tokens(raw: str) -> dict[str, frozenset[str]]:
+    """`token1=acme+globex,token2=acme` -> {token: tenants}."""
+    tokens: dict[str, frozenset[str]] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        token, sep, tenants = item.partition("=")
+        if not sep or not token or not tenants:
+            raise SettingsError(f"Config 'tokens' has value '{item}'. Expected TOKEN=TENANT[+TENANT...].")
+        tokens[token] = frozenset(filter(None, tenants.split("+")))
+    return tokens
+
+
+def _parse(name: str, raw: str, kind: str) -> object:
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"Config '{name}' has value '{raw}'. Not a valid bool.")
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"Config '{name}' has value '{raw}'. Not a valid integer.") from None
+    if kind == "Path":
+        return Path(raw)
+    if name == "tokens":
+        return parse_tokens(raw)
+    return raw

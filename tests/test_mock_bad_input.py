@@ -1,0 +1,112 @@
+"""Bad input: always a clear 4xx in the problem shape, never a 500, and nothing stored."""
+
+import pytest
+
+from tests.support import factory
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "fragment"),
+    [
+        (b'{"name": ', JSON, "not valid JSON"),
+        (b'{"name": NaN}', JSON, "NaN"),
+        (b'{"total": Infinity}', JSON, "Infinity"),
+        (b'{"total": 1e999}', JSON, "too large"),
+        (b'{"number": ' + b"9" * 5000 + b"}", JSON, "not valid JSON"),
+        (b"[" * 40 + b"]" * 40, JSON, "nests deeper"),
+        (b'{"name": "\xff\xfe"}', JSON, "utf-8"),
+        (b'{"name": "x"}', {"Content-Type": "text/plain"}, "Content-Type"),
+        (b'{"name": "x"}', {}, "Content-Type"),
+        (b"", JSON, "required"),
+        (b"   ", JSON, "required"),
+        (b"[]", JSON, "is not of type 'object'"),
+        (b"null", JSON, "required"),
+    ],
+    ids=[
+        "truncated",
+        "nan",
+        "infinity",
+        "huge-float",
+        "huge-int",
+        "deep",
+        "bad-utf8",
+        "wrong-type",
+        "no-type",
+        "empty",
+        "blank",
+        "array",
+        "null",
+    ],
+)
+def test_malformed_bodies_are_400_and_store_nothing(api, content, headers, fragment):
+    response = api.post("/batches/acme", content=content, headers=headers)
+    assert response.status_code == 400, response.text
+    assert fragment.lower() in response.json()["detail"].lower()
+    assert response.json()["errors"]
+    assert api.get("/batches/acme").json() == []
+
+
+def test_a_body_over_one_mebibyte_is_400(api):
+    body = factory.batch(description="x" * 60_000)
+    big = (
+        b'{"operations": ['
+        + b",".join([b'{"operation": "create", "object": ' + repr(body).encode() + b"}"] * 20)
+        + b"]}"
+    )
+    response = api.post("/batches/acme/batch", content=big, headers=JSON)
+    assert response.status_code == 400 and "1 MiB" in response.json()["detail"]
+
+
+def test_an_over_long_string_is_400_naming_the_field(api):
+    response = api.post("/batches/acme", json=factory.batch(description="x" * 70_000))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "description"
+
+
+@pytest.mark.parametrize("record_id", ["a.b", "a b", "ünïcode", "..", "%2e%2e", "a|b%2Fc", "x" * 300 + "%00"])
+def test_odd_ids_in_the_path_are_a_clear_4xx(api, record_id):
+    response = api.get(f"/batches/acme/{record_id}", unchecked=True)
+    assert response.status_code in (400, 404), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_path_traversal_does_not_escape(api):
+    response = api.get("/batches/acme/../../_mock/export", unchecked=True)
+    assert response.status_code in (400, 401, 404)
+    assert "tenants" not in response.text
+
+
+def test_unknown_query_parameters_are_400_naming_them(api):
+    response = api.get("/batches/acme", params={"limit": "10", "fields": "id"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"location": "query", "field": "limit", "message": "is not a parameter of this operation"}
+    ]
+
+
+def test_wrong_parameter_types_are_400_naming_the_parameter(api):
+    response = api.get("/batches/acme/fiscal_period/fy-2025/13")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "fiscal_period"
+    response = api.get("/batches/acme/status/sleeping/bu-us")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "status"
+
+
+def test_a_patch_into_a_missing_location_is_400(api):
+    batch = api.post("/batches/acme", json=factory.batch()).json()
+    response = api.patch(f"/batches/acme/{batch['id']}", json=[{"op": "add", "path": "/statistics/x/y", "value": 1}])
+    assert response.status_code == 400
+    assert api.get(f"/batches/acme/{batch['id']}").json() == batch
+
+
+def test_a_malformed_patch_directive_is_400(api):
+    batch = api.post("/batches/acme", json=factory.batch()).json()
+    for patch in (
+        [{"op": "jump", "path": "/name"}],
+        [{"path": "/name"}],
+        {"op": "add"},
+        [{"op": "add", "path": "name"}],
+    ):
+        response = api.patch(f"/batches/acme/{batch['id']}", json=patch)
+        assert response.status_code == 400, (patch, response.text)

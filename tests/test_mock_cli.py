@@ -1,0 +1,127 @@
+"""The `collect-mock` command: it starts, reports, persists, and fails with clear messages."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+CLI = [sys.executable, "-m", "mockserver"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(*args, timeout=60):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def serve(tmp_path):
+    started = []
+
+    def start(*args):
+        port = free_port()
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        started.append(process)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/_mock/health", timeout=1).status_code == 200:
+                    return base, process
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError(process.stderr.read() if process.poll() is not None else "server did not start")
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        process.stdout.close()
+        process.stderr.close()
+
+
+def stop(process):
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=20)
+    return process.stdout.read()
+
+
+def test_serve_prints_its_url_token_and_state_persists_across_restarts(serve, tmp_path):
+    db = str(tmp_path / "collect.json")
+    base, process = serve("--db", db, "--no-seed", "--token", "secret-dev")
+    headers = {"Authorization": "Bearer secret-dev"}
+    body = {"business_unit_id": "bu", "date": "2025-01-01", "fiscal_period": 1, "fiscal_year_id": "fy", "name": "n"}
+    created = httpx.post(f"{base}/batches/acme", json=body, headers=headers).json()
+    output = stop(process)
+    assert base in output and "secret-dev" in output and "/ui/" in output
+    base, process = serve("--db", db, "--no-seed", "--token", "secret-dev")
+    assert httpx.get(f"{base}/batches/acme/{created['id']}", headers=headers).json() == created
+    assert "acme" in stop(process)
+
+
+def test_a_killed_server_keeps_every_acknowledged_write(serve, tmp_path):
+    db = str(tmp_path / "collect.json")
+    base, process = serve("--db", db, "--no-seed")
+    headers = {"Authorization": "Bearer dev-token"}
+    body = {"business_unit_id": "bu", "date": "2025-01-01", "fiscal_period": 1, "fiscal_year_id": "fy", "name": "n"}
+    ids = [httpx.post(f"{base}/batches/acme", json=body, headers=headers).json()["id"] for _ in range(25)]
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    base, _ = serve("--db", db, "--no-seed")
+    stored = [b["id"] for b in httpx.get(f"{base}/batches/acme", headers=headers).json()]
+    assert stored == ids[: len(stored)] and len(stored) == 25
+
+
+def test_swagger_ui_is_served(serve):
+    base, _ = serve("--db", ":memory:", "--no-seed")
+    response = httpx.get(f"{base}/ui/")
+    assert response.status_code == 200 and "swagger" in response.text.lower()
+
+
+def test_a_busy_port_is_a_clear_message(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = run("serve", "--port", str(busy.getsockname()[1]), "--db", ":memory:")
+    assert result.returncode == 1
+    assert "cannot listen on 127.0.0.1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_database_is_a_clear_message(tmp_path):
+    (tmp_path / "bad.json").write_text("{not json")
+    result = run("serve", "--port", str(free_port()), "--db", str(tmp_path / "bad.json"))
+    assert result.returncode == 1
+    assert "not a TinyDB JSON file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_flag_is_a_usage_error(tmp_path):
+    result = run("serve", "--page-size", "lots")
+    assert result.returncode == 2 and "--page-size" in result.stderr
+    result = run("serve", "--port", str(free_port()), "--page-size", "0", "--db", ":memory:")
+    assert result.returncode == 1 and "page_size" in result.stderr
+
+
+def test_reset_and_export_work_on_a_database_file(tmp_path, serve):
+    db = str(tmp_path / "collect.json")
+    base, process = serve("--db", db, "--no-seed")
+    body = {"business_unit_id": "bu", "date": "2025-01-01", "fiscal_period": 1, "fiscal_year_id": "fy", "name": "n"}
+    httpx.post(f"{base}/batches/globex", json=body, headers={"Authorization": "dev-token"})
+    stop(process)
+    exported = run("export", "--db", db)
+    assert exported.returncode == 0 and '"globex"' in exported.stdout
+    assert run("reset", "--db", db).returncode == 0
+    assert '"globex"' not in run("export", "--db", db).stdout

@@ -1,0 +1,59 @@
+"""Delete (batches) and the recursive dependents walk."""
+
+from tests.support import factory
+
+
+def test_a_deleted_batch_is_gone(api):
+    batch = api.post("/batches/acme", json=factory.batch()).json()
+    response = api.delete(f"/batches/acme/{batch['id']}")
+    assert response.status_code == 200 and response.json() == batch["id"]
+    assert api.get(f"/batches/acme/{batch['id']}").status_code == 404
+    assert api.delete(f"/batches/acme/{batch['id']}").status_code == 404
+    assert api.get("/batches/acme").json() == []
+
+
+def test_a_batch_that_transactions_point_to_is_refused(api, world):
+    world.write_off()
+    response = api.delete(f"/batches/acme/{world.batch['id']}")
+    assert response.status_code == 409
+    assert "writeOffs" in response.json()["detail"] or "invoices" in response.json()["detail"]
+    assert api.get(f"/batches/acme/{world.batch['id']}").status_code == 200
+
+
+def test_a_batch_another_batch_depends_on_is_refused(api):
+    child = api.post("/batches/acme", json=factory.batch()).json()
+    api.post("/batches/acme", json=factory.batch(dependents=[child["id"]]))
+    assert api.delete(f"/batches/acme/{child['id']}").status_code == 409
+
+
+def chain(api, length):
+    ids = []
+    for _ in range(length):
+        ids.append(api.post("/batches/acme", json=factory.batch()).json()["id"])
+    for parent, child in zip(ids, ids[1:], strict=False):
+        api.patch(f"/batches/acme/{parent}", json=[{"op": "add", "path": "/dependents", "value": [child]}])
+    return ids
+
+
+def test_dependents_are_followed_recursively(api):
+    a, b, c, d = chain(api, 4)
+    assert api.get("/batches/acme/dependents", params={"ids": a}).json() == {"children": [b, c, d]}
+    assert api.get("/batches/acme/dependents", params={"ids": c}).json() == {"children": [d]}
+    assert api.get("/batches/acme/dependents", params={"ids": d}).json() == {"children": []}
+
+
+def test_dependents_walk_ends_on_cycles(api):
+    a, b, c = chain(api, 3)
+    api.patch(f"/batches/acme/{c}", json=[{"op": "add", "path": "/dependents", "value": [a]}])
+    assert api.get("/batches/acme/dependents", params={"ids": a}).json() == {"children": [b, c]}
+
+
+def test_dependents_of_several_batches_list_each_once(api):
+    a, b, c = chain(api, 3)
+    assert api.get("/batches/acme/dependents", params={"ids": f"{a},{b}"}).json() == {"children": [c]}
+    assert api.get("/batches/acme/dependents", params={"ids": "bat-unknown"}).json() == {"children": []}
+
+
+def test_dependents_stay_inside_the_tenant(api):
+    a, b = chain(api, 2)
+    assert api.get("/batches/globex/dependents", params={"ids": a}).json() == {"children": []}
