@@ -8,6 +8,12 @@ separate from the API's tokens. Errors use the same problem shape as the API.
     POST   /_mock/fixtures      load seed data: a JSON body {tenant: {collection: [records]}}, or none for
                                 the default fixtures; records may leave out id and sys_* fields
     GET    /_mock/export        the whole state, {"format": 1, "tenants": {tenant: {collection: [records]}}}
+    GET    /_mock/journal       recorded requests, oldest first; filters: method, path (prefix), tenant, status,
+                                operation, limit (the newest N)
+    DELETE /_mock/journal       forget recorded requests
+    GET    /_mock/faults        active fault rules
+    POST   /_mock/faults        add a rule (or a list of rules), see mockserver/faults.py
+    DELETE /_mock/faults        remove every rule;  DELETE /_mock/faults/{id}: remove one
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 
 from mockserver import seeding
+from mockserver.faults import FaultError
 from mockserver.state import MockState
 from mockserver.validation import parse_json
 
@@ -76,11 +83,45 @@ def admin_app(state: MockState, extra_routes: list[Route] | None = None) -> Rout
         body = json.dumps(seeding.export(state.db), separators=(",", ":"), ensure_ascii=False)
         return Response(body, media_type="application/json")
 
+    async def journal(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.journal.clear()
+            return JSONResponse({"status": "cleared"})
+        q = request.query_params
+        try:
+            status = int(q["status"]) if "status" in q else None
+            limit = int(q["limit"]) if "limit" in q else None
+        except ValueError:
+            return problem(400, "Bad Request", "Query parameters 'status' and 'limit' must be integers")
+        entries = state.journal.find(q.get("method"), q.get("path"), q.get("tenant"), status, q.get("operation"), limit)
+        return JSONResponse({"count": len(entries), "entries": [e.as_dict() for e in entries]})
+
+    async def faults(request: Request) -> Response:
+        if request.method == "POST":
+            data = parse_json(await request.body())
+            try:
+                added = [state.faults.add(rule) for rule in (data if isinstance(data, list) else [data])]
+            except (FaultError, TypeError) as exc:
+                return problem(400, "Bad Request", str(exc))
+            return JSONResponse({"added": [rule.as_dict() for rule in added]})
+        if request.method == "DELETE":
+            state.faults.clear()
+        return JSONResponse({"rules": [rule.as_dict() for rule in state.faults.rules]})
+
+    async def fault(request: Request) -> Response:
+        rule_id = request.path_params["rule_id"]
+        if not state.faults.remove(rule_id):
+            return problem(404, "Not Found", f"No fault rule {rule_id}")
+        return JSONResponse({"rules": [rule.as_dict() for rule in state.faults.rules]})
+
     routes = [
         Route("/_mock/health", health, methods=["GET"]),
         Route("/_mock/reset", guarded(reset), methods=["POST"]),
         Route("/_mock/fixtures", guarded(fixtures), methods=["POST"]),
         Route("/_mock/export", guarded(export), methods=["GET"]),
+        Route("/_mock/journal", guarded(journal), methods=["GET", "DELETE"]),
+        Route("/_mock/faults", guarded(faults), methods=["GET", "POST", "DELETE"]),
+        Route("/_mock/faults/{rule_id:int}", guarded(fault), methods=["DELETE"]),
         *(Route(r.path, guarded(r.endpoint), methods=list(r.methods or [])) for r in extra_routes or []),
     ]
     return Router(routes=routes)

@@ -18,6 +18,9 @@ from mockserver.auth import Auth
 from mockserver.contract import Contract
 from mockserver.database import Database
 from mockserver.errors import problem_response, server_error_response
+from mockserver.faults import Faults
+from mockserver.journal import Journal
+from mockserver.observe import ObservedApi
 from mockserver.resolver import MockResolver
 from mockserver.resources import index_specs
 from mockserver.settings import Settings
@@ -27,38 +30,20 @@ from mockserver.validation import VALIDATOR_MAP
 
 logger = logging.getLogger(__name__)
 
-CORS = {
-    b"access-control-allow-origin": b"*",
-    b"access-control-allow-methods": b"GET, POST, PUT, PATCH, DELETE, OPTIONS",
-    b"access-control-allow-headers": b"Authorization, Content-Type",
-}
-
 
 class MockApp:
-    """Routes `/_mock/*` to the admin API and everything else to the contract; adds the CORS headers."""
+    """Routes `/_mock/*` to the admin API and everything else, observed, to the contract."""
 
     def __init__(self, state: MockState, api: ASGIApp, admin: ASGIApp):
         self.state = state
-        self.api = api
+        self.api = ObservedApi(api, state.contract, state.journal, state.faults)
         self.admin = admin
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/_mock/"):
             await self.admin(scope, receive, send)
-            return
-        if scope["type"] != "http":
+        else:
             await self.api(scope, receive, send)
-            return
-
-        async def send_with_cors(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in CORS.items() if k not in present
-                ]
-            await send(message)
-
-        await self.api(scope, receive, send_with_cors)
 
     @property
     def base_url(self) -> str:
@@ -74,6 +59,8 @@ def create_app(settings: Settings | None = None) -> MockApp:
         contract=contract,
         db=Database(open_store(settings.db, fsync=settings.fsync), index_specs(contract)),
         auth=Auth(settings.token, settings.tokens, settings.admin_token),
+        journal=Journal(settings.journal_size),
+        faults=Faults(list(settings.faults)),
     )
     open_database(state)
 

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every response against the contract (slower)",
     )
     serve.add_argument("--fsync", action="store_true", default=None, help="fsync every write (survive power loss)")
+    serve.add_argument("--journal-size", type=int, help="requests kept in the journal, 0 for none (default: 10000)")
+    serve.add_argument("--faults", type=_fault_file, help="JSON file with a list of fault rules to start with")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 
     seed = commands.add_parser("seed", help="load seed data into a database file")
@@ -77,6 +79,19 @@ def _tokens(raw: str) -> dict[str, frozenset[str]]:
         return parse_tokens(raw)
     except SettingsError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fault_file(raw: str) -> tuple[dict[str, Any], ...]:
+    from mockserver.faults import FaultError, Rule
+
+    try:
+        rules = json.loads(Path(raw).read_text(encoding="utf-8"))
+        rules = rules if isinstance(rules, list) else [rules]
+        for rule in rules:
+            Rule.from_dict(rule)
+    except (OSError, ValueError, FaultError, AttributeError) as exc:
+        raise argparse.ArgumentTypeError(f"{raw}: {exc}") from None
+    return tuple(rules)
 
 
 def main(argv: list[str] | None = None) -> int:

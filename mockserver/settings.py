@@ -41,6 +41,10 @@ class Settings:
     # Rewrite the TinyDB file from the log once it holds this many writes (0: only at start and stop).
     compact_every: int = 10_000
     swagger_ui: bool = True
+    # Requests kept in the journal (0 turns it off).
+    journal_size: int = 10_000
+    # Fault rules active from the start (see mockserver/faults.py); the admin API changes them at run time.
+    faults: tuple[dict[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= 10_000:

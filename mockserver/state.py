@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from mockserver.auth import Auth
 from mockserver.contract import Contract
 from mockserver.database import Database
+from mockserver.faults import Faults
+from mockserver.journal import Journal
 from mockserver.paging import KeyCodec
 from mockserver.records import Clock
 from mockserver.resources import Collection
@@ -19,6 +21,8 @@ class MockState:
     contract: Contract
     db: Database
     auth: Auth
+    journal: Journal = field(default_factory=Journal)
+    faults: Faults = field(default_factory=Faults)
     codec: KeyCodec = field(default_factory=KeyCodec)
     clock: Clock = field(default_factory=Clock)
     collections: dict[str, Collection] = field(default_factory=dict)

@@ -1,0 +1,91 @@
+"""The layer around the API: injected faults, the request journal and CORS headers.
+
+It sits outside connexion so that it sees every API request, including those connexion refuses (401, 400),
+and can answer an injected fault before any of the API's work is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockserver.contract import TENANT, Contract
+from mockserver.faults import Faults
+from mockserver.journal import Journal, decode_body
+
+CORS = (
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    (b"access-control-allow-headers", b"Authorization, Content-Type"),
+)
+
+
+class ObservedApi:
+    def __init__(self, api: ASGIApp, contract: Contract, journal: Journal, faults: Faults):
+        self.api, self.contract, self.journal, self.faults = api, contract, journal, faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.api(scope, receive, send)
+            return
+        started = time.perf_counter()
+        method, path = scope["method"], scope["path"]
+        operation = self.contract.match(method, path)
+        segments = path.strip("/").split("/")
+        tenant = segments[1] if operation and operation.path.split("/")[2:3] == [TENANT] and len(segments) > 1 else None
+        status = 500
+        body = bytearray()
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if self.journal.enabled and message["type"] == "http.request":
+                body.extend(message.get("body", b"")[: max(0, 65_537 - len(body))])
+            return message
+
+        async def decorated_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in CORS if h[0] not in present)]
+            await send(message)
+
+        try:
+            outcome = self.faults.decide(method, path, tenant, operation.operation_id if operation else None)
+            if outcome and outcome.delay:
+                await asyncio.sleep(outcome.delay)
+            if outcome and outcome.status:
+                await _answer(decorated_send, outcome.status, outcome.headers, outcome.body)
+            else:
+                await self.api(scope, recording_receive, decorated_send)
+        finally:
+            self.journal.record(
+                at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                method=method,
+                path=path,
+                query=scope.get("query_string", b"").decode("latin-1"),
+                tenant=tenant,
+                operation_id=operation.operation_id if operation else None,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                body=decode_body(bytes(body)),
+            )
+
+
+async def _answer(send: Any, status: int, headers: tuple[tuple[bytes, bytes], ...], body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,73 @@
+"""Fault injection: latency, errors and 429 with Retry-After, per route and tenant, deterministic by seed."""
+
+import time
+
+import pytest
+
+from tests.support import factory
+
+
+@pytest.fixture
+def faults(api):
+    yield lambda *rules: api.admin("POST", "faults", json=list(rules)).json()
+    api.admin("DELETE", "faults")
+
+
+def test_a_throttle_answers_429_with_retry_after_in_the_problem_shape(api, faults):
+    faults({"operation": "listBatches", "tenant": "acme", "throttle_rate": 1, "retry_after": 3})
+    response = api.get("/batches/acme")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "3"
+    assert "retry after 3 seconds" in response.json()["detail"]
+    assert api.get("/batches/globex").status_code == 200
+    assert api.get("/invoices/acme").status_code == 200
+
+
+def test_an_error_rate_of_one_fails_every_matching_request(api, faults):
+    faults({"path": "/invoices/*", "method": "GET", "error_rate": 1, "error_status": 500})
+    assert api.get("/invoices/acme").status_code == 500
+    assert api.get("/batches/acme").status_code == 200
+
+
+def test_latency_delays_the_answer(api, faults):
+    faults({"operation": "listBatches", "latency_ms": 300})
+    started = time.perf_counter()
+    assert api.get("/batches/acme").status_code == 200
+    assert time.perf_counter() - started >= 0.3
+
+
+def test_faults_are_deterministic_under_a_seed(api):
+    def outcomes():
+        api.admin("DELETE", "faults")
+        api.admin("POST", "faults", json={"operation": "listBatches", "error_rate": 0.5, "seed": 7})
+        return [api.get("/batches/acme").status_code for _ in range(20)]
+
+    first, second = outcomes(), outcomes()
+    api.admin("DELETE", "faults")
+    assert first == second
+    assert set(first) == {200, 500}
+
+
+def test_an_injected_fault_stores_nothing(api, faults):
+    faults({"operation": "createBatch", "error_rate": 1})
+    assert api.post("/batches/acme", json=factory.batch()).status_code == 500
+    api.admin("DELETE", "faults")
+    assert api.get("/batches/acme").json() == []
+
+
+def test_rules_are_listed_and_removed_one_by_one(api, faults):
+    added = faults({"operation": "listBatches", "throttle_rate": 1}, {"tenant": "globex", "latency_ms": 1})
+    ids = [rule["id"] for rule in added["added"]]
+    assert [r["id"] for r in api.admin("GET", "faults").json()["rules"]] == ids
+    assert api.admin("DELETE", f"faults/{ids[0]}").status_code == 200
+    assert api.get("/batches/acme").status_code == 200
+    assert api.admin("DELETE", "faults/999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "rule", [{"error_rate": 2}, {"latency_ms": -1}, {"colour": "red"}, {"error_status": 200}, "not a rule"]
+)
+def test_an_invalid_rule_is_400_naming_the_key(api, rule):
+    response = api.admin("POST", "faults", json=rule)
+    assert response.status_code == 400
+    assert "Fault" in response.json()["detail"]
