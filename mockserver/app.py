@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import connexion
 from connexion.exceptions import ProblemException
 from connexion.options import SwaggerUIOptions
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -19,6 +18,7 @@ from mockserver.contract import Contract
 from mockserver.database import Database
 from mockserver.errors import problem_response, server_error_response
 from mockserver.faults import Faults
+from mockserver.framework import MockAsyncApp
 from mockserver.journal import Journal
 from mockserver.observe import ObservedApi
 from mockserver.resolver import MockResolver
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> MockApp:
         yield
         close_database(state)
 
-    api = connexion.AsyncApp(
+    api = MockAsyncApp(
         __name__,
         lifespan=lifespan,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=settings.swagger_ui, swagger_ui_path="/ui"),

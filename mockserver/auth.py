@@ -13,9 +13,8 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
-
 from mockserver.errors import ForbiddenProblem
+from mockserver.framework import security_handlers
 
 ALL_TENANTS = None  # the development token's scope
 
@@ -53,17 +52,7 @@ class Auth:
 
     def security_map(self) -> dict[str, type]:
         """Connexion security handlers that call `check` for both schemes of the contract."""
-        check = self.check
-
-        class Bearer(BearerSecurityHandler):  # type: ignore[misc]
-            def _resolve_func(self, security_scheme: dict[str, Any]) -> Any:
-                return lambda token, request=None: check(token, request)
-
-        class ApiKey(ApiKeySecurityHandler):  # type: ignore[misc]
-            def _resolve_func(self, security_scheme: dict[str, Any]) -> Any:
-                return lambda api_key, required_scopes=None, request=None: check(api_key, request)
-
-        return {"bearer": Bearer, "apiKey": ApiKey}
+        return security_handlers(self.check)
 
 
 def _strip_bearer(value: str) -> str:

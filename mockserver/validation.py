@@ -93,10 +93,24 @@ def describe(error: ValidationError, location: str = "body", prefix: str = "") -
     return [FieldError(location, base, error.message)]
 
 
+_VALIDATORS: dict[tuple[Any, int], Any] = {}
+
+
+def validator_for(validator_cls: Any, schema: dict[str, Any]) -> Any:
+    """One validator per schema object: building one costs more than most validations."""
+    key = (validator_cls, id(schema))
+    found = _VALIDATORS.get(key)
+    if found is None or found.schema is not schema:
+        found = _VALIDATORS[key] = validator_cls(schema, format_checker=FORMATS)
+    return found
+
+
 def schema_errors(
     validator_cls: Any, schema: dict[str, Any], instance: Any, location: str = "body", prefix: str = ""
 ) -> list[FieldError]:
-    validator = validator_cls(schema, format_checker=FORMATS)
+    validator = validator_for(validator_cls, schema)
+    if validator.is_valid(instance):
+        return []
     errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
     found: list[FieldError] = []
     for error in errors[:MAX_ERRORS]:
@@ -227,7 +241,10 @@ class ParamValidator(ParameterValidator):  # type: ignore[misc]
                     if param.get("required"):
                         errors.append(FieldError(location, name, "is required"))
                     continue
-                for error in Draft4Validator(param.get("schema", {}), format_checker=FORMATS).iter_errors(value):
+                validator = validator_for(Draft4Validator, param.get("schema", {}))
+                if validator.is_valid(value):
+                    continue
+                for error in validator.iter_errors(value):
                     errors.extend(FieldError(location, name, e.message) for e in describe(error, location))
         if errors:
             raise BadRequestProblem.from_errors("Invalid request parameters", errors)
