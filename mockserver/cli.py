@@ -120,7 +120,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mockserver.app import create_app
+    from mockserver import create_app
 
     settings = _settings(
         args,
@@ -171,7 +171,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def seed(args: argparse.Namespace) -> int:
     from mockserver import seeding
-    from mockserver.app import create_app
+    from mockserver import create_app
 
     settings = _settings(args, seed=False)
     app = create_app(settings)
@@ -188,7 +188,7 @@ def seed(args: argparse.Namespace) -> int:
 
 
 def reset(args: argparse.Namespace) -> int:
-    from mockserver.app import create_app
+    from mockserver import create_app
 
     app = create_app(_settings(args, seed=False))
     app.state.db.clear()
@@ -200,7 +200,7 @@ def reset(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     from mockserver import seeding
-    from mockserver.app import create_app
+    from mockserver import create_app
 
     app = create_app(_settings(args, seed=False))
     text = json.dumps(seeding.export(app.state.db), indent=2, ensure_ascii=False)

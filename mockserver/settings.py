@@ -38,8 +38,6 @@ class Settings:
     validate_responses: bool = False
     # fsync the write-ahead log on every write: survives power loss, not only a killed process.
     fsync: bool = False
-    # Rewrite the TinyDB file from the log once it holds this many writes (0: only at start and stop).
-    compact_every: int = 10_000
     swagger_ui: bool = True
     # Requests kept in the journal (0 turns it off).
     journal_size: int = 10_000
