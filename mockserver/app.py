@@ -1,14 +1,14 @@
-"""`create_app(settings)`: the mock as an ASGI app, the contract served by connexion beside the admin API."""
+"""`create_app(settings)`: the mock as an ASGI app: the contract's operations, its Swagger UI and the admin API."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
-from connexion.exceptions import ProblemException
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.operations import OpenAPIOperation
 from connexion.options import SwaggerUIOptions
+from connexion.security import SecurityHandlerFactory
+from connexion.spec import Specification
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver import seeding
@@ -16,9 +16,8 @@ from mockserver.admin import admin_app
 from mockserver.auth import Auth
 from mockserver.contract import Contract
 from mockserver.database import Database
-from mockserver.errors import problem_response, server_error_response
+from mockserver.dispatch import Dispatcher, Endpoint
 from mockserver.faults import Faults
-from mockserver.framework import MockAsyncApp
 from mockserver.journal import Journal
 from mockserver.observe import ObservedApi
 from mockserver.resolver import MockResolver
@@ -26,28 +25,43 @@ from mockserver.resources import index_specs
 from mockserver.settings import Settings
 from mockserver.state import MockState
 from mockserver.storage import open_store
-from mockserver.validation import VALIDATOR_MAP
 
 logger = logging.getLogger(__name__)
 
 
 class MockApp:
-    """Routes `/_mock/*` to the admin API and everything else, observed, to the contract."""
+    """Routes `/_mock/*` to the admin API, `/ui` and `/openapi.json` to Swagger UI, the rest to the contract."""
 
-    def __init__(self, state: MockState, api: ASGIApp, admin: ASGIApp):
+    def __init__(self, state: MockState, api: Dispatcher, admin: ASGIApp, docs: ASGIApp):
         self.state = state
-        self.api = ObservedApi(api, state.contract, state.journal, state.faults)
+        self.api = ObservedApi(api, state.journal, state.faults)
         self.admin = admin
+        self.docs = docs
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/_mock/"):
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        path = scope["path"]
+        if path.startswith("/_mock/"):
             await self.admin(scope, receive, send)
+        elif path.startswith(DOCS):
+            await self.docs(scope, receive, send)
         else:
             await self.api(scope, receive, send)
 
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.state.settings.host}:{self.state.settings.port}"
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                close_database(self.state)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+DOCS = ("/ui", "/openapi.json", "/openapi.yaml")
 
 
 def create_app(settings: Settings | None = None) -> MockApp:
@@ -63,28 +77,26 @@ def create_app(settings: Settings | None = None) -> MockApp:
         faults=Faults(list(settings.faults)),
     )
     open_database(state)
+    # Connexion loads and validates the contract, and models each operation for the dispatcher.
+    specification = Specification.load(contract.spec)
+    resolver = MockResolver(state)
+    security = SecurityHandlerFactory(state.auth.security_map())
+    endpoints = {}
+    for operation in contract.operations.values():
+        modelled = OpenAPIOperation.from_spec(
+            specification, path=operation.path, method=operation.method, resolver=resolver
+        )
+        endpoints[(operation.path, operation.method)] = Endpoint(
+            modelled, modelled.function, security, settings.validate_responses
+        )
+    return MockApp(state, Dispatcher(endpoints), admin_app(state), swagger_ui(specification, settings.swagger_ui))
 
-    @asynccontextmanager
-    async def lifespan(_: Any) -> AsyncIterator[None]:
-        yield
-        close_database(state)
 
-    api = MockAsyncApp(
-        __name__,
-        lifespan=lifespan,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=settings.swagger_ui, swagger_ui_path="/ui"),
-    )
-    api.add_api(
-        contract.spec,
-        resolver=MockResolver(state),
-        strict_validation=True,
-        validate_responses=settings.validate_responses,
-        validator_map=VALIDATOR_MAP,
-        security_map=state.auth.security_map(),
-    )
-    api.add_error_handler(ProblemException, problem_response)
-    api.add_error_handler(Exception, server_error_response)
-    return MockApp(state, api, admin_app(state))
+def swagger_ui(specification: Specification, enabled: bool) -> ASGIApp:
+    """Connexion's Swagger UI for the contract at /ui/, and the contract itself at /openapi.json."""
+    docs = SwaggerUIMiddleware(Dispatcher({}))
+    docs.add_api(specification, swagger_ui_options=SwaggerUIOptions(swagger_ui=enabled, swagger_ui_path="/ui"))
+    return docs
 
 
 def open_database(state: MockState) -> None:

@@ -35,7 +35,8 @@ class Auth:
         scope = self._lookup(token)
         if scope is False:
             return None
-        tenant = request.path_params.get("tenantId") if request is not None else None
+        # The raw path parameters: the tenant is a plain string, no need for connexion's parsing.
+        tenant = request.scope.get("path_params", {}).get("tenantId") if request is not None else None
         if tenant is not None and scope is not ALL_TENANTS and tenant not in scope:
             raise ForbiddenProblem(f"The credential is not allowed for tenant '{tenant}'")
         return {"sub": self._users[token], "tenants": "*" if scope is ALL_TENANTS else sorted(scope or ())}
@@ -45,10 +46,7 @@ class Auth:
         return bool(self.admin_token) and hmac.compare_digest(token.encode(), self.admin_token.encode())
 
     def _lookup(self, token: str) -> frozenset[str] | None | bool:
-        for known, scope in self._scopes.items():
-            if hmac.compare_digest(token.encode(), known.encode()):
-                return scope
-        return False
+        return self._scopes.get(token, False)
 
     def security_map(self) -> dict[str, type]:
         """Connexion security handlers that call `check` for both schemes of the contract."""

@@ -170,8 +170,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def seed(args: argparse.Namespace) -> int:
-    from mockserver import seeding
-    from mockserver import create_app
+    from mockserver import create_app, seeding
 
     settings = _settings(args, seed=False)
     app = create_app(settings)
@@ -199,8 +198,7 @@ def reset(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from mockserver import seeding
-    from mockserver import create_app
+    from mockserver import create_app, seeding
 
     app = create_app(_settings(args, seed=False))
     text = json.dumps(seeding.export(app.state.db), indent=2, ensure_ascii=False)

@@ -9,19 +9,18 @@
         ├── ConflictProblem         409  missing reference, locked record, batch still referenced
         └── TooManyRequestsProblem  429  injected tenant limit, with Retry-After
 
-Handlers raise these and never build error responses themselves. `problem_response` renders any problem
+Handlers raise these and never build error responses themselves. `problem_parts` renders any problem
 (ours, or one connexion raised) as `application/problem+json`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.problem import problem
 
 from mockserver import http_titles
 
@@ -91,32 +90,30 @@ class TooManyRequestsProblem(MockProblem):
     status = 429
 
 
-def problem_response(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Render a problem raised anywhere in the stack.
+class ResponseProblem(MockProblem):
+    """The mock's own answer broke the contract (only with --validate-responses)."""
 
-    Connexion answers an unsupported content type with 415, which the contract does not document for any
-    operation: the mock answers 400 instead (NOTES.md).
-    """
-    assert isinstance(exc, ProblemException)
-    status, title, detail = exc.status, exc.title, exc.detail
-    ext: dict[str, Any] | None = exc.ext
-    if status == 415:
-        status, title = 400, http_titles.title(400)
-        detail = f"Content-Type: {detail}. Send the body as application/json."
-        ext = {"errors": [FieldError("header", "Content-Type", "must be application/json").as_dict()]}
-    log = logger.warning if status < 500 else logger.error
-    log("%s %s", status, detail)
-    return problem(
-        status=status,
-        title=title or http_titles.title(status),
-        detail=detail or title,
-        type=exc.type or "about:blank",
-        headers=exc.headers,
-        ext=ext,
-    )
+    status = 500
 
 
-def server_error_response(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Any unexpected exception: logged with its traceback, answered without one."""
-    logger.error("unhandled %r", exc, exc_info=exc)
-    return problem(status=500, title=http_titles.title(500), detail="General server error.", type="about:blank")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_parts(exc: ProblemException) -> tuple[int, dict[str, str], bytes]:
+    """A problem raised anywhere (by us or by connexion) as status, headers and `Problem` body."""
+    status = exc.status
+    body: dict[str, Any] = {
+        "type": exc.type or "about:blank",
+        "title": exc.title or http_titles.title(status),
+        "status": status,
+        "detail": exc.detail or exc.title or http_titles.title(status),
+    }
+    body.update(exc.ext or {})
+    (logger.warning if status < 500 else logger.error)("%s %s", status, body["detail"])
+    headers = {"Content-Type": PROBLEM_JSON, **(exc.headers or {})}
+    return status, headers, json.dumps(body, ensure_ascii=False).encode()
+
+
+def server_error_parts() -> tuple[int, dict[str, str], bytes]:
+    body = {"type": "about:blank", "title": http_titles.title(500), "status": 500, "detail": "General server error."}
+    return 500, {"Content-Type": PROBLEM_JSON}, json.dumps(body).encode()

@@ -12,6 +12,7 @@ import json
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_BODY = 65_536
@@ -20,7 +21,7 @@ MAX_BODY = 65_536
 @dataclass(frozen=True)
 class Entry:
     seq: int
-    at: str
+    at: float  # epoch seconds; shown as ISO 8601 (formatting it per request would cost more than recording)
     method: str
     path: str
     query: str
@@ -31,7 +32,9 @@ class Entry:
     body: Any = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["at"] = datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return data
 
 
 def decode_body(raw: bytes) -> Any:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from mockserver.contract import TENANT, Contract
+from mockserver.dispatch import Dispatcher
 from mockserver.faults import Faults
 from mockserver.journal import Journal, decode_body
 
@@ -25,8 +24,8 @@ CORS = (
 
 
 class ObservedApi:
-    def __init__(self, api: ASGIApp, contract: Contract, journal: Journal, faults: Faults):
-        self.api, self.contract, self.journal, self.faults = api, contract, journal, faults
+    def __init__(self, api: Dispatcher, journal: Journal, faults: Faults):
+        self.api, self.journal, self.faults = api, journal, faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,9 +33,8 @@ class ObservedApi:
             return
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
-        operation = self.contract.match(method, path)
-        segments = path.strip("/").split("/")
-        tenant = segments[1] if operation and operation.path.split("/")[2:3] == [TENANT] and len(segments) > 1 else None
+        route = self.api.route(scope)
+        tenant, operation_id = route.tenant, route.operation_id
         status = 500
         body = bytearray()
 
@@ -55,7 +53,7 @@ class ObservedApi:
             await send(message)
 
         try:
-            outcome = self.faults.decide(method, path, tenant, operation.operation_id if operation else None)
+            outcome = self.faults.decide(method, path, tenant, operation_id) if self.faults.rules else None
             if outcome and outcome.delay:
                 await asyncio.sleep(outcome.delay)
             if outcome and outcome.status:
@@ -64,12 +62,12 @@ class ObservedApi:
                 await self.api(scope, recording_receive, decorated_send)
         finally:
             self.journal.record(
-                at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                at=time.time(),
                 method=method,
                 path=path,
                 query=scope.get("query_string", b"").decode("latin-1"),
                 tenant=tenant,
-                operation_id=operation.operation_id if operation else None,
+                operation_id=operation_id,
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 body=decode_body(bytes(body)),

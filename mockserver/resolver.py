@@ -4,13 +4,11 @@ connexion's MockResolver falling back when no function is found."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from connexion.context import context
 from connexion.resolver import Resolver
-from starlette.responses import Response as StarletteResponse
 
 from mockserver import handlers
 from mockserver.contract import Operation
@@ -18,11 +16,6 @@ from mockserver.resources import Caller, Collection, Response
 from mockserver.state import MockState
 
 START = "exclusiveStartKey"
-
-
-def _caller(params: dict[str, Any]) -> Caller:
-    info = context.get("token_info") or {}
-    return Caller(tenant=str(params.get("tenantId", "")), user=str(info.get("sub", "anonymous")))
 
 
 def _generic(collection: Collection, operation: Operation, caller: Caller, params: dict[str, Any]) -> Response:
@@ -49,25 +42,19 @@ def _generic(collection: Collection, operation: Operation, caller: Caller, param
 
 
 class MockResolver(Resolver):  # type: ignore[misc]
+    """Gives each operation its view: `view(caller, **params) -> (body, status, headers)`."""
+
     def __init__(self, state: MockState):
         super().__init__()
         self.state = state
         self.handlers = handlers.load()
 
-    def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Awaitable[Any]]:
+    def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Response]:
         operation = self.state.contract.operations[operation_id]
         handler = self.handlers.get(operation_id)
         if handler is not None:
-            return partial(_view, partial(handler, self.state))
+            return partial(handler, self.state)
         if operation.kind == "custom" or operation.resource is None:
             raise LookupError(f"operation {operation_id} needs a handler in mockserver/handlers/")
         collection = self.state.collections[operation.resource.collection]
-        return partial(_view, lambda caller, **params: _generic(collection, operation, caller, params))
-
-
-async def _view(target: Callable[..., Response], **params: Any) -> Any:
-    body, status, headers = target(_caller(params), **params)
-    if body is None:
-        return StarletteResponse(status_code=status, headers=headers)
-    # Operations declare JSON and problem+json bodies: connexion needs to be told which one this is.
-    return body, status, {"Content-Type": "application/json", **headers}
+        return lambda caller, **params: _generic(collection, operation, caller, params)

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from connexion.datastructures import MediaTypeDict
+import jsonschema_rs
 from connexion.uri_parsing import AbstractURIParser
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
-from starlette.datastructures import Headers
-from starlette.types import Receive, Scope
+from starlette.types import Receive
 
 from mockserver.errors import BadRequestProblem, FieldError
 
@@ -94,6 +93,7 @@ def describe(error: ValidationError, location: str = "body", prefix: str = "") -
 
 
 _VALIDATORS: dict[tuple[Any, int], Any] = {}
+_FAST: dict[tuple[bool, int], tuple[dict[str, Any], Any]] = {}
 
 
 def validator_for(validator_cls: Any, schema: dict[str, Any]) -> Any:
@@ -105,16 +105,50 @@ def validator_for(validator_cls: Any, schema: dict[str, Any]) -> Any:
     return found
 
 
+def plain_schema(schema: Any, write: bool) -> Any:
+    """An OpenAPI 3.0 schema as plain JSON Schema: `nullable` as a null type, and for requests (`write`) the
+    readOnly properties out of `required`. OpenAPI-only keywords are left for the validator to ignore."""
+    if isinstance(schema, list):
+        return [plain_schema(item, write) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: plain_schema(v, write) for k, v in schema.items()}
+    if schema.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    if write and isinstance(schema.get("required"), list):
+        properties = schema.get("properties", {})
+        out["required"] = [n for n in schema["required"] if not properties.get(n, {}).get("readOnly")]
+    return out
+
+
+def fast_validator(schema: dict[str, Any], write: bool) -> Any:
+    """jsonschema-rs decides validity: about twenty times faster, and its patterns follow ECMA-262 as OpenAPI's
+    do (`\\w` is ASCII). The Python validator is only asked to explain a failure."""
+    key = (write, id(schema))
+    found = _FAST.get(key)
+    if found is None or found[0] is not schema:
+        found = _FAST[key] = (schema, jsonschema_rs.Draft4Validator(plain_schema(schema, write), validate_formats=True))
+    return found[1]
+
+
 def schema_errors(
     validator_cls: Any, schema: dict[str, Any], instance: Any, location: str = "body", prefix: str = ""
 ) -> list[FieldError]:
-    validator = validator_for(validator_cls, schema)
-    if validator.is_valid(instance):
+    fast = fast_validator(schema, write=validator_cls is WriteValidator)
+    if fast.is_valid(instance):
         return []
+    validator = validator_for(validator_cls, schema)
     errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
     found: list[FieldError] = []
     for error in errors[:MAX_ERRORS]:
         found.extend(describe(error, location, prefix))
+    if not found:  # the two validators disagree (formats, ECMA patterns): the fast one's reasons stand
+        for error in list(fast.iter_errors(instance))[:MAX_ERRORS]:
+            path = field_path(error.instance_path)
+            found.append(FieldError(location, _join(prefix, path) if prefix else path, error.message))
     return found
 
 
@@ -181,31 +215,27 @@ def _body_error(message: str) -> BadRequestProblem:
 class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Connexion's JSON body validator with strict parsing, readOnly-aware `required` and all errors reported."""
 
-    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
-        headers = Headers(scope=scope)
+    async def read(self, request: Any, receive: Receive) -> Any:
+        """The request's body, parsed and validated; BadRequestProblem naming what is wrong otherwise."""
+        headers = request.headers
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             raise _body_error(f"is {length} bytes; the limit is {MAX_BODY_BYTES} bytes (1 MiB)")
-        if self._required and length in (None, "0") and "transfer-encoding" not in headers:
-            raise _body_error("is required and was empty")
-        if "content-type" not in headers and length not in (None, "0"):
+        data = await _read_capped(receive)
+        media_type = headers.get("content-type")
+        if media_type is None and data:
             raise BadRequestProblem.from_errors(
                 "Missing Content-Type",
                 [FieldError("header", "Content-Type", "is required with a body: send application/json")],
             )
-        return await super().wrap_receive(receive, scope=scope)  # type: ignore[no-any-return]
-
-    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
-        chunks, size = [], 0
-        async for chunk in stream:
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise _body_error(f"is over {MAX_BODY_BYTES} bytes (1 MiB)")
-            chunks.append(chunk)
-        data = b"".join(chunks)
-        if not data.strip():
-            return None
-        return parse_json(data, self._encoding)
+        if media_type is not None and not _is_json(media_type):
+            raise BadRequestProblem.from_errors(
+                f"Unsupported Content-Type {media_type!r}",
+                [FieldError("header", "Content-Type", "must be application/json")],
+            )
+        body = parse_json(data, _charset(media_type)) if data.strip() else None
+        self._validate(body)
+        return body
 
     def _validate(self, body: Any) -> None:
         if body is None:
@@ -217,20 +247,49 @@ class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             raise BadRequestProblem.from_errors("Invalid request body", errors)
 
 
+async def _read_capped(receive: Receive) -> bytes:
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _body_error(f"is over {MAX_BODY_BYTES} bytes (1 MiB)")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _is_json(media_type: str) -> bool:
+    essence = media_type.split(";")[0].strip().lower()
+    return essence == "application/json" or (essence.startswith("application/") and essence.endswith("+json"))
+
+
+def _charset(media_type: str | None) -> str:
+    for part in (media_type or "").split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip('"')
+    return "utf-8"
+
+
 class ParamValidator(ParameterValidator):  # type: ignore[misc]
     """Connexion's parameter validator, reporting every bad or unknown parameter by name."""
 
     def __init__(self, parameters: list[dict[str, Any]], uri_parser: AbstractURIParser, **kwargs: Any):
         super().__init__(parameters, uri_parser, **kwargs)
+        # Path parameters arrive as strings; connexion's parser only matters for other types.
+        self.typed_path = any(p.get("schema", {}).get("type", "string") != "string" for p in self.parameters["path"])
 
     def validate_request(self, request: Any) -> None:
         errors: list[FieldError] = []
-        if self.strict_validation:
+        has_query = bool(request.scope.get("query_string"))
+        if self.strict_validation and has_query:
             for name in sorted(self.validate_query_parameter_list(request, self.security_query_params)):
                 errors.append(FieldError("query", name, "is not a parameter of this operation"))
         sources = {
-            "query": request.query_params,
-            "path": request.path_params,
+            "query": request.query_params if has_query else {},
+            "path": request.path_params if self.typed_path else request.scope.get("path_params", {}),
             "header": request.headers,
         }
         for location, values in sources.items():
@@ -241,13 +300,7 @@ class ParamValidator(ParameterValidator):  # type: ignore[misc]
                     if param.get("required"):
                         errors.append(FieldError(location, name, "is required"))
                     continue
-                validator = validator_for(Draft4Validator, param.get("schema", {}))
-                if validator.is_valid(value):
-                    continue
-                for error in validator.iter_errors(value):
-                    errors.extend(FieldError(location, name, e.message) for e in describe(error, location))
+                for error in schema_errors(Draft4Validator, param.get("schema", {}), value, location):
+                    errors.append(FieldError(location, name, error.message))
         if errors:
             raise BadRequestProblem.from_errors("Invalid request parameters", errors)
-
-
-VALIDATOR_MAP = {"parameter": ParamValidator, "body": MediaTypeDict({"*/*json": BodyValidator})}

@@ -1,0 +1,206 @@
+"""Serving the contract's operations: route, authenticate, validate, run the view, answer.
+
+Connexion does the checking, with its own parts: each operation is connexion's `OpenAPIOperation`, its
+credentials are verified by connexion's security handler factory, and its parameters and body are parsed by
+connexion's URI parser and checked by connexion's validator classes (as extended in `mockserver.validation`).
+What this module replaces is connexion's per-request middleware chain, whose layers (two routers, security,
+validation, lifespan and context middlewares, parameter and response decorators rebuilt per request) capped the
+mock at about a seventh of a bare Starlette endpoint; here each operation's checks are prepared once and a
+request goes through them in one call. docs/benchmarks.md has the measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.security import SecurityOperation
+from connexion.operations import OpenAPIOperation
+from connexion.security import SecurityHandlerFactory
+from starlette.types import Receive, Scope, Send
+
+from mockserver.errors import NotFoundProblem, ResponseProblem, problem_parts, server_error_parts
+from mockserver.resources import Caller
+from mockserver.validation import MAX_BODY_BYTES, BodyValidator, ParamValidator, ReadValidator, schema_errors
+
+logger = logging.getLogger(__name__)
+View = Callable[..., tuple[Any, int, dict[str, str]]]
+JSON = "application/json"
+
+
+class Router:
+    """Finds the contract path a request path names: static segments win over parameters, as in connexion.
+
+    Templates are indexed by their number of segments and their first segment, which the contract's paths always
+    start with, so a match looks at a handful of candidates.
+    """
+
+    def __init__(self, templates: Iterable[str]):
+        index: dict[tuple[int, str], list[tuple[list[str], str]]] = {}
+        for template in templates:
+            segments = template.strip("/").split("/")
+            index.setdefault((len(segments), segments[0]), []).append((segments, template))
+        for candidates in index.values():
+            candidates.sort(key=lambda c: [s.startswith("{") for s in c[0]])
+        self._index = index
+
+    def match(self, path: str) -> Iterable[tuple[str, dict[str, str]]]:
+        segments = path.strip("/").split("/")
+        for pattern, template in self._index.get((len(segments), segments[0]), ()):
+            params: dict[str, str] = {}
+            for expected, actual in zip(pattern, segments, strict=True):
+                if expected[0] == "{":
+                    if not actual:
+                        break
+                    params[expected[1:-1]] = actual
+                elif expected != actual:
+                    break
+            else:
+                yield template, params
+
+
+class Endpoint:
+    """One operation, its checks prepared once."""
+
+    def __init__(
+        self,
+        operation: OpenAPIOperation,
+        view: View,
+        security: SecurityHandlerFactory,
+        validate_responses: bool = False,
+    ):
+        self.operation = operation
+        self.view = view
+        self.parser = operation.uri_parser_class(operation.parameters, operation.body_definition())
+        self.params = ParamValidator(operation.parameters, self.parser, strict_validation=True)
+        self.verify = (
+            SecurityOperation.from_operation(
+                operation, next_app=None, security_handler_factory=security
+            ).verification_fn
+            if operation.security
+            else None
+        )
+        self.body: BodyValidator | None = None
+        if operation.request_body:
+            self.body = BodyValidator(
+                schema=operation.body_schema(JSON),
+                required=operation.request_body.get("required", False),
+                nullable=False,
+                encoding="utf-8",
+                strict_validation=True,
+            )
+        self.responses = operation.responses if validate_responses else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = ConnexionRequest(scope, receive, uri_parser=self.parser)
+        try:
+            if self.verify is not None:
+                await self.verify(request)
+            self.params.validate_request(request)
+            params = dict(request.path_params if self.params.typed_path else scope["path_params"])
+            if scope.get("query_string"):
+                params.update(request.query_params)
+            if self.body is not None:
+                params["body"] = await self.body.read(request, receive)
+            info = request.context.get("token_info") or {}
+            caller = Caller(tenant=str(params.get("tenantId", "")), user=str(info.get("sub", "anonymous")))
+            body, status, headers = self.view(caller, **params)
+            if self.responses is not None:
+                self._check_response(status, body)
+        except ProblemException as exc:
+            await answer(send, *problem_parts(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a 500 in the contract's shape, never a traceback
+            logger.error("unhandled error in %s", self.operation.operation_id, exc_info=exc)
+            await answer(send, *server_error_parts())
+            return
+        if body is None:
+            await answer(send, status, headers, b"")
+        else:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            await answer(send, status, {"Content-Type": JSON, **headers}, data)
+
+    def _check_response(self, status: int, body: Any) -> None:
+        """With --validate-responses: a body that breaks the contract is the mock's bug, answered as a 500."""
+        schema = (((self.responses or {}).get(str(status)) or {}).get("content") or {}).get(JSON, {}).get("schema")
+        if schema is None or body is None:
+            return
+        errors = schema_errors(ReadValidator, schema, body)
+        if errors:
+            raise ResponseProblem(f"The mock's {status} answer breaks the contract: {errors[0]}")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a request goes: its endpoint and path parameters, or the methods its path allows instead."""
+
+    endpoint: Endpoint | None
+    params: dict[str, str]
+    allowed: tuple[str, ...] = ()
+
+    @property
+    def operation_id(self) -> str | None:
+        return self.endpoint.operation.operation_id if self.endpoint else None
+
+    @property
+    def tenant(self) -> str | None:
+        return self.params.get("tenantId")
+
+
+class Dispatcher:
+    """The ASGI app of the contract's operations."""
+
+    def __init__(self, endpoints: dict[tuple[str, str], Endpoint]):
+        self.endpoints = endpoints
+        self.router = Router({template for template, _ in endpoints})
+
+    def route(self, scope: Scope) -> Route:
+        """Route a request once; the result rides in the scope for the layers around the dispatcher."""
+        found = scope.get(ROUTE)
+        if found is None:
+            method = scope["method"].lower()
+            allowed: list[str] = []
+            for template, params in self.router.match(scope["path"]):
+                endpoint = self.endpoints.get((template, method))
+                if endpoint is not None:
+                    found = Route(endpoint, params)
+                    break
+                allowed += [m.upper() for (t, m) in self.endpoints if t == template]
+            else:
+                found = Route(None, {}, tuple(sorted(allowed)))
+            scope[ROUTE] = found
+        return found  # type: ignore[no-any-return]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.route(scope)
+        if route.endpoint is not None:
+            scope["path_params"] = route.params
+            await route.endpoint(scope, receive, send)
+        elif route.allowed:
+            allowed = ", ".join(route.allowed)
+            detail = f"{scope['method']} is not allowed on {scope['path']}; allowed: {allowed}"
+            status, headers, body = problem_parts(
+                ProblemException(status=405, title="Method Not Allowed", detail=detail)
+            )
+            await answer(send, status, {**headers, "Allow": allowed}, body)
+        else:
+            problem = NotFoundProblem(f"No operation of the contract has the path {scope['path']}")
+            await answer(send, *problem_parts(problem))
+
+
+ROUTE = "mockserver.route"
+
+
+async def answer(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
+    raw = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["MAX_BODY_BYTES", "Dispatcher", "Endpoint", "Router"]
