@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> MockApp:
     state = MockState(
         settings=settings,
         contract=contract,
-        db=Database(open_store(settings.db, fsync=settings.fsync), index_specs(contract)),
+        db=Database(open_store(settings.db, fsync=settings.fsync), index_specs(contract), settings.compact_every),
         auth=Auth(settings.token, settings.tokens, settings.admin_token),
         journal=Journal(settings.journal_size),
         faults=Faults(list(settings.faults)),

@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every response against the contract (slower)",
     )
     serve.add_argument("--fsync", action="store_true", default=None, help="fsync every write (survive power loss)")
+    serve.add_argument(
+        "--compact-every",
+        type=int,
+        help="fold the write-ahead log into the snapshot, in the background, every N writes "
+        "(default: 50000; 0: only at start and stop)",
+    )
     serve.add_argument("--journal-size", type=int, help="requests kept in the journal, 0 for none (default: 10000)")
     serve.add_argument("--faults", type=_fault_file, help="JSON file with a list of fault rules to start with")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])

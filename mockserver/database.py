@@ -79,8 +79,9 @@ class Table:
 
 
 class Database:
-    def __init__(self, store: Store, indexes: Iterable[IndexSpec] = ()):
+    def __init__(self, store: Store, indexes: Iterable[IndexSpec] = (), compact_every: int = 0):
         self.store = store
+        self.compact_every = compact_every
         self.index_specs = list(indexes)
         self.tables: dict[tuple[str, str], Table] = {}
         self.next_seq = 1
@@ -176,6 +177,9 @@ class Database:
         """Persist, then apply, a group of changes: the store acknowledges before memory moves on."""
         self.store.write(changes)
         self.apply_in_memory(changes)
+        self.store.poll()
+        if self.compact_every and self.store.pending >= self.compact_every:
+            self.store.compact_in_background(self.snapshot)
 
     def apply_in_memory(self, changes: Sequence[Change]) -> None:
         """Apply changes without writing them: for bulk loads that `compact()` then makes durable at once."""

@@ -39,6 +39,9 @@ class Settings:
     # fsync the write-ahead log on every write: survives power loss, not only a killed process.
     fsync: bool = False
     swagger_ui: bool = True
+    # Fold the write-ahead log into a new snapshot, in a forked process, once it holds this many writes
+    # (0: only at start and at a clean stop).
+    compact_every: int = 50_000
     # Requests kept in the journal (0 turns it off).
     journal_size: int = 10_000
     # Fault rules active from the start (see mockserver/faults.py); the admin API changes them at run time.
@@ -49,6 +52,8 @@ class Settings:
             raise SettingsError(f"Config 'page_size' has value '{self.page_size}'. Not between 1 and 10000.")
         if not 0 <= self.port <= 65_535:
             raise SettingsError(f"Config 'port' has value '{self.port}'. Not a TCP port.")
+        if self.compact_every < 0:
+            raise SettingsError(f"Config 'compact_every' has value '{self.compact_every}'. Not 0 or more.")
         if not self.token:
             raise SettingsError("Config 'token' has value ''. A token cannot be empty.")
 

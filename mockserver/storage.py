@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,14 @@ class Store(ABC):
         """Replace what is stored by `live`, the current records (optional)."""
         return None
 
+    def compact_in_background(self, live: Callable[[], Iterable[Change]]) -> bool:
+        """Start replacing what is stored by `live()` without blocking; False if not started (optional)."""
+        return False
+
+    def poll(self) -> None:
+        """Finish a background compaction that has ended (optional)."""
+        return None
+
     def close(self) -> None:
         """Release files (optional)."""
         return None
@@ -97,8 +105,11 @@ class TinyStore(Store):
     def __init__(self, path: Path | str, *, fsync: bool = False):
         self.path = Path(path)
         self.wal_path = self.path.with_name(self.path.name + ".wal")
+        # The log sealed by a background compaction, until its snapshot is safely written.
+        self.sealed_path = self.path.with_name(self.path.name + ".wal.1")
         self.fsync = fsync
         self._pending = 0
+        self._child: int | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._wal = open(self.wal_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
@@ -110,17 +121,19 @@ class TinyStore(Store):
         return self._pending
 
     def load(self) -> Iterator[Change]:
-        # Later changes to a key win; a deleted key disappears. Sequence numbers keep creation order.
+        # Later changes to a key win; a deleted key disappears. Sequence numbers keep creation order. Replaying a
+        # sealed log over a snapshot that already holds it changes nothing: every change is a whole record.
         latest: dict[tuple[str, str, str], Change] = {}
         for change in self._read_snapshot():
             latest[(change.tenant, change.collection, change.id)] = change
-        for change in self._read_wal():
-            key = (change.tenant, change.collection, change.id)
-            if change.record is None:
-                latest.pop(key, None)
-            else:
-                latest[key] = change
-            self._pending += 1
+        for log in (self.sealed_path, self.wal_path):
+            for change in self._read_log(log):
+                key = (change.tenant, change.collection, change.id)
+                if change.record is None:
+                    latest.pop(key, None)
+                else:
+                    latest[key] = change
+                self._pending += 1
         return iter(sorted(latest.values(), key=lambda c: c.seq))
 
     def write(self, changes: Sequence[Change]) -> None:
@@ -137,7 +150,61 @@ class TinyStore(Store):
         self._pending += len(changes)
 
     def compact(self, live: Iterable[Change]) -> None:
-        """Write a new snapshot of `live` beside the old one, rename it over the old one, empty the log."""
+        """Write a new snapshot of `live`, rename it over the old one, and drop the logs it holds."""
+        self._wait_for_child()
+        self._write_snapshot(live)
+        self.sealed_path.unlink(missing_ok=True)
+        self._wal.close()
+        self._wal = open(self.wal_path, "w", encoding="utf-8")  # noqa: SIM115
+        self._pending = 0
+
+    def compact_in_background(self, live: Callable[[], Iterable[Change]]) -> bool:
+        """Seal the log and let a forked copy of this process write the snapshot, off the request path.
+
+        The child sees memory as it was at the fork (copy-on-write), which is exactly the snapshot plus the sealed
+        log; the parent goes on writing to a fresh log. Once the child has renamed its snapshot into place,
+        `poll()` deletes the sealed log. If anything fails, the sealed log stays and is replayed at the next start.
+        """
+        if self._child is not None or self.sealed_path.exists() or not hasattr(os, "fork"):
+            return False
+        self._wal.close()
+        os.replace(self.wal_path, self.sealed_path)
+        self._wal = open(self.wal_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._pending = 0
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage does not follow it
+            code = 1
+            try:
+                self._write_snapshot(live())
+                code = 0
+            finally:
+                os._exit(code)
+        self._child = pid
+        return True
+
+    def poll(self) -> None:
+        if self._child is None:
+            return
+        pid, status = os.waitpid(self._child, os.WNOHANG)
+        if pid:
+            self._finish(status)
+
+    def close(self) -> None:
+        self._wait_for_child()
+        self._wal.close()
+
+    def _wait_for_child(self) -> None:
+        if self._child is not None:
+            _, status = os.waitpid(self._child, 0)
+            self._finish(status)
+
+    def _finish(self, status: int) -> None:
+        self._child = None
+        if os.waitstatus_to_exitcode(status) == 0:
+            self.sealed_path.unlink(missing_ok=True)
+
+    def _write_snapshot(self, live: Iterable[Change]) -> None:
+        """Write beside the old snapshot, fsync, then rename over it: a reader sees one or the other, whole."""
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
         os.close(fd)
         try:
@@ -156,13 +223,6 @@ class TinyStore(Store):
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        # The snapshot now holds every logged change: start an empty log.
-        self._wal.close()
-        self._wal = open(self.wal_path, "w", encoding="utf-8")  # noqa: SIM115
-        self._pending = 0
-
-    def close(self) -> None:
-        self._wal.close()
 
     def _read_snapshot(self) -> Iterator[Change]:
         if not self.path.exists() or self.path.stat().st_size == 0:
@@ -182,10 +242,10 @@ class TinyStore(Store):
             except (KeyError, TypeError) as exc:
                 raise StoreError(f"cannot read database {self.path}: document {doc.doc_id} lacks {exc}") from exc
 
-    def _read_wal(self) -> Iterator[Change]:
-        if not self.wal_path.exists():
+    def _read_log(self, log: Path) -> Iterator[Change]:
+        if not log.exists():
             return
-        data = self.wal_path.read_bytes()
+        data = log.read_bytes()
         good = 0  # bytes of complete, readable lines
         lines = data.split(b"\n")
         for number, line in enumerate(lines, 1):
@@ -196,14 +256,14 @@ class TinyStore(Store):
                 except (ValueError, KeyError, TypeError) as exc:
                     if last:
                         break
-                    raise StoreError(f"cannot read log {self.wal_path}: line {number} is damaged ({exc})") from exc
+                    raise StoreError(f"cannot read log {log}: line {number} is damaged ({exc})") from exc
                 if last:
                     break  # even a parseable line without its newline was never acknowledged
                 yield change
             good += len(line) + 1
         if good < len(data):
             # Drop the torn tail so that the next append does not land behind it.
-            os.truncate(self.wal_path, good)
+            os.truncate(log, good)
 
 
 def open_store(db: str, *, fsync: bool = False) -> Store:

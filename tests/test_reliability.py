@@ -130,8 +130,10 @@ def test_32_concurrent_clients_lose_nothing_and_versions_only_go_up(tmp_path):
     assert reloaded == {(t, c, i): r for (t, c), records in state.items() for i, r in records.items()}
 
 
-@pytest.mark.parametrize("fsync", [False, True], ids=["flush", "fsync"])
-def test_every_write_acknowledged_before_kill_9_survives(tmp_path, spec, fsync):
+@pytest.mark.parametrize(
+    "extra", [[], ["--fsync"], ["--compact-every", "40"]], ids=["flush", "fsync", "compacting-in-background"]
+)
+def test_every_write_acknowledged_before_kill_9_survives(tmp_path, spec, extra):
     db = tmp_path / "collect.json"
     acknowledged, lock, stop = [], threading.Lock(), threading.Event()
 
@@ -146,7 +148,6 @@ def test_every_write_acknowledged_before_kill_9_survives(tmp_path, spec, fsync):
                     with lock:
                         acknowledged.append((TENANTS[seed % 3], response.json()["id"]))
 
-    extra = ["--fsync"] if fsync else []
     with MockProcess("--db", str(db), "--no-seed", *extra) as mock:
         threads = [threading.Thread(target=storm, args=(seed,)) for seed in range(8)]
         for thread in threads:

@@ -1,6 +1,7 @@
 """The stores: what is written is loaded again; the TinyDB store survives kills and torn writes."""
 
 import json
+import time
 
 import pytest
 
@@ -76,3 +77,65 @@ def test_an_unwritable_location_is_an_error(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(StoreError, match="cannot open database"):
         TinyStore(tmp_path / "file" / "db.json")
+
+
+def wait(store):
+    for _ in range(500):
+        store.poll()
+        if store._child is None:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the background compaction did not finish")
+
+
+def records_of(path):
+    with TinyStore(path) as store:
+        return {c.id: c.record for c in store.load()}
+
+
+def test_background_compaction_folds_the_log_while_writes_go_on(tmp_path):
+    store = TinyStore(tmp_path / "db.json")
+    live = {i: put(i, f"r{i}") for i in range(1, 6)}
+    store.write(list(live.values()))
+    assert store.compact_in_background(lambda: list(live.values()))
+    store.write([put(6, "r6")])  # lands in the fresh log while the child writes the snapshot
+    wait(store)
+    assert not (tmp_path / "db.json.wal.1").exists()
+    snapshot = json.loads((tmp_path / "db.json").read_text())
+    assert len(snapshot["records"]) == 5
+    assert (tmp_path / "db.json.wal").read_text().count("\n") == 1
+    store.close()
+    assert set(records_of(tmp_path / "db.json")) == {f"r{i}" for i in range(1, 7)}
+
+
+def test_a_crash_before_the_new_snapshot_replays_the_sealed_log(tmp_path):
+    with TinyStore(tmp_path / "db.json") as store:
+        store.write([put(1, "a"), put(2, "b")])
+    (tmp_path / "db.json.wal").rename(tmp_path / "db.json.wal.1")  # sealed, the child never finished
+    (tmp_path / "db.json.wal").write_text(json.dumps(Change(2, "acme", "batches", "b", None).as_json()) + "\n")
+    assert set(records_of(tmp_path / "db.json")) == {"a"}
+
+
+def test_a_crash_after_the_new_snapshot_replays_the_sealed_log_harmlessly(tmp_path):
+    with TinyStore(tmp_path / "db.json") as store:
+        store.write([put(1, "a", name="old"), put(1, "a", name="new"), put(2, "b")])
+        store.compact([put(1, "a", name="new"), put(2, "b")])
+    (tmp_path / "db.json.wal.1").write_text(
+        "".join(  # the sealed log that the snapshot already holds
+            json.dumps(c.as_json()) + "\n" for c in [put(1, "a", name="old"), put(1, "a", name="new"), put(2, "b")]
+        )
+    )
+    assert records_of(tmp_path / "db.json")["a"]["name"] == "new"
+
+
+def test_the_database_starts_a_background_compaction_every_n_writes(tmp_path):
+    from mockserver.database import Database
+
+    store = TinyStore(tmp_path / "db.json")
+    db = Database(store, compact_every=10)
+    for i in range(25):
+        db.put("acme", "batches", f"r{i}", {"id": f"r{i}"})
+    store.close()
+    assert not (tmp_path / "db.json.wal.1").exists()
+    assert len(json.loads((tmp_path / "db.json").read_text())["records"]) >= 10
+    assert set(records_of(tmp_path / "db.json")) == {f"r{i}" for i in range(25)}
