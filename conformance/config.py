@@ -1,0 +1,104 @@
+"""The run's configuration. The defaults live only in `Config`; the CLI, the pytest plugin and the
+`COLLECT_CONFORMANCE_*` environment variables override them (the token is best passed that way, so that it
+never shows in a process list)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from collect_contract import SPEC_PATH
+from conformance.errors import ConfigError
+from conformance.tolerance import KNOWN
+
+ENV_PREFIX = "COLLECT_CONFORMANCE_"
+TENANT_PATTERN = r"^[\w|-]+$"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run needs. `token` is kept out of `repr` so that it cannot leak through a traceback."""
+
+    base_url: str
+    token: str = field(repr=False)
+    tenant: str
+    # A tenant the token must NOT reach: enables the 403 and isolation rules (they are skipped without it).
+    other_tenant: str | None = None
+    spec: Path = SPEC_PATH
+    rules: tuple[str, ...] = ()
+    skip_rules: tuple[str, ...] = ()
+    # Examples per operation and generation mode (Schemathesis), and scenarios for the stateful run.
+    max_examples: int = 10
+    # Fixes Hypothesis, Schemathesis and every choice the suite makes; None picks one and reports it.
+    seed: int | None = None
+    read_only: bool = False
+    junit_xml: Path | None = None
+    report: Path | None = None
+    workers: int = 2
+    # Politeness towards a real deployment: at most `budget` requests, at most `rate_limit` per second (0: no
+    # limit); a 429 is retried up to `retries` times after its Retry-After (or an exponential backoff).
+    budget: int = 10_000
+    rate_limit: float = 20.0
+    retries: int = 5
+    timeout: float = 30.0
+    # Records the paging rules create per walk; more than the server's page size exercises the paging keys.
+    paging_records: int = 7
+    # A list-all walk stops (and is reported as skipped) after this many pages.
+    max_pages: int = 200
+    progress: bool = True
+    # Known deviations whose negative-fuzzing findings are counted instead of failed (see conformance.tolerance).
+    tolerate: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        parsed = urlparse(self.base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError.bad_value("base_url", self.base_url, "Not an http(s) URL.")
+        if not self.token:
+            raise ConfigError("Config 'token' is empty. Pass --token or set COLLECT_CONFORMANCE_TOKEN.")
+        for key in ("tenant", "other_tenant"):
+            value = getattr(self, key)
+            if value is not None and not _is_id(value):
+                raise ConfigError.bad_value(key, value, "Not a tenant id (letters, digits, _, | and -).")
+        if self.other_tenant == self.tenant:
+            raise ConfigError.bad_value("other_tenant", self.other_tenant, "Must differ from 'tenant'.")
+        for key in ("max_examples", "budget", "workers", "paging_records", "max_pages"):
+            if getattr(self, key) < 1:
+                raise ConfigError.bad_value(key, getattr(self, key), "Must be at least 1.")
+        unknown = set(self.tolerate) - set(KNOWN)
+        if unknown:
+            raise ConfigError.bad_value("tolerate", ",".join(sorted(unknown)), f"Not one of: {', '.join(KNOWN)}.")
+        if self.rate_limit < 0 or self.retries < 0 or self.timeout <= 0:
+            raise ConfigError("Config 'rate_limit' and 'retries' must be >= 0 and 'timeout' > 0.")
+
+    def with_seed(self) -> Config:
+        """This config with its seed fixed: the configured one, or a random one that the report then names."""
+        return self if self.seed is not None else dataclasses.replace(self, seed=secrets.randbelow(2**31))
+
+    def replace(self, **changes: object) -> Config:
+        """A copy with the given values; None means 'keep the current one'."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Config:
+        """A Config from `COLLECT_CONFORMANCE_BASE_URL`, `_TOKEN`, `_TENANT`, `_OTHER_TENANT`, then `overrides`."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        for name in ("base_url", "token", "tenant", "other_tenant"):
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw:
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        missing = [name for name in ("base_url", "token", "tenant") if not values.get(name)]
+        if missing:
+            flags = ", ".join(f"--{m.replace('_', '-')} (or {ENV_PREFIX}{m.upper()})" for m in missing)
+            raise ConfigError(f"Missing configuration: {flags}")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _is_id(value: str) -> bool:
+    return re.fullmatch(TENANT_PATTERN, value) is not None

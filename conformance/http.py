@@ -1,0 +1,297 @@
+"""Every request of a run, whoever sends it, goes through one `Session`.
+
+The rules' probes use `Client` (httpx); Schemathesis uses a `requests.Session` whose adapter is
+`GuardedAdapter`. Both pass the same gate (tenant, ownership, read-only), the same guard (budget, rate limit,
+429 back-off), and both record an `Exchange` that names the contract operation it called, registers the
+records a create made, and can be replayed as a curl command with the token left out.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import requests
+from requests.adapters import HTTPAdapter
+
+from conformance.config import Config
+from conformance.contract import Contract, Operation
+from conformance.safety import TOKEN_VARIABLE, Gate, Guard, Ledger, Redactor
+
+Observer = Callable[["Exchange"], None]
+UNSET: Any = object()
+
+
+@dataclass
+class Exchange:
+    """One request and its response, as plain data."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    operation: Operation | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+    elapsed: float = 0.0
+    contract: Contract | None = field(default=None, repr=False)
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.url).query, keep_blank_values=True)
+
+    @property
+    def label(self) -> str:
+        return self.operation.label if self.operation else f"{self.method} {self.path}"
+
+    @property
+    def media_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
+    def summary(self, limit: int = 300) -> str:
+        """`404 application/problem+json {"title": ...}`: what the API answered, for a failure message."""
+        text = self.body.decode("utf-8", "replace")
+        text = text if len(text) <= limit else text[:limit] + "..."
+        return f"{self.status} {self.media_type or '(no content type)'} {text}".rstrip()
+
+    def curl(self) -> str:
+        """The request as a curl command; the token becomes ${COLLECT_CONFORMANCE_TOKEN}."""
+        parts = ["curl", "-i", "-X", self.method, shlex.quote(self.url)]
+        for name, value in self.request_headers.items():
+            if name.lower() in ("host", "content-length", "accept-encoding", "connection", "user-agent", "accept"):
+                continue
+            if name.lower() == "authorization":
+                value = _authorization_placeholder(value)
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if self.request_body:
+            parts += ["--data-raw", shlex.quote(self.request_body.decode("utf-8", "replace"))]
+        return " ".join(parts)
+
+
+def _authorization_placeholder(value: str) -> str:
+    scheme, _, _ = value.partition(" ")
+    return f"Bearer {TOKEN_VARIABLE}" if scheme.lower() == "bearer" else TOKEN_VARIABLE
+
+
+class Session:
+    """The gate, guard, ledger and redactor of a run, and the clients that use them."""
+
+    def __init__(self, config: Config, contract: Contract):
+        self.config, self.contract = config, contract
+        self.guard = Guard(config.budget, config.rate_limit, config.retries)
+        self.ledger = Ledger()
+        readable = [config.other_tenant] if config.other_tenant else []
+        self.gate = Gate(contract, self.ledger, config.tenant, readable, config.read_only)
+        self.redact = Redactor([config.token])
+        self.observers: list[Observer] = []
+        self.auth_header = f"Bearer {config.token}"
+        self._local = threading.local()
+
+    # -- the two ways out -----------------------------------------------------------------------------------
+
+    def client(self) -> Client:
+        return Client(self)
+
+    def requests_session(self) -> requests.Session:
+        """A requests.Session for Schemathesis: every request passes the gate and guard, and is recorded."""
+        session = requests.Session()
+        adapter = GuardedAdapter(self)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    # -- shared steps -------------------------------------------------------------------------------------------
+
+    def exchange(
+        self, method: str, url: str, req_headers: dict[str, str], req_body: bytes | None, **resp: Any
+    ) -> Exchange:
+        found = self.contract.match(method, urlsplit(url).path)
+        operation, params = found if found else (None, {})
+        return Exchange(
+            method, url, req_headers, req_body, operation=operation, path_params=params, contract=self.contract, **resp
+        )
+
+    def record(self, exchange: Exchange, observe: bool) -> None:
+        """Register what a create made (or a delete removed), then let the response rules judge it."""
+        register_changes(self.ledger, exchange)
+        self._local.last = exchange
+        if observe:
+            for observer in list(self.observers):
+                observer(exchange)
+
+    @property
+    def last(self) -> Exchange | None:
+        """The last exchange of the calling thread (for failures that need a reproduction)."""
+        return getattr(self._local, "last", None)
+
+
+class Client:
+    """The probes' HTTP client: `call("getBatch", id=...)` or `request("GET", "/batches/t")`."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.config = session.config
+        self.http = httpx.Client(base_url=self.config.base_url, timeout=self.config.timeout)
+
+    def call(self, operation_id: str, *, tenant: str | None = None, **kwargs: Any) -> Exchange:
+        """Call an operation of the contract; path parameters by name, `tenantId` defaults to the tenant."""
+        operation = self.session.contract.operations[operation_id]
+        path_args = {k: kwargs.pop(k) for k in list(kwargs) if k in operation.parameters and k != "params"}
+        path_args.setdefault("tenantId", tenant or self.config.tenant)
+        return self.request(operation.method.upper(), operation.url(**path_args), **kwargs)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = UNSET,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool | str | None = True,
+        observe: bool = True,
+    ) -> Exchange:
+        """Send one request (retrying 429s); `auth`: True for the token, None for none, or a header value."""
+        sent_headers = dict(headers or {})
+        if auth is True:
+            sent_headers["Authorization"] = self.session.auth_header
+        elif isinstance(auth, str):
+            sent_headers["Authorization"] = auth
+        if json is not UNSET:
+            content = _dumps(json)
+            sent_headers.setdefault("Content-Type", "application/json")
+        request = self.http.build_request(method, path, params=params, content=content, headers=sent_headers)
+        self.session.gate.check(method, request.url.path, content)
+        response, elapsed = self._send(request)
+        exchange = self.session.exchange(
+            method,
+            str(request.url),
+            dict(request.headers),
+            content,
+            status=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+            body=response.content,
+            elapsed=elapsed,
+        )
+        self.session.record(exchange, observe)
+        return exchange
+
+    def _send(self, request: httpx.Request) -> tuple[httpx.Response, float]:
+        guard = self.session.guard
+        attempt = 0
+        while True:
+            guard.admit()
+            started = time.monotonic()
+            response = self.http.send(request)
+            if response.status_code != 429:
+                return response, time.monotonic() - started
+            delay = guard.backoff(attempt, response.headers.get("retry-after"))
+            if delay is None:
+                return response, time.monotonic() - started
+            time.sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class GuardedAdapter(HTTPAdapter):
+    """The requests transport Schemathesis sends through: gate, guard, 429 back-off and recording."""
+
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        self.session.gate.check(str(request.method), urlsplit(str(request.url)).path, body)
+        guard, attempt = self.session.guard, 0
+        while True:
+            guard.admit()
+            response = super().send(request, *args, **kwargs)
+            if response.status_code != 429:
+                break
+            delay = guard.backoff(attempt, response.headers.get("retry-after"))
+            if delay is None:
+                break
+            response.close()
+            time.sleep(delay)
+            attempt += 1
+        exchange = self.session.exchange(
+            str(request.method),
+            str(request.url),
+            dict(request.headers),
+            body if isinstance(body, bytes) else None,
+            status=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+            body=response.content,
+            elapsed=response.elapsed.total_seconds(),
+        )
+        # Schemathesis runs the response rules itself (as checks), so they do not observe this exchange.
+        self.session.record(exchange, observe=False)
+        return response
+
+
+def register_changes(ledger: Ledger, exchange: Exchange) -> None:
+    """Add the records a successful create made to the ledger; drop the ones a delete removed."""
+    operation = exchange.operation
+    if operation is None or operation.resource is None or exchange.status != 200:
+        return
+    collection = operation.resource
+    if operation.kind == "create":
+        created = created_id(exchange)
+        if created:
+            ledger.add(collection, created)
+    elif operation.kind == "delete":
+        ledger.discard(collection, exchange.path_params.get("id", ""))
+    elif operation.kind in ("replace", "patch") and ledger.owns(collection, exchange.path_params.get("id", "")):
+        ledger.add(collection, exchange.path_params["id"])  # a server that revives a deleted record on write
+    elif operation.kind == "batch":
+        body = exchange.json_or_none()
+        for result in (body or {}).get("results", []) if isinstance(body, dict) else []:
+            if not isinstance(result, dict) or result.get("outcome") != "success" or not result.get("id"):
+                continue
+            if result.get("operation") == "create":
+                ledger.add(collection, str(result["id"]))
+            elif result.get("operation") == "delete":
+                ledger.discard(collection, str(result["id"]))
+
+
+def created_id(exchange: Exchange) -> str | None:
+    """The id a create answer names: X-Record-Id, the record's id, or the last segment of executionArn."""
+    if exchange.headers.get("x-record-id"):
+        return exchange.headers["x-record-id"]
+    body = exchange.json_or_none()
+    if isinstance(body, dict):
+        if isinstance(body.get("id"), str):
+            return str(body["id"])
+        if isinstance(body.get("executionArn"), str):
+            return str(body["executionArn"]).rsplit(":", 1)[-1] or None
+    return None
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()

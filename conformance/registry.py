@@ -1,0 +1,145 @@
+"""The rule catalog: every rule registers here once, and a run selects rules by id or area.
+
+A rule is a statement of the contract with an id (`area.name`), the seed pages it comes from, the failure
+class that reports it, and the check that decides it. There are three kinds of check:
+
+- `behaviour`: `check(ctx, resource)` drives its own requests (create, patch, walk, ...) and raises the
+  rule's failure;
+- `response`: `check(exchange)` judges one response, whoever sent the request; it runs on every response of
+  the run (probes, the sweep, Schemathesis) and is registered as a Schemathesis check too;
+- `fuzz`: a Schemathesis check `(ctx, response, case)` that needs the generated case (its mode, its links).
+
+Selection follows Schemathesis' check registry, which switches checks on and off by name: `--rules ids,paging`
+keeps the `ids.*` and `paging.*` rules, `--skip-rules fuzz` drops every Schemathesis rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.errors import ConfigError
+from conformance.failures import Failure
+
+BEHAVIOUR, RESPONSE, FUZZ = "behaviour", "response", "fuzz"
+# What a rule needs beyond the one tenant: writes (not in --read-only) or a second tenant (--other-tenant).
+WRITES, OTHER_TENANT = "writes", "other_tenant"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    statement: str
+    source: str  # seed pages and lines, e.g. "000 L7; 004 L283"
+    failure: type[Failure]
+    check: Callable[..., Any]
+    kind: str = BEHAVIOUR
+    needs: frozenset[str] = frozenset()
+    # Which resources the rule applies to (None: all); given a `conformance.contract.Resource`.
+    applies: Callable[[Any], bool] | None = None
+    # For response and fuzz rules: the tests whose traffic they judge.
+    drivers: tuple[str, ...] = ()
+    tests: tuple[str, ...] = field(default=())
+
+    @property
+    def area(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    def applies_to(self, resource: Any) -> bool:
+        return self.applies is None or bool(self.applies(resource))
+
+
+class Registry:
+    """Rules by id, in registration (catalog) order."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+
+    def register(self, rule: Rule) -> Rule:
+        if rule.id in self._rules and self._rules[rule.id].check is not rule.check:
+            raise ValueError(f"rule {rule.id!r} is registered twice")
+        if rule.failure.rule != rule.id:
+            raise ValueError(
+                f"rule {rule.id!r} reports {rule.failure.__name__}, which belongs to {rule.failure.rule!r}"
+            )
+        self._rules[rule.id] = rule
+        return rule
+
+    def get(self, rule_id: str) -> Rule:
+        return self._rules[rule_id]
+
+    def all(self) -> list[Rule]:
+        return list(self._rules.values())
+
+    def select(self, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[Rule]:
+        """The rules named (by id or area) in `include` (all when empty), minus those named in `exclude`."""
+        chosen = self._matching(include, "rules") if include else set(self._rules)
+        dropped = self._matching(exclude, "skip-rules") if exclude else set()
+        return [rule for rule in self._rules.values() if rule.id in chosen - dropped]
+
+    def _matching(self, names: Iterable[str], option: str) -> set[str]:
+        found: set[str] = set()
+        for name in names:
+            hits = {r for r in self._rules if r == name or r.startswith(name + ".")}
+            if not hits:
+                known = ", ".join(sorted({r.split(".")[0] for r in self._rules}))
+                raise ConfigError.bad_value(option, name, f"Not a rule id or area (areas: {known}).")
+            found |= hits
+        return found
+
+
+REGISTRY = Registry()
+
+
+def rule(
+    rule_id: str,
+    statement: str,
+    *,
+    source: str,
+    failure: type[Failure],
+    needs: Iterable[str] = (WRITES,),
+    applies: Callable[[Any], bool] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a behaviour check `check(ctx, resource)` as the rule `rule_id`."""
+
+    def register(check: Callable[..., Any]) -> Callable[..., Any]:
+        REGISTRY.register(
+            Rule(rule_id, statement, source, failure, check, BEHAVIOUR, frozenset(needs), applies, (), (_name(check),))
+        )
+        return check
+
+    return register
+
+
+def response_rule(
+    rule_id: str, statement: str, *, source: str, failure: type[Failure]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a response check `check(exchange)`, judged on every response of the run."""
+
+    def register(check: Callable[..., Any]) -> Callable[..., Any]:
+        drivers = ("sweep", "fuzz.operations", "fuzz.links", "every probe")
+        REGISTRY.register(
+            Rule(rule_id, statement, source, failure, check, RESPONSE, frozenset(), None, drivers, (_name(check),))
+        )
+        return check
+
+    return register
+
+
+def fuzz_rule(
+    rule_id: str, statement: str, *, source: str, failure: type[Failure], drivers: tuple[str, ...]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a Schemathesis check `(ctx, response, case)` that the fuzz drivers run."""
+
+    def register(check: Callable[..., Any]) -> Callable[..., Any]:
+        REGISTRY.register(
+            Rule(rule_id, statement, source, failure, check, FUZZ, frozenset(), None, drivers, (_name(check),))
+        )
+        return check
+
+    return register
+
+
+def _name(check: Callable[..., Any]) -> str:
+    return f"{check.__module__.removeprefix('conformance.')}.{check.__name__}"

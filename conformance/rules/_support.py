@@ -1,0 +1,159 @@
+"""Helpers the checks share: expectations that raise a rule's failure, walks over pages, field choices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.context import Context
+from conformance.contract import Operation, Resource
+from conformance.errors import SetupError, Skipped
+from conformance.failures import Failure
+from conformance.http import Exchange
+
+START = "exclusiveStartKey"
+Record = dict[str, Any]
+
+
+def expect_status(exchange: Exchange, statuses: Iterable[int], failure: type[Failure], what: str = "") -> None:
+    """Raise `failure` unless the answer has one of `statuses`."""
+    allowed = sorted(set(statuses))
+    if exchange.status not in allowed:
+        expected = " or ".join(map(str, allowed)) + (f" ({what})" if what else "")
+        raise failure(received=exchange.summary(), expected=expected, exchange=exchange)
+
+
+def require_ok(exchange: Exchange, doing: str) -> Any:
+    """The JSON body of a 200 that a check needs in order to go on; anything else is a setup error."""
+    if exchange.status != 200:
+        raise SetupError(f"{doing}: {exchange.summary()}")
+    return exchange.json_or_none()
+
+
+def require_deleted(ctx: Context, collection: str, record_id: str) -> Exchange:
+    """Delete one of the run's records; a refusal is a setup error."""
+    exchange = ctx.delete(collection, record_id)
+    if not deleted(exchange):
+        raise SetupError(f"could not delete {collection} {record_id!r}: {exchange.summary()}")
+    return exchange
+
+
+def deleted(exchange: Exchange) -> bool:
+    """Whether a DELETE, or a one-operation batch delete, succeeded."""
+    if exchange.status != 200:
+        return False
+    body = exchange.json_or_none()
+    if exchange.operation is not None and exchange.operation.kind == "batch":
+        results = body.get("results") if isinstance(body, dict) else None
+        return bool(results) and all(r.get("outcome") == "success" for r in results)
+    return True
+
+
+def records_of(body: Any) -> list[Record]:
+    """The records of a list answer (a bare array) or a page (`Items`)."""
+    items = body.get("Items") if isinstance(body, dict) else body
+    return [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+
+
+def ids(records: Iterable[Record]) -> list[str]:
+    return [str(r.get("id")) for r in records]
+
+
+@dataclass
+class Walk:
+    """The records of every page of a walk, and the exchanges that fetched them."""
+
+    records: list[Record] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    complete: bool = True  # False when stopped at the page cap
+
+    @property
+    def ids(self) -> list[str]:
+        return ids(self.records)
+
+
+def next_key(exchange: Exchange) -> str | None:
+    """The paging key of a page: the X-Last-Evaluated-Key header of a list, LastEvaluatedKey of a page."""
+    body = exchange.json_or_none()
+    if isinstance(body, dict) and body.get("LastEvaluatedKey"):
+        return str(body["LastEvaluatedKey"])
+    return exchange.headers.get("x-last-evaluated-key") or None
+
+
+def walk(
+    ctx: Context, operation: Operation, failure: type[Failure], *, max_pages: int | None = None, **kwargs: Any
+) -> Walk:
+    """Follow the paging keys to the end (or `max_pages`); a failing page or a repeated key raises `failure`."""
+    result, seen_keys = Walk(), set()
+    params = dict(kwargs.pop("params", None) or {})
+    limit = max_pages or ctx.config.max_pages
+    while True:
+        exchange = ctx.client.call(operation.operation_id, params=params or None, **kwargs)
+        result.exchanges.append(exchange)
+        expect_status(exchange, [200], failure, f"page {len(result.exchanges)} of a walk")
+        result.records += records_of(exchange.json_or_none())
+        key = next_key(exchange)
+        if key is None:
+            return result
+        if key in seen_keys:
+            raise failure(
+                received=f"the key {key!r} again", expected="a walk that moves on and ends", exchange=exchange
+            )
+        if len(result.exchanges) >= limit:
+            result.complete = False
+            return result
+        seen_keys.add(key)
+        params[START] = key
+
+
+CONSTRAINTS = {"enum", "format", "pattern", "minLength", "maxLength", "$ref", "x-references"}
+PREFERRED = ["memo", "notes", "description"]
+
+
+def scratch_fields(resource: Resource, count: int = 2) -> list[str]:
+    """Optional free-text fields a check may write at will (no enum, format, pattern or reference)."""
+    required = set(resource.schema.get("required", []))
+    names = [
+        name
+        for name, prop in resource.schema["properties"].items()
+        if prop.get("type") == "string"
+        and not (CONSTRAINTS & set(prop))
+        and name not in required | resource.read_only
+        and not name.endswith("_id")
+    ]
+    names.sort(key=lambda name: (name not in PREFERRED, PREFERRED.index(name) if name in PREFERRED else 0))
+    if len(names) < count:
+        raise Skipped(f"{resource.name} has fewer than {count} free-text fields to patch")
+    return names[:count]
+
+
+def writable(resource: Resource, record: Record) -> Record:
+    """The fields of a record that clients write (no id, no sys_*)."""
+    return {k: v for k, v in record.items() if k not in resource.read_only}
+
+
+def sample_record(ctx: Context, collection: str) -> Record:
+    """A record to read: one of the run's own, or in read-only mode the first the tenant lists."""
+    if not ctx.config.read_only:
+        return ctx.create(collection)
+    exchange = ctx.call(collection, "list")
+    found = records_of(exchange.json_or_none()) if exchange.status == 200 else []
+    if not found:
+        raise Skipped(f"read-only and the tenant has no {collection} to read")
+    return found[0]
+
+
+def needs_writes(ctx: Context) -> None:
+    if ctx.config.read_only:
+        raise Skipped("needs writes (--read-only)")
+
+
+def lookup_params(operation: Operation, record: Record) -> dict[str, Any] | None:
+    """The path parameters of an index lookup that finds `record`, or None if it lacks a looked-up field."""
+    params = {}
+    for param, field_name in operation.lookup:
+        if record.get(field_name) is None:
+            return None
+        params[param] = record[field_name]
+    return params

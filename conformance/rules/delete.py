@@ -1,0 +1,65 @@
+"""Delete rules: a delete removes the record from every read, and a record that others still name is kept."""
+
+from __future__ import annotations
+
+from conformance.context import Context
+from conformance.contract import Resource
+from conformance.failures import RecordNotDeleted, ReferencedRecordDeleted
+from conformance.registry import rule
+from conformance.rules._support import deleted, walk
+from conformance.rules.paging import scoped_walks
+from conformance.rules.scope import scoped_records
+
+
+@rule(
+    "delete.removes-record",
+    "A delete (DELETE, or a batch delete operation) answers 200 naming the record, which then leaves every lookup "
+    "and search.",
+    source="004 L1039-1070 (the id of the deleted batch); 002 L565",
+    failure=RecordNotDeleted,
+)
+def delete_removes_the_record(ctx: Context, resource: Resource) -> None:
+    victim, survivor = scoped_records(ctx, resource, 2)
+    exchange = ctx.delete(resource.name, victim["id"])
+    body = exchange.json_or_none()
+    named = (
+        body
+        if exchange.operation and exchange.operation.kind == "delete"
+        else ((body or {}).get("results") or [{}])[0].get("id")
+    )
+    if not deleted(exchange) or named != victim["id"]:
+        raise RecordNotDeleted(received=exchange.summary(), expected=f"200 naming {victim['id']!r}", exchange=exchange)
+    for operation, args in scoped_walks(resource, survivor):
+        found = walk(ctx, operation, RecordNotDeleted, **args).ids
+        if victim["id"] in found or survivor["id"] not in found:
+            raise RecordNotDeleted(
+                received=f"{operation.operation_id} ids {found}",
+                expected=f"{survivor['id']!r} without {victim['id']!r}",
+            )
+
+
+@rule(
+    "delete.referenced-409",
+    "Deleting a record that another record still names (a transaction's batch_id, a batch's dependents) is "
+    "refused, with 409 (or an error result in a batch), and the record stays.",
+    source="000 L240; NOTES.md Responses (deleting a batch that transactions or dependents still name is a 409)",
+    failure=ReferencedRecordDeleted,
+    applies=lambda resource: bool(resource.referenced_by),
+)
+def referenced_records_are_kept(ctx: Context, resource: Resource) -> None:
+    for other, field, many in resource.referenced_by:
+        target = ctx.create(resource.name)
+        ctx.create(other, **{field: [target["id"]] if many else target["id"]})
+        exchange = ctx.delete(resource.name, target["id"])
+        refused = (
+            exchange.status == 409
+            if exchange.operation and exchange.operation.kind == "delete"
+            else exchange.status == 200 and not deleted(exchange)
+        )
+        still = ctx.get(resource.name, target["id"]).status
+        if not refused or still != 200:
+            raise ReferencedRecordDeleted(
+                received=f"{exchange.summary()}; then GET {still}",
+                expected=f"409 (or an error result) while {other}.{field} names it; then GET 200",
+                exchange=exchange,
+            )

@@ -1,0 +1,84 @@
+"""Projection rules: `fields` and `fieldsToReturn` return exactly the fields named, with their stored values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.context import Context
+from conformance.contract import Resource
+from conformance.failures import Failure, ProjectionMismatch, SearchProjectionMismatch
+from conformance.http import Exchange
+from conformance.registry import rule
+from conformance.rules._support import Record, expect_status, lookup_params, records_of, sample_record
+from conformance.rules.scope import search_body
+
+
+def _chosen(record: Record, count: int = 2) -> list[str]:
+    """`id` and the first `count` other plain fields the record holds."""
+    others = [k for k in sorted(record) if k != "id" and not k.startswith("sys_")]
+    return ["id", *others[:count]]
+
+
+def _expect_shape(exchange: Exchange, item: Any, wanted: set[str], full: Record | None, failure: type[Failure]) -> None:
+    """`item` has exactly the `wanted` fields it holds (all of them when `full` is known), with `full`'s values."""
+    keys = set(item) if isinstance(item, dict) else set()
+    expected = wanted & set(full) if full is not None else wanted
+    if not isinstance(item, dict) or not keys <= wanted or (full is not None and keys != expected) or "id" not in keys:
+        raise failure(received=f"fields {sorted(keys)}", expected=f"fields {sorted(expected)}", exchange=exchange)
+    if full is not None:
+        changed = sorted(k for k in keys if item[k] != full.get(k))
+        if changed:
+            raise failure(
+                received=f"values of {changed} differ from the record", expected="the stored values", exchange=exchange
+            )
+
+
+@rule(
+    "projection.fields",
+    "With `fields`, get, list and lookups return each record with exactly the named fields it holds, and their "
+    "stored values.",
+    source="000 L315-318, L367-369 (The fields that you want to retrieve); NOTES.md Parameters, Responses",
+    failure=ProjectionMismatch,
+    needs=(),
+)
+def fields_project_records(ctx: Context, resource: Resource) -> None:
+    name = resource.name
+    record = ctx.read(name, sample_record(ctx, name)["id"])
+    chosen = _chosen(record)
+    params = {"fields": ",".join(chosen)}
+    got = ctx.get(name, record["id"], **params)
+    expect_status(got, [200], ProjectionMismatch, "get with fields")
+    _expect_shape(got, got.json_or_none(), set(chosen), record, ProjectionMismatch)
+    pages = [ctx.call(name, "list", params=params)]
+    for lookup in resource.lookups:
+        args = lookup_params(lookup, record)
+        if args is not None:
+            pages.append(ctx.client.call(lookup.operation_id, params=params, **{k: str(v) for k, v in args.items()}))
+    for page in pages:
+        expect_status(page, [200], ProjectionMismatch, f"{page.label} with fields")
+        for item in records_of(page.json_or_none()):
+            _expect_shape(
+                page, item, set(chosen), record if item.get("id") == record["id"] else None, ProjectionMismatch
+            )
+
+
+@rule(
+    "projection.fields-to-return",
+    "A search hit carries exactly the `fieldsToReturn` it holds; without them, exactly the summary fields of the "
+    "search result schema that it holds.",
+    source="000 L901-904; 002 L472-484; NOTES.md #9",
+    failure=SearchProjectionMismatch,
+    applies=lambda resource: "search" in resource.operations,
+)
+def search_returns_the_named_fields(ctx: Context, resource: Resource) -> None:
+    name = resource.name
+    record = ctx.create(name)
+    body = search_body(resource, record) | {"id": [record["id"]]}
+    chosen = _chosen(record)
+    for params, wanted in (({"fieldsToReturn": ",".join(chosen)}, set(chosen)), (None, set(resource.summary_fields))):
+        exchange = ctx.call(name, "search", json=body, params=params)
+        expect_status(exchange, [200], SearchProjectionMismatch, "search for one record")
+        hits = records_of(exchange.json_or_none())
+        if len(hits) != 1:
+            raise SearchProjectionMismatch(received=f"{len(hits)} hits", expected="1 hit", exchange=exchange)
+        _expect_shape(exchange, hits[0], wanted, record, SearchProjectionMismatch)

@@ -1,0 +1,110 @@
+"""Schema rules, judged on every response: a documented media type, and a body valid against the contract.
+
+The contract types responses that `fields` can shape as `anyOf: [Record, RecordProjection]`, which accepts
+almost anything. The check applies the stricter rule that NOTES.md promises: without `fields` each record must
+match the whole record schema (required fields included); with `fields`, each named field must match its
+property schema, and the fields not asked for are not judged here (that is `projection.*`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema.exceptions import best_match
+
+from conformance.contract import Contract, Operation
+from conformance.failures import ResponseBodyMismatch, UndocumentedContentType
+from conformance.http import Exchange
+from conformance.registry import response_rule
+
+# Operations whose 200 body holds records of their resource, and where.
+RECORD_KINDS = {"get": "self", "replace": "self", "patch": "self", "create": "self", "list": "list", "lookup": "page"}
+
+
+@response_rule(
+    "schema.content-type",
+    "A response with a body has a media type documented for its status: application/json, or "
+    "application/problem+json for errors.",
+    source="000 L233-241; 003 L240-243; NOTES.md Responses",
+    failure=UndocumentedContentType,
+)
+def content_type_is_documented(exchange: Exchange) -> None:
+    operation = exchange.operation
+    documented = operation.media_types(exchange.status) if operation else None
+    if documented is None:
+        return  # an undocumented status is `status.documented`'s finding
+    if not documented:
+        if exchange.body:
+            raise UndocumentedContentType(
+                received=f"{exchange.status} with a {len(exchange.body)}-byte body",
+                expected="no body",
+                exchange=exchange,
+            )
+        return
+    if exchange.media_type not in documented:
+        raise UndocumentedContentType(
+            received=exchange.media_type or "no Content-Type", expected=", ".join(documented), exchange=exchange
+        )
+
+
+@response_rule(
+    "schema.response-body",
+    "Every response body is valid against the contract; a record is valid against its whole schema, or, when "
+    "`fields`/`fieldsToReturn` name fields, each named field against its own schema.",
+    source="000 L17-230, L315-318; 004 L90-276; NOTES.md Responses (Projection)",
+    failure=ResponseBodyMismatch,
+)
+def response_body_matches_schema(exchange: Exchange) -> None:
+    operation, contract = exchange.operation, exchange.contract
+    if operation is None or contract is None or not exchange.body:
+        return
+    schema = operation.response_schema(exchange.status, exchange.media_type)
+    if schema is None:
+        return
+    try:
+        body = exchange.json()
+    except ValueError:
+        raise ResponseBodyMismatch(received="a body that is not JSON", expected="JSON", exchange=exchange) from None
+    error = best_match(contract.validator(schema).iter_errors(body))
+    if error is not None:
+        _raise(exchange, error.json_path, error.message, schema)
+    if exchange.status == 200:
+        _check_records(contract, operation, exchange, body)
+
+
+def _check_records(contract: Contract, operation: Operation, exchange: Exchange, body: Any) -> None:
+    resource = contract.resources.get(operation.resource or "")
+    where = RECORD_KINDS.get(operation.kind)
+    if resource is None or where is None or (operation.kind == "create" and resource.workflow):
+        return
+    records = [body] if where == "self" else body if where == "list" else body.get("Items", [])
+    fields = requested_fields(exchange, "fields")
+    for position, record in enumerate(records):
+        path = "$" if where == "self" else f"$[{position}]" if where == "list" else f"$.Items[{position}]"
+        if not fields:
+            error = best_match(contract.validator(contract.record_schema(resource)).iter_errors(record))
+            if error is not None:
+                _raise(exchange, path + error.json_path[1:], error.message, {"$ref": resource.schema_name})
+            continue
+        for name in fields:
+            if isinstance(record, dict) and name in record and name in resource.fields:
+                error = best_match(
+                    contract.validator(contract.property_schema(resource, name)).iter_errors(record[name])
+                )
+                if error is not None:
+                    _raise(
+                        exchange, f"{path}.{name}{error.json_path[1:]}", error.message, {"$ref": resource.schema_name}
+                    )
+
+
+def _raise(exchange: Exchange, where: str, message: str, schema: dict[str, Any]) -> None:
+    name = str(schema.get("$ref", "the documented schema")).rsplit("/", 1)[-1]
+    raise ResponseBodyMismatch(
+        received=f"{where}: {message[:300]}", expected=f"a body valid against {name}", exchange=exchange
+    )
+
+
+def requested_fields(exchange: Exchange, name: str) -> list[str]:
+    """The field names a request asked for with `fields` / `fieldsToReturn` (comma-separated)."""
+    values = exchange.query.get(name) or []
+    return [part for value in values for part in value.split(",") if part]

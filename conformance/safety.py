@@ -1,0 +1,190 @@
+"""What keeps the suite polite and harmless on a real deployment, in one place that every request passes.
+
+- `Guard`: a request budget, a rate limit, and the back-off for 429 (honouring `Retry-After`);
+- `Ledger`: the records this run created (from the create answers themselves), the only ones it may change;
+- `Gate`: refuses, before sending, any write to another tenant or to a record the ledger does not hold, and
+  any unsafe request in read-only mode;
+- `Redactor`: removes the token from every text the suite shows or writes.
+
+The rules never enforce any of this themselves: a bug in a rule cannot make the suite unsafe.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from conformance.contract import ID_PATTERN, Contract
+from conformance.errors import BudgetExhausted, ForeignRecordError, ReadOnlyViolation
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MISSING_PREFIX = "cfz-missing-"
+MAX_RETRY_AFTER = 60.0
+REDACTED = "[REDACTED]"
+TOKEN_VARIABLE = "${COLLECT_CONFORMANCE_TOKEN}"
+
+
+class Guard:
+    """The request budget and rate limit, shared by every thread of a run."""
+
+    def __init__(
+        self,
+        budget: int,
+        rate_limit: float,
+        retries: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.budget, self.retries = budget, retries
+        self.interval = 1.0 / rate_limit if rate_limit > 0 else 0.0
+        self.clock, self.sleep = clock, sleep
+        self.sent = 0
+        self.throttled = 0  # 429 answers seen
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def admit(self) -> None:
+        """Take one request from the budget and wait for its slot under the rate limit."""
+        with self._lock:
+            if self.sent >= self.budget:
+                raise BudgetExhausted(f"the request budget of {self.budget} is spent (raise it with --budget)")
+            self.sent += 1
+            now = self.clock()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
+
+    def backoff(self, attempt: int, retry_after: str | None) -> float | None:
+        """Seconds to wait before retrying a 429 (attempt counts from 0), or None to give up."""
+        with self._lock:
+            self.throttled += 1
+        if attempt >= self.retries:
+            return None
+        delay = parse_retry_after(retry_after)
+        return min(delay if delay is not None else 0.5 * 2**attempt, MAX_RETRY_AFTER)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+class Ledger:
+    """The records this run created, per collection, and the ids it invented to name nothing."""
+
+    def __init__(self) -> None:
+        self._created: dict[str, dict[str, None]] = {}
+        self._retired: set[tuple[str, str]] = set()  # ours once, deleted since: still ours to probe
+        self._lock = threading.Lock()
+
+    def add(self, collection: str, record_id: str) -> None:
+        with self._lock:
+            self._created.setdefault(collection, {})[record_id] = None
+
+    def discard(self, collection: str, record_id: str) -> None:
+        with self._lock:
+            if self._created.get(collection, {}).pop(record_id, 0) is None:
+                self._retired.add((collection, record_id))
+
+    def owns(self, collection: str, record_id: str) -> bool:
+        with self._lock:
+            return record_id in self._created.get(collection, {}) or (collection, record_id) in self._retired
+
+    def ids(self, collection: str) -> list[str]:
+        with self._lock:
+            return list(self._created.get(collection, {}))
+
+    def collections(self) -> list[str]:
+        with self._lock:
+            return [c for c, ids in self._created.items() if ids]
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(len(ids) for ids in self._created.values())
+
+    @staticmethod
+    def missing_id() -> str:
+        """An id that names no record: invented here, safe to send anywhere."""
+        return MISSING_PREFIX + secrets.token_hex(6)
+
+
+def harmless_id(value: Any) -> bool:
+    """An id that cannot name someone else's record: invented by the suite, or outside the id pattern."""
+    return not isinstance(value, str) or value.startswith(MISSING_PREFIX) or not ID_PATTERN.match(value)
+
+
+class Gate:
+    """Decides, before a request leaves, whether the suite may send it."""
+
+    def __init__(self, contract: Contract, ledger: Ledger, tenant: str, readable: Iterable[str], read_only: bool):
+        self.contract, self.ledger, self.tenant = contract, ledger, tenant
+        self.readable = {tenant, *readable}
+        self.read_only = read_only
+
+    def check(self, method: str, path: str, body: bytes | None) -> None:
+        method = method.upper()
+        found = self.contract.match(method, path)
+        tenant = found[1].get("tenantId") if found else None
+        if method in SAFE_METHODS:
+            if tenant is not None and tenant not in self.readable:
+                raise ForeignRecordError(f"{method} {path}: tenant {tenant!r} is not one this run may read")
+            return
+        if self.read_only:
+            raise ReadOnlyViolation(f"{method} {path}: only GET requests are sent in read-only mode")
+        if found is None:
+            raise ForeignRecordError(f"{method} {path}: not an operation of the contract")
+        operation, params = found
+        if operation.kind == "warm_up":
+            return  # no tenant, no data: the contract says it changes nothing
+        if tenant != self.tenant:
+            raise ForeignRecordError(f"{method} {path}: writes go to tenant {self.tenant!r} only")
+        collection = operation.resource or ""
+        if "id" in params and not self._ours(collection, unquote(params["id"])):
+            raise ForeignRecordError(f"{method} {path}: {params['id']!r} is not a record this run created")
+        if operation.kind == "batch":
+            self._check_batch(collection, body)
+
+    def _ours(self, collection: str, record_id: str) -> bool:
+        return harmless_id(record_id) or self.ledger.owns(collection, record_id)
+
+    def _check_batch(self, collection: str, body: bytes | None) -> None:
+        try:
+            data = json.loads(body or b"null")
+        except ValueError:
+            return  # not JSON: nothing the server could execute
+        operations = data.get("operations") if isinstance(data, dict) else None
+        for item in operations if isinstance(operations, list) else []:
+            if (
+                isinstance(item, dict)
+                and item.get("operation") != "create"
+                and not self._ours(collection, item.get("id"))
+            ):
+                raise ForeignRecordError(f"batch operation on {item.get('id')!r}: not a record this run created")
+
+
+class Redactor:
+    """Replaces the secrets (the token) in any text; every output of the suite passes through it."""
+
+    def __init__(self, secrets_: Iterable[str]):
+        self._secrets = sorted({s for s in secrets_ if s}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub(REDACTED, text) if self._pattern else text

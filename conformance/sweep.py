@@ -1,0 +1,59 @@
+"""The sweep: one ordinary call of every operation of a resource, and a few bad ones.
+
+It makes the traffic that the response rules (documented status, media type, schema, page counts) judge when
+they are selected without the Schemathesis drivers, so that each of them can run alone. In read-only mode it
+reads the tenant's existing records with GET requests only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.context import Context
+from conformance.contract import Operation, Resource
+from conformance.rules._support import lookup_params, sample_record, scratch_fields
+from conformance.rules.scope import search_body
+
+
+def sweep(ctx: Context, resource: Resource) -> None:
+    name = resource.name
+    record = sample_record(ctx, name)
+    ctx.get(name, record["id"])
+    ctx.get(name, record["id"], fields="id")
+    ctx.get(name, ctx.missing_id())
+    ctx.call(name, "list")
+    ctx.call(name, "list", params={"fields": "id", "cfz_unknown": "1"})
+    for lookup in resource.lookups:
+        args = lookup_params(lookup, record)
+        if args is not None:
+            ctx.client.call(lookup.operation_id, **{k: str(v) for k, v in args.items()})
+    for operation in resource.customs:
+        _custom(ctx, operation, record)
+    if not ctx.config.read_only:
+        _writes(ctx, resource, record)
+
+
+def _writes(ctx: Context, resource: Resource, record: dict[str, Any]) -> None:
+    name = resource.name
+    ctx.call(name, "create", json={})
+    if "search" in resource.operations:
+        ctx.call(name, "search", json=search_body(resource, record))
+        ctx.call(name, "search", json=search_body(resource, record), params={"fieldsToReturn": "id"})
+    ctx.call(name, "replace", id=record["id"], json=ctx.body(name))
+    directive = {"op": "add", "path": f"/{scratch_fields(resource, 1)[0]}", "value": "cfz-sweep"}
+    ctx.call(name, "patch", id=record["id"], json=[directive])
+    ctx.batch(name, [{"operation": "patch", "id": record["id"], "patch_directives": [directive]}])
+    if "warm_up" in resource.operations:
+        ctx.call(name, "warm_up")
+    if "delete" in resource.operations:
+        ctx.call(name, "delete", id=ctx.create(name)["id"])
+
+
+def _custom(ctx: Context, operation: Operation, record: dict[str, Any]) -> None:
+    """Call an operation of its own shape with the record's id wherever it takes an id."""
+    if not operation.is_safe and ctx.config.read_only:
+        return
+    args = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "path" and n != "tenantId"}
+    query = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "query" and p.get("required")}
+    body = {"json": ctx.body(operation.resource or "")} if "requestBody" in operation.raw else {}
+    ctx.client.call(operation.operation_id, params=query or None, **args, **body)
