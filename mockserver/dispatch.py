@@ -164,15 +164,17 @@ class Dispatcher:
         found = scope.get(ROUTE)
         if found is None:
             method = scope["method"].lower()
-            allowed: list[str] = []
+            allowed: tuple[str, ...] = ()
             for template, params in self.router.match(scope["path"]):
                 endpoint = self.endpoints.get((template, method))
                 if endpoint is not None:
                     found = Route(endpoint, params)
                     break
-                allowed += [m.upper() for (t, m) in self.endpoints if t == template]
+                # A less specific path may still take the method (GET /batches/t/batch reads batch "batch"); if
+                # none does, the answer names the methods of the most specific path.
+                allowed = allowed or tuple(sorted({m.upper() for (t, m) in self.endpoints if t == template}))
             else:
-                found = Route(None, {}, tuple(sorted(allowed)))
+                found = Route(None, {}, allowed)
             scope[ROUTE] = found
         return found  # type: ignore[no-any-return]
 

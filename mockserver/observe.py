@@ -53,6 +53,12 @@ class ObservedApi:
             await send(message)
 
         try:
+            if method == "OPTIONS" and _is_preflight(scope):
+                # A browser asking whether it may call the API from another origin (Swagger UI elsewhere, a
+                # front end in development): yes, with the CORS headers that every answer carries.
+                await decorated_send({"type": "http.response.start", "status": 204, "headers": []})
+                await decorated_send({"type": "http.response.body", "body": b""})
+                return
             outcome = self.faults.decide(method, path, tenant, operation_id) if self.faults.rules else None
             if outcome and outcome.delay:
                 await asyncio.sleep(outcome.delay)
@@ -72,6 +78,10 @@ class ObservedApi:
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 body=decode_body(bytes(body)),
             )
+
+
+def _is_preflight(scope: Scope) -> bool:
+    return any(name == b"access-control-request-method" for name, _ in scope.get("headers", []))
 
 
 async def _answer(send: Any, status: int, headers: tuple[tuple[bytes, bytes], ...], body: bytes) -> None:

@@ -84,7 +84,7 @@ def describe(error: ValidationError, location: str = "body", prefix: str = "") -
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in allowed)
-        return [FieldError(location, _join(base, str(k)), "is not a field of this schema") for k in extra]
+        return [FieldError(location, _join(base, str(k)), f"{k!r} is not a field of this schema") for k in extra]
     if error.validator == "enum":
         options = error.validator_value
         shown = ", ".join(map(str, options[:60])) + (", ..." if len(options) > 60 else "")

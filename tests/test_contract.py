@@ -1,5 +1,6 @@
 """The contract in openapi/collect.yaml: valid, complete against the pages, and usable by tools."""
 
+import json
 import re
 
 import pytest
@@ -250,17 +251,55 @@ def test_every_example_validates_against_its_schema(spec):
     assert checked == 70  # 26 request bodies, 44 response bodies
 
 
-def test_examples_refer_to_each_other_consistently(spec):
+def fixture_records(tenant="acme"):
+    from collect_fixtures import DEFAULT_DIR
+
+    return {
+        collection: {r["id"]: r for r in json.loads((DEFAULT_DIR / tenant / f"{collection}.json").read_text())}
+        for collection in ("invoices", "writeOffs", "debitMemos", "creditMemos", "batches")
+    }
+
+
+RECORD_EXAMPLES = {
+    "WriteOff": "writeOffs",
+    "DebitMemo": "debitMemos",
+    "CreditMemo": "creditMemos",
+    "Invoice": "invoices",
+    "Batch": "batches",
+}
+
+
+def test_example_records_are_records_the_seeded_mock_holds(spec):
+    """Tools that use the examples (fuzzers, Swagger UI, a developer copying a sample) meet real data."""
     examples = {name: ex["value"] for name, ex in spec["components"]["examples"].items()}
-    batch_ids = {examples["BatchRecord"]["id"], examples["BatchCreated"]["id"]}
-    invoice_ids = {examples["InvoiceRecord"]["id"]}
-    for name in ["WriteOffRecord", "DebitMemoRecord", "CreditMemoRecord"]:
-        assert examples[name]["invoice_id"] in invoice_ids, name
-        assert examples[name]["batch_id"] in batch_ids, name
-    assert examples["InvoiceRecord"]["batch_id"] in batch_ids
-    assert set(examples["BatchRecord"]["dependents"]) <= batch_ids
-    assert set(examples["BatchDependents"]["children"]) <= batch_ids
-    for name in ["WriteOff", "DebitMemo", "CreditMemo", "Invoice"]:
+    stored = fixture_records()
+    for name, collection in RECORD_EXAMPLES.items():
+        record = examples[f"{name}Record"]
+        assert stored[collection][record["id"]] == record, name
+        assert not record.get("sys_locked"), f"{name}: a locked example could not be changed"
+        for item in examples[f"{name}Page"]["Items"]:
+            assert stored[collection][item["id"]] == item
+    for param in spec["components"]["parameters"].values():
+        if param["name"] == "batch_id":
+            assert param["example"] in stored["batches"]
+    for path, item in spec["paths"].items():
+        for op in item.values():
+            for param in op.get("parameters", []):
+                if param.get("name") == "id":
+                    assert any(param["example"] in records for records in stored.values()), (path, param)
+
+
+def test_examples_refer_to_records_that_exist(spec):
+    examples = {name: ex["value"] for name, ex in spec["components"]["examples"].items()}
+    stored = fixture_records()
+    for name in ("WriteOff", "DebitMemo", "CreditMemo"):
+        for example in (examples[f"{name}Record"], examples[f"{name}Create"]):
+            assert example["invoice_id"] in stored["invoices"], name
+            assert example["batch_id"] in stored["batches"], name
+    assert examples["InvoiceCreate"]["batch_id"] in stored["batches"]
+    assert set(examples["BatchDependents"]["children"]) == set(examples["BatchRecord"]["dependents"])
+    assert set(examples["BatchRecord"]["dependents"]) <= set(stored["batches"])
+    for name in ("WriteOff", "DebitMemo", "CreditMemo", "Invoice"):
         token = examples[f"{name}ExecutionToken"]
         assert token["executionArn"].rsplit(":", 1)[1] == examples[f"{name}Record"]["id"]
         assert examples[f"{name}Record"]["workflow_execution_id"] == token["executionArn"]

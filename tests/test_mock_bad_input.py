@@ -110,3 +110,30 @@ def test_a_malformed_patch_directive_is_400(api):
     ):
         response = api.patch(f"/batches/acme/{batch['id']}", json=patch)
         assert response.status_code == 400, (patch, response.text)
+
+
+def test_an_undocumented_method_is_405_naming_the_methods_of_that_path(api):
+    response = api.request("OPTIONS", "/batches/acme/batch", unchecked=True)
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
+    response = api.request("DELETE", "/writeOffs/acme/wo-1", unchecked=True)
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, PATCH, PUT"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_cors_preflight_is_answered(api):
+    response = api.request(
+        "OPTIONS",
+        "/batches/acme",
+        unchecked=True,
+        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"},
+    )
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_a_patch_path_that_is_not_a_json_pointer_is_a_schema_error(api):
+    batch = api.post("/batches/acme", json=factory.batch()).json()
+    for path in ["name", "", "/a~2b"]:
+        response = api.patch(f"/batches/acme/{batch['id']}", json=[{"op": "add", "path": path, "value": 1}])
+        assert response.status_code == 400 and response.json()["errors"][0]["field"] == "[0].path"

@@ -111,7 +111,7 @@ def test_an_unknown_field_is_refused_by_name(api):
     response = api.post("/batches/acme", json=factory.batch(colour="blue"))
     assert response.status_code == 400
     assert response.json()["errors"] == [
-        {"location": "body", "field": "colour", "message": "is not a field of this schema"}
+        {"location": "body", "field": "colour", "message": "'colour' is not a field of this schema"}
     ]
 
 
