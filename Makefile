@@ -30,7 +30,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 conformance: $(STAMP)
-	$(BIN)/collect-conformance --spawn-mock
+	$(BIN)/collect-conformance --spawn-mock --report reports/conformance.md --junit-xml reports/conformance.xml
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -1,0 +1,47 @@
+"""A conformance suite for any implementation of the Collect (Finance & Billing) API.
+
+    report = conformance.run(conformance.Config(base_url=..., token=..., tenant=...))
+    print(report.summary()); sys.exit(report.exit_code)
+
+The same checks run from the command line (`collect-conformance`), from pytest (`pytest conformance
+--base-url ...`, through the `collect_conformance` plugin) and inside Schemathesis (`conformance.hooks`).
+See docs/conformance.md for the layers, the rule catalog and the self-test.
+"""
+
+from conformance.config import Config
+from conformance.errors import (
+    BudgetExhausted,
+    ConfigError,
+    ConformanceError,
+    ForeignRecordError,
+    ReadOnlyViolation,
+    SafetyError,
+    SetupError,
+    Skipped,
+    TargetError,
+)
+from conformance.failures import Failure
+from conformance.registry import REGISTRY, Rule
+from conformance.report import FailureRecord, Outcome, Report
+from conformance.runner import Runner, run
+
+__all__ = [
+    "BudgetExhausted",
+    "Config",
+    "ConfigError",
+    "ConformanceError",
+    "Failure",
+    "FailureRecord",
+    "ForeignRecordError",
+    "Outcome",
+    "REGISTRY",
+    "ReadOnlyViolation",
+    "Report",
+    "Rule",
+    "Runner",
+    "SafetyError",
+    "SetupError",
+    "Skipped",
+    "TargetError",
+    "run",
+]

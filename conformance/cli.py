@@ -104,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
 def execute(config: Config, quiet: bool = False) -> int:
     runner = Runner(config)
     printer = ProgressPrinter(runner.session.redact)
-    runner.preflight()
+    try:
+        runner.preflight()
+    except ConformanceError:
+        runner.close()
+        raise
     if not quiet:
         printer.start(runner.config, len(runner.units()))
     report = runner.run(None if quiet else printer)

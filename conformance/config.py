@@ -81,7 +81,7 @@ class Config:
 
     def replace(self, **changes: object) -> Config:
         """A copy with the given values; None means 'keep the current one'."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Config:

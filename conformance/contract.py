@@ -188,22 +188,24 @@ class Contract:
         for path, method, op, item in self._walk():
             operation = self._classify(path, method, op, item)
             self.operations[operation.operation_id] = operation
-            resource = self.resources.get(operation.resource or "")
-            if resource is None:
-                continue
-            if operation.kind == "lookup":
-                resource.lookups.append(operation)
-            elif operation.kind == "custom":
-                resource.customs.append(operation)
-            else:
-                resource.operations[operation.kind] = operation
-            if operation.kind == "search":
-                self._add_search(resource, op)
+            owner = self.resources.get(operation.resource or "")
+            if owner is not None:
+                self._attach(owner, operation, op)
         # Static segments before parameters, so that /batches/{t}/dependents is not read as /batches/{t}/{id}.
         ordered = sorted(self.operations.values(), key=lambda o: [s.startswith("{") for s in o.path.split("/")])
         for operation in ordered:
             pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(operation.path))
             self._routes.append((re.compile(f"^{pattern}$"), operation))
+
+    def _attach(self, resource: Resource, operation: Operation, op: dict[str, Any]) -> None:
+        if operation.kind == "lookup":
+            resource.lookups.append(operation)
+        elif operation.kind == "custom":
+            resource.customs.append(operation)
+        else:
+            resource.operations[operation.kind] = operation
+        if operation.kind == "search":
+            self._add_search(resource, op)
 
     def _add_resource(self, collection: str, create: dict[str, Any]) -> None:
         content = create["requestBody"]["content"]["application/json"]

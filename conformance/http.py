@@ -225,8 +225,9 @@ class GuardedAdapter(HTTPAdapter):
         super().__init__()
         self.session = session
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         body = request.body.encode() if isinstance(request.body, str) else request.body
+        body = body if isinstance(body, bytes) else None
         self.session.gate.check(str(request.method), urlsplit(str(request.url)).path, body)
         guard, attempt = self.session.guard, 0
         while True:
@@ -243,8 +244,8 @@ class GuardedAdapter(HTTPAdapter):
         exchange = self.session.exchange(
             str(request.method),
             str(request.url),
-            dict(request.headers),
-            body if isinstance(body, bytes) else None,
+            {str(k): str(v) for k, v in request.headers.items()},
+            body,
             status=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
             body=response.content,

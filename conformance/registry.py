@@ -23,6 +23,9 @@ from conformance.errors import ConfigError
 from conformance.failures import Failure
 
 BEHAVIOUR, RESPONSE, FUZZ = "behaviour", "response", "fuzz"
+# Catalog order of the areas (the issue's order); rules keep their registration order within an area.
+AREAS: tuple[str, ...] = ("ids", "status", "schema", "paging", "projection", "patch", "versioning", "search")
+AREAS += ("tenancy", "batch", "delete", "dependents", "fuzz")
 # What a rule needs beyond the one tenant: writes (not in --read-only) or a second tenant (--other-tenant).
 WRITES, OTHER_TENANT = "writes", "other_tenant"
 
@@ -70,13 +73,14 @@ class Registry:
         return self._rules[rule_id]
 
     def all(self) -> list[Rule]:
-        return list(self._rules.values())
+        position = {area: i for i, area in enumerate(AREAS)}
+        return sorted(self._rules.values(), key=lambda rule: position.get(rule.area, len(AREAS)))
 
     def select(self, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[Rule]:
         """The rules named (by id or area) in `include` (all when empty), minus those named in `exclude`."""
         chosen = self._matching(include, "rules") if include else set(self._rules)
         dropped = self._matching(exclude, "skip-rules") if exclude else set()
-        return [rule for rule in self._rules.values() if rule.id in chosen - dropped]
+        return [rule for rule in self.all() if rule.id in chosen - dropped]
 
     def _matching(self, names: Iterable[str], option: str) -> set[str]:
         found: set[str] = set()

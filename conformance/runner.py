@@ -196,8 +196,11 @@ class Runner:
             if self._fuzzer is None:
                 judged = [r for r in self.rules if r.kind == RESPONSE]
                 checks = [as_check(r.check) for r in judged] + [r.check for r in self.rules if r.kind == FUZZ]
-                self._fuzzer = Fuzzer(self.ctx, checks, lambda f: self.collector.record(f, f.exchange))
+                self._fuzzer = Fuzzer(self.ctx, checks, self._record_fuzz_failure)
             return self._fuzzer
+
+    def _record_fuzz_failure(self, failure: Failure) -> None:
+        self.collector.record(failure, failure.exchange)
 
     def _describe(self, exc: BaseException) -> str:
         if isinstance(exc, BudgetExhausted):
@@ -233,8 +236,14 @@ class Runner:
         )
         if cleanup is not None:
             report.cleanup = cleanup
-        self.ctx.client.close()
+        self.close()
         return report
+
+    def close(self) -> None:
+        """Close the run's HTTP connections (without cleaning up: that is `finish`)."""
+        self.ctx.client.close()
+        if self._fuzzer is not None:
+            self._fuzzer.session.close()
 
 
 def settings_of(config: Config) -> dict[str, object]:

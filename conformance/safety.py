@@ -161,7 +161,7 @@ class Gate:
         if operation.kind == "batch":
             self._check_batch(collection, body)
 
-    def _ours(self, collection: str, record_id: str) -> bool:
+    def _ours(self, collection: str, record_id: Any) -> bool:
         return harmless_id(record_id) or self.ledger.owns(collection, record_id)
 
     def _check_batch(self, collection: str, body: bytes | None) -> None:

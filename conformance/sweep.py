@@ -55,5 +55,5 @@ def _custom(ctx: Context, operation: Operation, record: dict[str, Any]) -> None:
         return
     args = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "path" and n != "tenantId"}
     query = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "query" and p.get("required")}
-    body = {"json": ctx.body(operation.resource or "")} if "requestBody" in operation.raw else {}
+    body: dict[str, Any] = {"json": ctx.body(operation.resource or "")} if "requestBody" in operation.raw else {}
     ctx.client.call(operation.operation_id, params=query or None, **args, **body)

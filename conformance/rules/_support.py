@@ -46,7 +46,7 @@ def deleted(exchange: Exchange) -> bool:
     body = exchange.json_or_none()
     if exchange.operation is not None and exchange.operation.kind == "batch":
         results = body.get("results") if isinstance(body, dict) else None
-        return bool(results) and all(r.get("outcome") == "success" for r in results)
+        return isinstance(results, list) and bool(results) and all(r.get("outcome") == "success" for r in results)
     return True
 
 

@@ -23,7 +23,7 @@ def _mixed(ctx: Context, resource: Resource) -> tuple[list[dict[str, Any]], Reco
     field = scratch_fields(resource, 1)[0]
     required = next(n for n in resource.schema["required"] if n not in resource.read_only)
     directive = [{"op": "add", "path": f"/{field}", "value": "cfz-batch"}]
-    operations = [
+    operations: list[dict[str, Any]] = [
         {"operation": "create", "object": ctx.body(name)},
         {"operation": "patch", "id": ctx.missing_id(), "patch_directives": directive},
         {"operation": "create", "object": {k: v for k, v in ctx.body(name).items() if k != required}},
@@ -46,7 +46,7 @@ def _results(exchange: Exchange) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     applies=lambda resource: "batch" in resource.operations,
 )
 def batch_size_is_limited(ctx: Context, resource: Resource) -> None:
-    harmless = [{"operation": "patch", "id": ctx.missing_id(), "patch_directives": []} for _ in range(100)]
+    harmless: list[dict[str, Any]] = [{"operation": "patch", "id": ctx.missing_id(), "patch_directives": []}] * 100
     expect_status(ctx.batch(resource.name, []), [400], BatchLimitIgnored, "0 operations")
     over = [*harmless, {"operation": "create", "object": ctx.body(resource.name)}]
     expect_status(ctx.batch(resource.name, over), [400], BatchLimitIgnored, "101 operations")

@@ -25,7 +25,7 @@ def _children(ctx: Context, operation: Operation, asked: list[str]) -> Any:
     "dependents.recursive",
     "The dependents of batches are every batch that depends on them directly or through other batches, each "
     "once, in breadth-first order, without the batches asked for; none is an empty list; cycles end.",
-    source="004 L831-862 (dependents, children); NOTES.md #7",
+    source="004 L831-862 (Recursively retrieve batches dependent ...); NOTES.md #7",
     failure=DependentsMismatch,
     applies=lambda resource: _lookup(resource) is not None and "dependents" in resource.references,
 )

@@ -24,7 +24,7 @@ PATTERN = r"^[\w|-]+$"
     "ids.server-generated",
     "A create answers with a server-generated id matching ^[\\w|-]+$; a workflow create names it in X-Record-Id "
     "and as the last segment of executionArn, and the record's workflow_execution_id is that executionArn.",
-    source="000 L7, L22-24, L293-299; 004 L283; NOTES.md Responses (X-Record-Id)",
+    source="000 L7, L22-26, L291-299; 004 L283; NOTES.md Responses (X-Record-Id)",
     failure=MalformedGeneratedId,
 )
 def ids_are_server_generated(ctx: Context, resource: Resource) -> None:
@@ -60,7 +60,7 @@ def ids_are_server_generated(ctx: Context, resource: Resource) -> None:
 @rule(
     "ids.unique",
     "Every created record gets an id no other record of the tenant has, by create and by batch create alike.",
-    source="000 L7, L22-24 (The unique, string identifier)",
+    source="000 L22-26 (The unique, string identifier)",
     failure=DuplicateId,
 )
 def ids_are_unique(ctx: Context, resource: Resource) -> None:
@@ -76,7 +76,7 @@ def ids_are_unique(ctx: Context, resource: Resource) -> None:
 @rule(
     "ids.supplied-id-rejected",
     "A create body that carries an id is a 400, and no record gets that id.",
-    source="000 L7 (If an ID is specified ... an error will be thrown); 001 L675; 003 L249; NOTES.md #1",
+    source="000 L7; 001 L675; 002 L1; 003 L249; 004 L283 (If an ID is specified ... an error); NOTES.md #1",
     failure=SuppliedIdAccepted,
 )
 def supplied_ids_are_rejected(ctx: Context, resource: Resource) -> None:
@@ -90,7 +90,7 @@ def supplied_ids_are_rejected(ctx: Context, resource: Resource) -> None:
 @rule(
     "ids.put-mismatch-rejected",
     "A replace whose body id differs from the path's id is a 400 and changes nothing.",
-    source="000 L459-461; NOTES.md #3",
+    source="000 L455-461 (the replace body's id); NOTES.md #3",
     failure=IdMismatchAccepted,
 )
 def replace_id_mismatch_is_rejected(ctx: Context, resource: Resource) -> None:
@@ -122,7 +122,7 @@ def _item_calls(ctx: Context, resource: Resource, record_id: str) -> list[tuple[
 @rule(
     "ids.unknown-404",
     "GET, PUT, PATCH and DELETE of an id that names no record of the tenant are a 404.",
-    source="000 L239, L380, L676, L823; 004 L1039-1070",
+    source="000 L380, L676, L823 (404 The write off could not be found)",
     failure=UnknownIdAnswered,
     needs=(),
 )
@@ -134,7 +134,7 @@ def unknown_ids_are_404(ctx: Context, resource: Resource) -> None:
 @rule(
     "ids.deleted-404",
     "Once a record is deleted (DELETE, or a batch delete operation), GET, PUT, PATCH and DELETE of its id are a 404.",
-    source="004 L1039-1070; 002 L565; 000 L239",
+    source="004 L1039-1070 (delete); 002 L565 (batch delete); 000 L380",
     failure=DeletedRecordServed,
 )
 def deleted_ids_are_404(ctx: Context, resource: Resource) -> None:

@@ -46,7 +46,7 @@ def scoped_walks(resource: Resource, record: Record) -> list[tuple[Operation, di
     "paging.full-walk",
     "Following X-Last-Evaluated-Key (lists) or LastEvaluatedKey (searches, lookups) as exclusiveStartKey returns "
     "every record exactly once, and the walk ends with a page that has no key.",
-    source="000 L320, L957-961, L1008-1013; 004 L883-906; collect.yaml info (Paging)",
+    source="000 L320-321, L957-961, L1008-1013; 004 L903-906; collect.yaml info (Paging)",
     failure=IncompleteWalk,
     needs=(),
 )
@@ -95,7 +95,7 @@ def _bad_key_calls(ctx: Context, resource: Resource) -> list[tuple[str, Exchange
 @rule(
     "paging.bad-key-400",
     "An exclusiveStartKey that the server did not issue, or issued for another collection or query, is a 400.",
-    source="000 L320-321, L896-899; collect.yaml ExclusiveStartKey; NOTES.md Responses (X-Last-Evaluated-Key)",
+    source="000 L320-321, L896-898; collect.yaml ExclusiveStartKey; NOTES.md Responses (X-Last-Evaluated-Key)",
     failure=BadStartKeyAccepted,
     needs=(),
 )
@@ -132,7 +132,7 @@ def walks_survive_inserts(ctx: Context, resource: Resource) -> None:
 @response_rule(
     "paging.count",
     "The Count of an index-lookup page equals the number of its Items.",
-    source="000 L1008-1013 (Count, Items, LastEvaluatedKey); 004 L906",
+    source="000 L1008-1013 (Count, Items, LastEvaluatedKey); 004 L906, L1037",
     failure=CountMismatch,
 )
 def page_count_matches_items(exchange: Exchange) -> None:

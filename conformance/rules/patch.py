@@ -42,7 +42,7 @@ def _unchanged(ctx: Context, resource: Resource, before: Record, failure: type[F
     "patch.operations",
     "add, replace, copy, move, remove and test change the record as RFC 6902 says, and the answer is the "
     "record as stored.",
-    source="000 L797-818 (The patch directives conforming to RFC 6902); 004 L1300-1330",
+    source="000 L797-818 (The patch directives conforming to RFC 6902); 004 L1313-1325",
     failure=PatchMisapplied,
 )
 def patch_operations_follow_rfc6902(ctx: Context, resource: Resource) -> None:

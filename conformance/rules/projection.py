@@ -37,7 +37,7 @@ def _expect_shape(exchange: Exchange, item: Any, wanted: set[str], full: Record 
     "projection.fields",
     "With `fields`, get, list and lookups return each record with exactly the named fields it holds, and their "
     "stored values.",
-    source="000 L315-318, L367-369 (The fields that you want to retrieve); NOTES.md Parameters, Responses",
+    source="000 L315-318, L365-368 (The fields that you want to retrieve); NOTES.md Parameters",
     failure=ProjectionMismatch,
     needs=(),
 )

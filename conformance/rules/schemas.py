@@ -25,7 +25,7 @@ RECORD_KINDS = {"get": "self", "replace": "self", "patch": "self", "create": "se
     "schema.content-type",
     "A response with a body has a media type documented for its status: application/json, or "
     "application/problem+json for errors.",
-    source="000 L233-241; 003 L240-243; NOTES.md Responses",
+    source="000 L291-292, L338-339 (application/json); NOTES.md Responses (Error body)",
     failure=UndocumentedContentType,
 )
 def content_type_is_documented(exchange: Exchange) -> None:
@@ -51,7 +51,7 @@ def content_type_is_documented(exchange: Exchange) -> None:
     "schema.response-body",
     "Every response body is valid against the contract; a record is valid against its whole schema, or, when "
     "`fields`/`fieldsToReturn` name fields, each named field against its own schema.",
-    source="000 L17-230, L315-318; 004 L90-276; NOTES.md Responses (Projection)",
+    source="000 L20-232 (the record), L315-318 (fields); NOTES.md Responses (Projection)",
     failure=ResponseBodyMismatch,
 )
 def response_body_matches_schema(exchange: Exchange) -> None:

@@ -24,7 +24,7 @@ from conformance.registry import rule
 from conformance.rules._support import Record, ids, walk
 from conformance.rules.scope import scope_overrides
 
-SOURCE = "000 L905-961 (search filters); 002 L446-484; 004 L925-990; collect.yaml *SearchRequest"
+SOURCE = "000 L896-936 (search filters); 002 L451-484; 004 L908-993; collect.yaml *SearchRequest"
 DATES = ["2025-03-01", "2025-03-15", "2025-03-31"]
 BU = "business_unit_id"
 
@@ -143,7 +143,7 @@ def range_filters_include_bounds(ctx: Context, resource: Resource) -> None:
 @rule(
     "search.business-unit-scope",
     "A search returns only records of the business unit it names, and all of them.",
-    source="000 L910-913 (business_unit_id required); 004 L925-935",
+    source="000 L910-913 (business_unit_id required); 004 L932",
     failure=BusinessUnitLeak,
     applies=lambda resource: _has_search(resource) and BU in resource.filters,
 )

@@ -26,7 +26,7 @@ BOGUS_TOKEN = "cfz-not-a-valid-token"
 @response_rule(
     "status.documented",
     "Every response has a status code that its operation documents.",
-    source="000 L233-241, L325-332; 001 L40-47; NOTES.md Responses (status codes)",
+    source="000 L235-242, L326-332, L376-382; NOTES.md Responses (status codes)",
     failure=UndocumentedStatus,
 )
 def status_code_is_documented(exchange: Exchange) -> None:
@@ -38,14 +38,14 @@ def status_code_is_documented(exchange: Exchange) -> None:
 def _required_string(resource: Resource) -> str:
     required = [n for n in resource.schema.get("required", []) if n not in resource.read_only]
     strings = [n for n in required if resource.schema["properties"][n].get("type") == "string"]
-    return (strings or required)[0]
+    return str((strings or required)[0])
 
 
 @rule(
     "status.bad-body-400",
     "A body that is not JSON, is not an object, lacks a required field, has a field of the wrong type or a field "
     "the schema does not list is a 400.",
-    source="000 L229-234 (400 The write off you supplied was invalid); collect.yaml info (Limits)",
+    source="000 L236 (400 The write off you supplied was invalid); collect.yaml info (Limits)",
     failure=InvalidBodyAccepted,
 )
 def invalid_bodies_are_400(ctx: Context, resource: Resource) -> None:
@@ -68,7 +68,7 @@ def invalid_bodies_are_400(ctx: Context, resource: Resource) -> None:
     "status.bad-param-400",
     "An unknown query parameter, an unknown `fields` name, an empty start key, a path id outside the id pattern "
     "or a lookup value outside its enum is a 400.",
-    source="000 L315-318, L367-373; NOTES.md Parameters",
+    source="000 L315-321, L365-371; NOTES.md Parameters",
     failure=InvalidParameterAccepted,
     needs=(),
 )
@@ -92,7 +92,7 @@ def invalid_parameters_are_400(ctx: Context, resource: Resource) -> None:
 @rule(
     "status.no-auth-401",
     "A request without a credential, or with one the API does not know, is a 401, in both header styles.",
-    source="000 L236, L337; 003 L230-234; collect.yaml info (Authentication)",
+    source="000 L237, L337; 003 L230-234; collect.yaml info (Authentication)",
     failure=MissingAuthAccepted,
     needs=(),
 )
@@ -113,7 +113,7 @@ def missing_credentials_are_401(ctx: Context, resource: Resource) -> None:
 @rule(
     "status.foreign-tenant-403",
     "The credential used on a tenant it does not cover (--other-tenant) is a 403, for lists, records and lookups.",
-    source="000 L237; collect.yaml info (Authentication)",
+    source="000 L238 (403 Forbidden); collect.yaml info (Authentication)",
     failure=ForeignTenantAllowed,
     needs=(OTHER_TENANT,),
 )
@@ -130,7 +130,7 @@ def other_tenant_is_403(ctx: Context, resource: Resource) -> None:
     "status.missing-reference-409",
     "A create, replace or patch whose reference field (x-references) names no record of the tenant is a 409, "
     "and stores nothing.",
-    source="000 L240 (409 ... refers to/depends on a non-existent object); NOTES.md Bodies (x-references)",
+    source="000 L240, L677, L824 (409 ... refers to/depends on a non-existent object); NOTES.md Bodies",
     failure=DanglingReferenceAccepted,
     applies=lambda resource: bool(resource.references),
 )

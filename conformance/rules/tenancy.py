@@ -13,7 +13,7 @@ from conformance.rules._support import lookup_params, records_of, sample_record
 @rule(
     "tenancy.isolation",
     "A record of the tenant cannot be read, listed or looked up through another tenant's paths (--other-tenant).",
-    source="collect.yaml info (Tenancy); 000 L12-13 (The id of the tenant being accessed)",
+    source="collect.yaml info (Tenancy); 000 L12-16 (The id of the tenant being accessed)",
     failure=CrossTenantLeak,
     needs=(OTHER_TENANT,),
 )

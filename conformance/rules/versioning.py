@@ -19,7 +19,7 @@ from conformance.failures import (
 from conformance.registry import rule
 from conformance.rules._support import Record, expect_status, scratch_fields
 
-SOURCE = "000 L150-167 (sys_version, sys_created_at, sys_last_modified_at); collect.yaml info (Server-managed fields)"
+SOURCE = "000 L150-172 (sys_version, sys_created_*, sys_last_modified_*); collect.yaml info (Server-managed fields)"
 
 
 def _history(ctx: Context, resource: Resource, failure: Any) -> list[Record]:

@@ -1,0 +1,11 @@
+"""Switchable defects for the mock: each breaks exactly one rule of the conformance catalog.
+
+`DefectiveApp` wraps the mock's ASGI app; a defect rewrites requests, responses or state, the way a broken
+implementation would behave. Each is named after the failure class it should trip, as Schemathesis names the
+modifiers of its test apps after the checks they trip.
+"""
+
+from tests.defects.app import Call, DefectiveApp, Request, Response
+from tests.defects.catalog import DEFECTS, Defect, load
+
+__all__ = ["DEFECTS", "Call", "Defect", "DefectiveApp", "Request", "Response", "load"]

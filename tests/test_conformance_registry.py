@@ -1,0 +1,55 @@
+"""The rule catalog: every rule is complete and reports its own failure; rules are selected by id or area."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import REGISTRY, ConfigError
+from conformance.failures import DuplicateId, UndocumentedStatus
+from conformance.registry import AREAS, Registry, Rule
+
+AREAS_OF_THE_ISSUE = {"ids", "status", "schema", "paging", "projection", "patch", "versioning", "search", "tenancy"}
+AREAS_OF_THE_ISSUE |= {"batch", "delete", "dependents", "fuzz"}
+
+
+def test_every_rule_has_a_statement_a_source_and_a_failure_class_of_its_own():
+    rules = REGISTRY.all()
+    assert len({rule.failure for rule in rules}) == len(rules)
+    assert len({rule.failure.code for rule in rules}) == len(rules)
+    for rule in rules:
+        assert rule.statement.endswith(".") and rule.source and rule.tests, rule.id
+        assert rule.failure.rule == rule.id and rule.failure.__doc__, rule.id
+
+
+def test_the_catalog_covers_every_area_of_the_issue_in_catalog_order():
+    assert {rule.area for rule in REGISTRY.all()} == AREAS_OF_THE_ISSUE
+    positions = [AREAS.index(rule.area) for rule in REGISTRY.all()]
+    assert positions == sorted(positions)
+
+
+def test_rules_are_selected_by_id_or_area_and_skipped_the_same_way():
+    chosen = REGISTRY.select(["ids", "paging.count"], ["ids.unique"])
+    ids = [rule.id for rule in chosen]
+    assert "paging.count" in ids and "ids.unique" not in ids
+    assert all(rule_id.startswith("ids.") for rule_id in ids if rule_id != "paging.count")
+    assert len(REGISTRY.select()) == len(REGISTRY.all())
+
+
+def test_an_unknown_rule_name_is_a_config_error_that_lists_the_areas():
+    with pytest.raises(ConfigError, match=r"'rules' has value 'idz'.*areas: batch, delete"):
+        REGISTRY.select(["idz"])
+
+
+def test_a_rule_must_report_its_own_failure_class():
+    registry = Registry()
+    with pytest.raises(ValueError, match="DuplicateId, which belongs to 'ids.unique'"):
+        registry.register(Rule("ids.other", "Something.", "000 L1", DuplicateId, lambda ctx, resource: None))
+
+
+def test_failures_say_what_was_received_and_what_the_contract_says():
+    assert (
+        DuplicateId(received="ids [a, a]", expected="distinct ids").message
+        == "Received: ids [a, a]\nExpected: distinct ids"
+    )
+    assert UndocumentedStatus(received=418, expected="200, 404").message == "Received: 418\nDocumented: 200, 404"
+    assert isinstance(DuplicateId(received=1, expected=2), AssertionError)
