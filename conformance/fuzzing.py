@@ -60,7 +60,7 @@ def load_schema(ctx: Context) -> Any:
         }
     )
     schema = schemathesis.openapi.from_dict(pin_tenant(ctx.contract.spec, ctx.config.tenant), config=config)
-    schema.config.update(base_url=ctx.config.base_url)
+    schema.config.update(base_url=ctx.config.base_url, request_timeout=ctx.config.timeout)
     register_contract(schema, ctx.contract)
     return schema
 
