@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conformance import REGISTRY, ConfigError
+from conformance.catalog import markdown_table
 from conformance.failures import DuplicateId, UndocumentedStatus
 from conformance.registry import AREAS, Registry, Rule
 
@@ -53,3 +56,8 @@ def test_failures_say_what_was_received_and_what_the_contract_says():
     )
     assert UndocumentedStatus(received=418, expected="200, 404").message == "Received: 418\nDocumented: 200, 404"
     assert isinstance(DuplicateId(received=1, expected=2), AssertionError)
+
+
+def test_the_docs_show_the_catalog_as_the_registry_holds_it():
+    docs = (Path(__file__).parent.parent / "docs" / "conformance.md").read_text(encoding="utf-8")
+    assert markdown_table() in docs, "regenerate the table with `python -m conformance.catalog`"
