@@ -1,0 +1,175 @@
+"""Issue 6's targets, each checked against the run's figures: met, missed (by how much), or not measured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from benchmarks.results import Results, label
+
+STARTUP_LIMIT_S = 5.0
+CONFORMANCE_LIMIT_S = 300.0
+LOOKUPS = ("by-batch", "by-period", "by-status", "search-date", "search-open")
+WRITES = ("create", "put", "patch")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    goal: str
+    figure: str
+    met: bool | None  # None: not measured in this run
+
+    @property
+    def verdict(self) -> str:
+        return {True: "met", False: "**missed**", None: "not measured"}[self.met]
+
+
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _all(checks: list[bool]) -> bool | None:
+    return all(checks) if checks else None
+
+
+def evaluate(results: Results) -> list[Target]:
+    return list(_evaluate(results))
+
+
+def _evaluate(results: Results) -> Iterator[Target]:
+    o, s = results.options, results.samples
+    big, small = (max(o.sizes), min(o.sizes)) if o.sizes else (0, 0)
+    conc = o.concurrency
+
+    def versus_ceiling(op: str, reference: str, floor: float) -> Target:
+        ratios = {c: s.ratio(("mock", big, op), ("ceiling", None, reference), c) for c in conc}
+        figure = ", ".join(f"{_x(r)} at c={c}" for c, r in ratios.items())
+        met = _all([r >= floor for r in ratios.values() if r is not None])
+        return Target(f"{op} at {label(big)}: share of the ceiling", f">= {floor}x", figure, met)
+
+    def versus_small(op: str) -> Target:
+        ratios = {c: s.ratio(("mock", big, op), ("mock", small, op), c) for c in conc}
+        figure = ", ".join(f"{_x(r)} of {label(small)}'s req/s at c={c}" for c, r in ratios.items())
+        met = _all([r >= 1 / 1.2 for r in ratios.values() if r is not None])
+        return Target(f"{op}: {label(big)} within 1.2x of {label(small)}", ">= 0.83x the req/s", figure, met)
+
+    for op, reference, floor in (
+        ("get", "get", 0.35),
+        ("create", "create", 0.2),
+        ("put", "create", 0.2),
+        ("patch", "create", 0.2),
+    ):
+        if op in o.ops:
+            yield versus_ceiling(op, reference, floor)
+            if big != small:
+                yield versus_small(op)
+    yield _durability(results)
+    yield _no_rewrite(results)
+    for op in LOOKUPS:
+        if op in o.ops:
+            yield _page_cost(results, op)
+    yield _walk(results)
+    yield _startup(results)
+    yield from _prism(results)
+    yield _conformance(results)
+
+
+def _durability(results: Results) -> Target:
+    d = results.durability
+    name, goal = "acknowledged writes survive kill -9", "all found after restart"
+    if d is None:
+        return Target(name, goal, "not run (--no-durability)", None)
+    figure = f"{d.found} of {d.acknowledged} found ({d.compactions} compactions during the storm"
+    figure += ", one in progress at the kill)" if d.compacting_at_kill else ")"
+    return Target(name, goal, figure, d.kept)
+
+
+def _no_rewrite(results: Results) -> Target:
+    """A request that paid for a whole-file rewrite would take at least as long as one: compare the slowest."""
+    name, goal = "no request pays for a whole-file rewrite", "slowest write < one rewrite"
+    big = max(results.sizes, default=None)
+    writes = [s for s in results.samples.items if s.target == "mock" and s.size == big and s.op in WRITES]
+    if big is None or not writes or not results.sizes[big].stop_s:
+        return Target(name, goal, "", None)
+    slowest = max(s.measurement.max_ms for s in writes)
+    rewrite = results.sizes[big].stop_s
+    compactions = sum(s.compactions for s in writes)
+    figure = (
+        f"slowest of {sum(s.measurement.requests for s in writes):,} writes at {label(big)}: {slowest:.0f} ms; "
+        f"a whole-file rewrite: {rewrite:.1f} s; {compactions} background compactions during the writes"
+    )
+    return Target(name, goal, figure, slowest < rewrite * 1000)
+
+
+def _page_cost(results: Results, op: str) -> Target:
+    """Per-request time at c=1 may grow with the page (items), not with the tenant: allowed 1.2 x item growth."""
+    sizes = sorted(results.options.sizes)
+    big = sizes[-1]
+    checks, parts = [], []
+    for small in sizes[:-1]:
+        ratio = results.samples.ratio(("mock", small, op), ("mock", big, op), 1)  # rps small / rps big = time ratio
+        items_small = results.sizes[small].items.get(op, 0)
+        items_big = results.sizes[big].items.get(op, 0)
+        if ratio is None or not items_small:
+            continue
+        allowed = 1.2 * max(1.0, items_big / items_small)
+        checks.append(ratio <= allowed)
+        parts.append(
+            f"{label(big)}/{label(small)}: {ratio:.2f}x the time for {items_big}/{items_small} items "
+            f"(allowed {allowed:.2f}x)"
+        )
+    return Target(
+        f"{op}: cost follows the page, not the tenant",
+        "time ratio <= 1.2 x page growth",
+        "; ".join(parts),
+        _all(checks),
+    )
+
+
+def _walk(results: Results) -> Target:
+    walks = {scale: min(w.us_per_record for w in found) for scale, found in results.walks.items() if found}
+    if len(walks) < 2:
+        return Target("full list walk is linear", "us/record within 1.2x across sizes", "", None)
+    big = max(walks)
+    ratios = {small: walks[big] / walks[small] for small in walks if small != big}
+    figure = ", ".join(f"{label(big)}/{label(small)}: {r:.2f}x per record" for small, r in ratios.items())
+    figure += f" ({walks[big]:.1f} us/record at {label(big)})"
+    return Target(
+        "full list walk is linear", "us/record within 1.2x across sizes", figure, all(r <= 1.2 for r in ratios.values())
+    )
+
+
+def _startup(results: Results) -> Target:
+    if not results.sizes:
+        return Target("startup", f"< {STARTUP_LIMIT_S:.0f} s", "", None)
+    big = max(results.sizes)
+    info = results.sizes[big]
+    figure = f"{info.startup_s:.1f} s with {info.records} records; RSS {info.rss_mb:.0f} MB after start"
+    return Target(f"startup at {label(big)}", f"< {STARTUP_LIMIT_S:.0f} s", figure, info.startup_s < STARTUP_LIMIT_S)
+
+
+def _prism(results: Results) -> Iterator[Target]:
+    s, o = results.samples, results.options
+    if not s.of("prism", None, "get", o.concurrency[0]):
+        yield Target("ahead of Prism", "GET >= 1.5x, POST >= 1x", results.prism, None)
+        return
+    big = max(o.sizes)
+    for op, floor in (("get", 1.5), ("create", 1.0)):
+        if op not in o.ops:
+            continue
+        ratios = {c: s.ratio(("mock", big, op), ("prism", None, op), c) for c in o.concurrency}
+        figure = ", ".join(f"{_x(r)} at c={c}" for c, r in ratios.items())
+        met = _all([r >= floor for r in ratios.values() if r is not None])
+        yield Target(f"{op} at {label(big)} vs Prism", f">= {floor}x Prism's req/s", figure, met)
+
+
+def _conformance(results: Results) -> Target:
+    c = results.conformance
+    goal = f"< {CONFORMANCE_LIMIT_S / 60:.0f} min"
+    if c is None:
+        return Target("conformance suite, default run", goal, "not run (--no-conformance)", None)
+    if c.state == "absent":
+        return Target("conformance suite, default run", goal, "TODO: collect-conformance is not available yet", None)
+    figure = f"{c.seconds:.0f} s, {c.state} (exit {c.exit_code})"
+    return Target("conformance suite, default run", goal, figure, c.seconds < CONFORMANCE_LIMIT_S)
