@@ -94,8 +94,10 @@ def create_app(settings: Settings | None = None) -> MockApp:
 
 def swagger_ui(specification: Specification, enabled: bool) -> ASGIApp:
     """Connexion's Swagger UI for the contract at /ui/, and the contract itself at /openapi.json."""
-    docs = SwaggerUIMiddleware(Dispatcher({}))
-    docs.add_api(specification, swagger_ui_options=SwaggerUIOptions(swagger_ui=enabled, swagger_ui_path="/ui"))
+    docs: ASGIApp = SwaggerUIMiddleware(Dispatcher({}))
+    docs.add_api(  # type: ignore[attr-defined]
+        specification, swagger_ui_options=SwaggerUIOptions(swagger_ui=enabled, swagger_ui_path="/ui")
+    )
     return docs
 
 

@@ -32,9 +32,9 @@ class Auth:
     def check(self, credential: str | None, request: Any = None) -> dict[str, Any] | None:
         """Token info for a valid credential, None for an unknown one; ForbiddenProblem for the wrong tenant."""
         token = _strip_bearer(credential or "")
-        scope = self._lookup(token)
-        if scope is False:
+        if token not in self._scopes:
             return None
+        scope = self._scopes[token]
         # The raw path parameters: the tenant is a plain string, no need for connexion's parsing.
         tenant = request.scope.get("path_params", {}).get("tenantId") if request is not None else None
         if tenant is not None and scope is not ALL_TENANTS and tenant not in scope:
@@ -44,9 +44,6 @@ class Auth:
     def is_admin(self, authorization: str | None) -> bool:
         token = _strip_bearer(authorization or "")
         return bool(self.admin_token) and hmac.compare_digest(token.encode(), self.admin_token.encode())
-
-    def _lookup(self, token: str) -> frozenset[str] | None | bool:
-        return self._scopes.get(token, False)
 
     def security_map(self) -> dict[str, type]:
         """Connexion security handlers that call `check` for both schemes of the contract."""

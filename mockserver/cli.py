@@ -12,6 +12,7 @@ Errors are printed as `Type: message` with exit status 1 (2 for a bad command li
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import socket
 import sys
@@ -119,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    env = Settings.from_env()
-    return env.replace(db=getattr(args, "db", None), **extra)
+    """`MOCKSERVER_*` variables, then every command-line flag named like a `Settings` field, then `extra`."""
+    flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(Settings) if hasattr(args, f.name)}
+    return Settings.from_env().replace(**flags).replace(**extra)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -128,19 +130,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from mockserver import create_app
 
-    settings = _settings(
-        args,
-        host=args.host,
-        port=args.port,
-        seed=args.seed,
-        fixtures=args.fixtures,
-        token=args.token,
-        tokens=args.tokens,
-        admin_token=args.admin_token,
-        page_size=args.page_size,
-        validate_responses=args.validate_responses,
-        fsync=args.fsync,
-    )
+    settings = _settings(args)
     listener = _bind(settings.host, settings.port)
     app = create_app(settings)
     port = listener.getsockname()[1]

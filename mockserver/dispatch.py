@@ -176,7 +176,7 @@ class Dispatcher:
             else:
                 found = Route(None, {}, allowed)
             scope[ROUTE] = found
-        return found  # type: ignore[no-any-return]
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self.route(scope)

@@ -23,7 +23,7 @@ def _generic(collection: Collection, operation: Operation, caller: Caller, param
     if kind == "get":
         return collection.get(caller, params["id"], params.get("fields"))
     if kind == "list":
-        return collection.list(caller, params.get(START), params.get("fields"))
+        return collection.list_all(caller, params.get(START), params.get("fields"))
     if kind == "lookup":
         return collection.lookup(caller, operation, params, params.get(START), params.get("fields"))
     if kind == "search":

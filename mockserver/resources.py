@@ -73,7 +73,7 @@ class Collection:
     def get(self, caller: Caller, record_id: str, fields: list[str] | None = None) -> Response:
         return records.project(self.require(caller, record_id), fields), 200, {}
 
-    def list(self, caller: Caller, start: str | None = None, fields: list[str] | None = None) -> Response:
+    def list_all(self, caller: Caller, start: str | None = None, fields: list[str] | None = None) -> Response:
         walk = self.codec.fingerprint(caller.tenant, self.name, "list")
         items, last = self._page(self.db.scan(caller.tenant, self.name, self.codec.decode(start, walk)), walk)
         headers = {"X-Last-Evaluated-Key": last} if last else {}
@@ -184,6 +184,7 @@ class Collection:
         if not directives:
             return old  # nothing changes, so the version does not move
         result: Any = copy.deepcopy(old)
+        directive: Record
         for position, directive in enumerate(directives):
             # One directive at a time, so that an error names the directive that failed.
             try:
@@ -197,6 +198,8 @@ class Collection:
             raise BadRequestProblem.from_errors(
                 "Invalid patch", [FieldError("body", "[0].path", "the result must be an object")]
             )
+        if result == old:
+            return old  # only tests, or values set to what they were: no change, so the version stays
         record = records.changed(
             self.resource, old, result, caller.user, caller.tenant, self.clock.tick(old.get("sys_last_modified_at"))
         )
@@ -268,7 +271,8 @@ class Collection:
 
     def _refuse_server_managed(self, directives: list[Record]) -> None:
         """Directives may read server-managed fields (`test`, `copy` from) but not change them."""
-        errors = []
+        errors: list[FieldError] = []
+        directive: Record
         for i, directive in enumerate(directives):
             keys = ("path", "from") if directive.get("op") == "move" else ("path",)
             for key in keys if directive.get("op") != "test" else ():

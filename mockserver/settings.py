@@ -6,6 +6,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from collect_contract import SPEC_PATH
 from collect_fixtures import DATA_DIR
@@ -61,7 +62,7 @@ class Settings:
     def in_memory(self) -> bool:
         return self.db == MEMORY
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         """A copy with the given values; None means 'keep the current one'."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -69,7 +70,7 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None, prefix: str = "MOCKSERVER_") -> Settings:
         """Settings with every `MOCKSERVER_<NAME>` variable applied, e.g. `MOCKSERVER_PAGE_SIZE=20`."""
         environ = dict(os.environ if environ is None else environ)
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             raw = environ.get(prefix + f.name.upper())
             if raw is not None:

@@ -1,5 +1,6 @@
 """The `collect-mock` command: it starts, reports, persists, and fails with clear messages."""
 
+import json
 import os
 import signal
 import socket
@@ -125,3 +126,44 @@ def test_reset_and_export_work_on_a_database_file(tmp_path, serve):
     assert exported.returncode == 0 and '"globex"' in exported.stdout
     assert run("reset", "--db", db).returncode == 0
     assert '"globex"' not in run("export", "--db", db).stdout
+
+
+def test_every_serve_flag_takes_effect(tmp_path):
+    from tests.support.process import MockProcess
+
+    rules = tmp_path / "faults.json"
+    rules.write_text('[{"operation": "getBatch", "throttle_rate": 1, "retry_after": 4}]')
+    db = tmp_path / "collect.json"
+    flags = [
+        "--db",
+        str(db),
+        "--no-seed",
+        "--page-size",
+        "2",
+        "--journal-size",
+        "0",
+        "--faults",
+        str(rules),
+        "--compact-every",
+        "5",
+        "--token",
+        "tok-a",
+        "--tokens",
+        "tok-b=globex",
+    ]
+    body = {"business_unit_id": "bu", "date": "2025-01-01", "fiscal_period": 1, "fiscal_year_id": "fy", "name": "n"}
+    with MockProcess(*flags) as mock:
+        http = httpx.Client(base_url=mock.base_url, headers={"Authorization": "tok-a"})
+        for _ in range(6):
+            assert http.post("/batches/acme", json=body).status_code == 200
+        page = http.get("/batches/acme")
+        assert len(page.json()) == 2 and page.headers["X-Last-Evaluated-Key"]  # --page-size
+        throttled = http.get(f"/batches/acme/{page.json()[0]['id']}")
+        assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "4"  # --faults
+        assert mock.admin("GET", "journal").json()["count"] == 0  # --journal-size 0
+        assert httpx.get(f"{mock.base_url}/batches/globex", headers={"Authorization": "tok-b"}).status_code == 200
+        assert httpx.get(f"{mock.base_url}/batches/acme", headers={"Authorization": "tok-b"}).status_code == 403
+        http.close()
+        time.sleep(1)
+        # --compact-every 5: the snapshot was rewritten in the background while serving
+        assert len(json.loads(db.read_text())["records"]) >= 5

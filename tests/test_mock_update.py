@@ -76,7 +76,7 @@ def test_each_patch_operation(api, batch, directive, check):
     response = api.patch(f"/batches/acme/{batch['id']}", json=[directive])
     assert response.status_code == 200, response.text
     assert check(response.json())
-    assert response.json()["sys_version"] == 2
+    assert response.json()["sys_version"] == (1 if directive["op"] == "test" else 2)  # a test alone changes nothing
 
 
 def test_patch_can_append_to_an_array_and_test_the_version(api, batch):
@@ -121,8 +121,20 @@ def test_a_failing_patch_is_400_naming_the_cause_and_changes_nothing(api, batch,
     assert api.get(f"/batches/acme/{batch['id']}").json() == batch
 
 
-def test_an_empty_patch_changes_nothing(api, batch):
+def test_a_patch_that_changes_nothing_keeps_the_version(api, batch):
     assert api.patch(f"/batches/acme/{batch['id']}", json=[]).json() == batch
+    only_tests = [
+        {"op": "test", "path": "/sys_version", "value": 1},
+        {"op": "test", "path": "/name", "value": batch["name"]},
+    ]
+    assert api.patch(f"/batches/acme/{batch['id']}", json=only_tests).json() == batch
+    same_value = [{"op": "replace", "path": "/name", "value": batch["name"]}]
+    assert api.patch(f"/batches/acme/{batch['id']}", json=same_value).json() == batch
+
+
+def test_a_replace_is_always_a_write(api, batch):
+    replaced = api.put(f"/batches/acme/{batch['id']}", json=factory.batch(description="first")).json()
+    assert replaced["sys_version"] == 2 and replaced["sys_last_modified_at"] > batch["sys_last_modified_at"]
 
 
 def test_a_patch_that_breaks_a_reference_is_409(api, batch):

@@ -41,7 +41,7 @@ def worker(base_url, ledger, worlds, seed, operations):
     rng = random.Random(seed)
     mine = []  # (tenant, collection, id) this worker created
     with httpx.Client(base_url=base_url, headers=AUTH, timeout=30) as http:
-        for _ in range(operations):
+        for step in range(operations):
             tenant = rng.choice(TENANTS)
             roll = rng.random()
             if roll < 0.4 or not mine:
@@ -64,15 +64,15 @@ def worker(base_url, ledger, worlds, seed, operations):
                         {
                             "op": "add",
                             "path": "/memo" if collection != "batches" else "/description",
-                            "value": f"seed {seed}",
+                            "value": f"seed {seed} step {step}",
                         }
                     ],
                 )
             elif roll < 0.85:
                 body = (
-                    factory.batch(name="put")
+                    factory.batch(name=f"put {seed} {step}")
                     if collection == "batches"
-                    else factory.write_off(worlds[tenant]["invoice"], worlds[tenant]["batch"])
+                    else factory.write_off(worlds[tenant]["invoice"], worlds[tenant]["batch"], number=10_000 + 100 * seed + step)
                 )
                 response = http.put(f"/{collection}/{tenant}/{record_id}", json=body)
             else:
