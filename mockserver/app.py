@@ -19,9 +19,10 @@ from mockserver.database import Database
 from mockserver.dispatch import Dispatcher, Endpoint
 from mockserver.faults import Faults
 from mockserver.journal import Journal
+from mockserver.memory import paused_gc, settle
 from mockserver.observe import ObservedApi
 from mockserver.resolver import MockResolver
-from mockserver.resources import index_specs
+from mockserver.resources import index_specs, range_specs
 from mockserver.settings import Settings
 from mockserver.state import MockState
 from mockserver.storage import open_store
@@ -71,7 +72,12 @@ def create_app(settings: Settings | None = None) -> MockApp:
     state = MockState(
         settings=settings,
         contract=contract,
-        db=Database(open_store(settings.db, fsync=settings.fsync), index_specs(contract), settings.compact_every),
+        db=Database(
+            open_store(settings.db, fsync=settings.fsync),
+            index_specs(contract),
+            settings.compact_every,
+            range_specs(contract),
+        ),
         auth=Auth(settings.token, settings.tokens, settings.admin_token),
         journal=Journal(settings.journal_size),
         faults=Faults(list(settings.faults)),
@@ -103,13 +109,17 @@ def swagger_ui(specification: Specification, enabled: bool) -> ASGIApp:
 
 def open_database(state: MockState) -> None:
     """Load what is stored; seed an empty database from the fixtures if asked to."""
-    loaded = state.db.load()
-    if loaded == 0 and state.settings.seed:
-        data = seeding.read_directory(state.settings.fixtures, state.contract)
-        seeding.load(state.db, state.contract, data, state.clock, validate=False, durable=False)
-        state.db.compact()
-    elif state.db.store.pending:
-        state.db.compact()  # start from a clean snapshot: the log only holds this run's writes
+    with paused_gc():
+        loaded = state.db.load()
+        if loaded == 0 and state.settings.seed:
+            data = seeding.read_directory(state.settings.fixtures, state.contract)
+            seeding.load(state.db, state.contract, data, state.clock, validate=False, durable=False)
+            state.db.compact()
+    settle()
+    if state.db.store.pending:
+        # Fold the log of the last run into the snapshot, in the background: start does not wait for it.
+        if not state.db.store.compact_in_background(state.db.snapshot):
+            state.db.compact()  # a sealed log left by a crash: fold everything now, once
 
 
 def close_database(state: MockState) -> None:

@@ -12,6 +12,7 @@ The event loop is the only writer, so no locks are needed.
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +32,7 @@ class IndexSpec:
     many: bool = False
 
 
-def _hashable(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
+_SCALARS = frozenset({str, int, float, bool})
 
 
 @dataclass
@@ -41,13 +41,17 @@ class Index:
     entries: dict[Key, list[int]] = field(default_factory=dict)
 
     def keys_of(self, record: Record) -> list[Key]:
+        fields = self.spec.fields
         if self.spec.many:
-            values = record.get(self.spec.fields[0])
+            values = record.get(fields[0])
             if not isinstance(values, list):
                 return []
-            return list(dict.fromkeys((v,) for v in values if _hashable(v)))
-        key = tuple(record.get(f) for f in self.spec.fields)
-        return [key] if all(_hashable(v) for v in key) else []
+            return list(dict.fromkeys((v,) for v in values if v is None or type(v) in _SCALARS))
+        if len(fields) == 1:  # the common case, kept cheap: it runs for every index on every write
+            value = record.get(fields[0])
+            return [(value,)] if value is None or type(value) in _SCALARS else []
+        key = tuple(record.get(f) for f in fields)
+        return [key] if all(v is None or type(v) in _SCALARS for v in key) else []
 
     def add(self, seq: int, record: Record) -> None:
         for key in self.keys_of(record):
@@ -68,6 +72,52 @@ class Index:
                     del self.entries[key]
 
 
+@dataclass(frozen=True)
+class RangeSpec:
+    """Keep the records of `collection` sorted by `field` (as numbers, or as strings such as dates)."""
+
+    collection: str
+    field: str
+    numeric: bool = False
+
+
+@dataclass
+class RangeIndex:
+    """Sorted (value, seq) pairs: the records in a range, found by bisection, whatever the collection's size."""
+
+    spec: RangeSpec
+    entries: list[tuple[Any, int]] = field(default_factory=list)
+    bulk: bool = False  # while loading: append now, sort once at the end (see Database.load)
+
+    def key_of(self, record: Record) -> Any:
+        value = record.get(self.spec.field)
+        if self.spec.numeric:
+            return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return value if type(value) is str else None
+
+    def add(self, seq: int, record: Record) -> None:
+        key = self.key_of(record)
+        if key is None:
+            return
+        if self.bulk:
+            self.entries.append((key, seq))
+        else:
+            bisect.insort(self.entries, (key, seq))
+
+    def remove(self, seq: int, record: Record) -> None:
+        key = self.key_of(record)
+        if key is not None:
+            i = bisect.bisect_left(self.entries, (key, seq))
+            if i < len(self.entries) and self.entries[i] == (key, seq):
+                del self.entries[i]
+
+    def span(self, low: Any, high: Any) -> tuple[int, int]:
+        """Positions of the entries from `low` to `high`; for strings also those that extend `high`
+        (a date-time of the last day of a date range)."""
+        top = (high, math.inf) if self.spec.numeric else (high + "\uffff", 0)
+        return bisect.bisect_left(self.entries, (low, -1)), bisect.bisect_right(self.entries, top)
+
+
 @dataclass
 class Table:
     """The records of one collection of one tenant."""
@@ -76,26 +126,40 @@ class Table:
     ids: dict[int, str] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)
     indexes: dict[tuple[tuple[str, ...], bool], Index] = field(default_factory=dict)
+    ranges: dict[str, RangeIndex] = field(default_factory=dict)
 
 
 class Database:
-    def __init__(self, store: Store, indexes: Iterable[IndexSpec] = (), compact_every: int = 0):
+    def __init__(
+        self, store: Store, indexes: Iterable[IndexSpec] = (), compact_every: int = 0, ranges: Iterable[RangeSpec] = ()
+    ):
         self.store = store
+        self.range_specs = list(ranges)
         self.compact_every = compact_every
         self.index_specs = list(indexes)
         self.tables: dict[tuple[str, str], Table] = {}
         self.next_seq = 1
+        self.size = 0  # records held, over all tenants and collections
+        self._bulk = False
 
     # -- loading ------------------------------------------------------------------------------------------------
 
     def load(self) -> int:
         """Read everything the store holds; returns the number of records."""
         count = 0
-        for change in self.store.load():
-            if change.record is not None:
-                self._put(change.seq, change.tenant, change.collection, change.id, change.record)
-                count += 1
-            self.next_seq = max(self.next_seq, change.seq + 1)
+        self._bulk = True
+        try:
+            for change in self.store.load():
+                if change.record is not None:
+                    self._put(change.seq, change.tenant, change.collection, change.id, change.record)
+                    count += 1
+                self.next_seq = max(self.next_seq, change.seq + 1)
+        finally:
+            self._bulk = False
+            for table in self.tables.values():
+                for ranged in table.ranges.values():
+                    ranged.entries.sort()  # one sort instead of a sorted insert per record
+                    ranged.bulk = False
         return count
 
     def _table(self, tenant: str, collection: str) -> Table:
@@ -105,6 +169,9 @@ class Database:
             for spec in self.index_specs:
                 if spec.collection == collection:
                     table.indexes[(spec.fields, spec.many)] = Index(spec)
+            for range_spec in self.range_specs:
+                if range_spec.collection == collection:
+                    table.ranges[range_spec.field] = RangeIndex(range_spec, bulk=self._bulk)
             self.tables[(tenant, collection)] = table
         return table
 
@@ -154,6 +221,29 @@ class Database:
             seq = seqs[position]
             yield seq, table.by_id[table.ids[seq]][1]
 
+    def index_size(self, tenant: str, collection: str, fields: tuple[str, ...], key: Key) -> int:
+        table = self.tables.get((tenant, collection))
+        found = table.indexes.get((fields, False)) if table else None
+        return len(found.entries.get(key, ())) if found else 0
+
+    def range_span(self, tenant: str, collection: str, name: str, low: Any, high: Any) -> tuple[int, int] | None:
+        """Where the records with `name` between `low` and `high` sit in its range index (None: no index)."""
+        table = self.tables.get((tenant, collection))
+        ranged = table.ranges.get(name) if table else None
+        return ranged.span(low, high) if ranged else None
+
+    def scan_range(
+        self, tenant: str, collection: str, name: str, span: tuple[int, int], after: int = 0
+    ) -> Iterator[tuple[int, Record]]:
+        """The records of a range, in creation order: the cost follows the range, not the collection."""
+        table = self.tables[(tenant, collection)]
+        entries = table.ranges[name].entries
+        for seq in sorted(seq for _, seq in entries[span[0] : span[1]] if seq > after):
+            yield seq, table.by_id[table.ids[seq]][1]
+
+    def has_range(self, collection: str, name: str) -> bool:
+        return any(s.collection == collection and s.field == name for s in self.range_specs)
+
     def has_index(self, collection: str, fields: tuple[str, ...], many: bool = False) -> bool:
         return any(s.collection == collection and s.fields == fields and s.many == many for s in self.index_specs)
 
@@ -178,7 +268,9 @@ class Database:
         self.store.write(changes)
         self.apply_in_memory(changes)
         self.store.poll()
-        if self.compact_every and self.store.pending >= self.compact_every:
+        # Amortised: the log is folded once it is as long as the database (and at least `compact_every`), so
+        # the rewriting done per write stays constant however large the database grows.
+        if self.compact_every and self.store.pending >= max(self.compact_every, self.size):
             self.store.compact_in_background(self.snapshot)
 
     def apply_in_memory(self, changes: Sequence[Change]) -> None:
@@ -213,13 +305,23 @@ class Database:
         ]
         self.apply(changes)
         self.tables.clear()
+        self.size = 0
 
     def _put(self, seq: int, tenant: str, collection: str, record_id: str, record: Record) -> None:
         table = self._table(tenant, collection)
         old = table.by_id.get(record_id)
         if old is not None:
+            table.by_id[record_id] = (seq, record)
             for index in table.indexes.values():
-                index.remove(old[0], old[1])
+                before, after = index.keys_of(old[1]), index.keys_of(record)
+                if before != after:  # most updates leave the indexed fields alone
+                    index.remove(old[0], old[1])
+                    index.add(seq, record)
+            for ranged in table.ranges.values():
+                if ranged.key_of(old[1]) != ranged.key_of(record):
+                    ranged.remove(old[0], old[1])
+                    ranged.add(seq, record)
+            return
         else:
             table.ids[seq] = record_id
             if not table.order or table.order[-1] < seq:
@@ -227,17 +329,23 @@ class Database:
             else:
                 bisect.insort(table.order, seq)
         table.by_id[record_id] = (seq, record)
+        self.size += 1
         for index in table.indexes.values():
             index.add(seq, record)
+        for ranged in table.ranges.values():
+            ranged.add(seq, record)
 
     def _delete(self, tenant: str, collection: str, record_id: str) -> None:
         table = self.tables.get((tenant, collection))
         if table is None or record_id not in table.by_id:
             return
         seq, record = table.by_id.pop(record_id)
+        self.size -= 1
         del table.ids[seq]
         i = bisect.bisect_left(table.order, seq)
         if i < len(table.order) and table.order[i] == seq:
             del table.order[i]
         for index in table.indexes.values():
             index.remove(seq, record)
+        for ranged in table.ranges.values():
+            ranged.remove(seq, record)

@@ -11,12 +11,12 @@ request goes through them in one call. docs/benchmarks.md has the measurements.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.security import SecurityOperation
@@ -122,7 +122,7 @@ class Endpoint:
         if body is None:
             await answer(send, status, headers, b"")
         else:
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            data = orjson.dumps(body)
             await answer(send, status, {"Content-Type": JSON, **headers}, data)
 
     def _check_response(self, status: int, body: Any) -> None:

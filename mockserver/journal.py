@@ -29,10 +29,11 @@ class Entry:
     operation_id: str | None
     status: int
     duration_ms: float
-    body: Any = None
+    body: bytes = b""  # as received (at most 64 KiB); decoding it per request would cost more than recording
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["body"] = decode_body(self.body)
         data["at"] = datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return data
 

@@ -14,7 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mockserver.dispatch import Dispatcher
 from mockserver.faults import Faults
-from mockserver.journal import Journal, decode_body
+from mockserver.journal import MAX_BODY, Journal
 
 CORS = (
     (b"access-control-allow-origin", b"*"),
@@ -41,7 +41,7 @@ class ObservedApi:
         async def recording_receive() -> Message:
             message = await receive()
             if self.journal.enabled and message["type"] == "http.request":
-                body.extend(message.get("body", b"")[: max(0, 65_537 - len(body))])
+                body.extend(message.get("body", b"")[: max(0, MAX_BODY + 1 - len(body))])
             return message
 
         async def decorated_send(message: Message) -> None:
@@ -76,7 +76,7 @@ class ObservedApi:
                 operation_id=operation_id,
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                body=decode_body(bytes(body)),
+                body=bytes(body),
             )
 
 

@@ -18,7 +18,7 @@ import jsonpointer
 
 from mockserver import records
 from mockserver.contract import Contract, Operation, Resource
-from mockserver.database import Database, IndexSpec
+from mockserver.database import Database, IndexSpec, RangeSpec
 from mockserver.errors import BadRequestProblem, ConflictProblem, FieldError, MockProblem, NotFoundProblem
 from mockserver.paging import KeyCodec
 from mockserver.search import Search
@@ -34,6 +34,16 @@ class Caller:
 
     tenant: str
     user: str
+
+
+def range_specs(contract: Contract) -> list[RangeSpec]:
+    """A sorted index for every range a search can ask for, so that a range is found, not scanned for."""
+    return [
+        RangeSpec(resource.collection, name, spec.numeric)
+        for resource in contract.resources.values()
+        for name, spec in resource.filters.items()
+        if spec.match == "range" and name in resource.fields
+    ]
 
 
 def index_specs(contract: Contract) -> list[IndexSpec]:

@@ -73,25 +73,40 @@ class Search:
                 yield seq, record
 
     def _candidates(self, after: int) -> Iterator[tuple[int, Record]]:
+        """Records that may match, in creation order, from the index that promises the fewest of them."""
         collection = self.resource.collection
         ids = self.body.get("id")
         if isinstance(ids, list) and self.resource.filters["id"].match == "any_of":
             found = []
             for record_id in dict.fromkeys(ids):
                 seq = self.db.seq_of(self.tenant, collection, record_id)
-                if seq is not None and seq > after:
-                    found.append((seq, self.db.get(self.tenant, collection, record_id)))
-            yield from sorted(found, key=lambda pair: pair[0])  # type: ignore[misc]
+                record = self.db.get(self.tenant, collection, record_id)
+                if seq is not None and seq > after and record is not None:
+                    found.append((seq, record))
+            yield from sorted(found, key=lambda pair: pair[0])
             return
-        for name, value in self.body.items():
-            spec = self.resource.filters[name]
-            if spec.match == "any_of" and self.db.has_index(collection, (name,)):
-                streams = [self.db.scan(self.tenant, collection, after, (name,), (v,)) for v in dict.fromkeys(value)]
-                yield from heapq.merge(*streams, key=lambda pair: pair[0])
-                return
-        for name, value in self.body.items():
-            spec = self.resource.filters[name]
-            if spec.match == "equals" and not spec.numeric and self.db.has_index(collection, (name,)):
-                yield from self.db.scan(self.tenant, collection, after, (name,), (value,))
-                return
-        yield from self.db.scan(self.tenant, collection, after)
+        options = [option for name, value in self.body.items() if (option := self._source(name, value, after))]
+        if options:
+            yield from min(options, key=lambda option: option[0])[1]
+        else:
+            yield from self.db.scan(self.tenant, collection, after)
+
+    def _source(self, name: str, value: Any, after: int) -> tuple[int, Iterator[tuple[int, Record]]] | None:
+        """(how many candidates, the candidates) from the index a filter can use, if any."""
+        db, tenant, collection = self.db, self.tenant, self.resource.collection
+        spec = self.resource.filters[name]
+        if spec.match == "any_of" and db.has_index(collection, (name,)):
+            values = list(dict.fromkeys(v for v in value if isinstance(v, (str, int, float, bool))))
+            size = sum(db.index_size(tenant, collection, (name,), (v,)) for v in values)
+            streams = [db.scan(tenant, collection, after, (name,), (v,)) for v in values]
+            return size, heapq.merge(*streams, key=lambda pair: pair[0])
+        if spec.match == "equals" and not spec.numeric and db.has_index(collection, (name,)):
+            return db.index_size(tenant, collection, (name,), (value,)), db.scan(
+                tenant, collection, after, (name,), (value,)
+            )
+        if spec.match == "range" and db.has_range(collection, name):
+            low, high = (_number(v) for v in value) if spec.numeric else (str(v) for v in value)
+            span = db.range_span(tenant, collection, name, low, high)
+            if span is not None:
+                return span[1] - span[0], db.scan_range(tenant, collection, name, span, after)
+        return None

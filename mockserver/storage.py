@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage
 from tinydb.table import Document
+
+from mockserver.memory import paused_gc
 
 
 class StoreError(Exception):
@@ -112,7 +115,7 @@ class TinyStore(Store):
         self._child: int | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._wal = open(self.wal_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
+            self._wal = open(self.wal_path, "ab")  # noqa: SIM115 - kept open for appends
         except OSError as exc:
             raise StoreError(f"cannot open database {self.path}: {exc.strerror or exc}") from exc
 
@@ -139,9 +142,9 @@ class TinyStore(Store):
     def write(self, changes: Sequence[Change]) -> None:
         if not changes:
             return
-        text = "".join(json.dumps(c.as_json(), separators=(",", ":"), ensure_ascii=False) + "\n" for c in changes)
+        data = b"".join(orjson.dumps(c.as_json()) + b"\n" for c in changes)
         try:
-            self._wal.write(text)
+            self._wal.write(data)
             self._wal.flush()
             if self.fsync:
                 os.fsync(self._wal.fileno())
@@ -155,7 +158,7 @@ class TinyStore(Store):
         self._write_snapshot(live)
         self.sealed_path.unlink(missing_ok=True)
         self._wal.close()
-        self._wal = open(self.wal_path, "w", encoding="utf-8")  # noqa: SIM115
+        self._wal = open(self.wal_path, "wb")  # noqa: SIM115
         self._pending = 0
 
     def compact_in_background(self, live: Callable[[], Iterable[Change]]) -> bool:
@@ -169,12 +172,13 @@ class TinyStore(Store):
             return False
         self._wal.close()
         os.replace(self.wal_path, self.sealed_path)
-        self._wal = open(self.wal_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._wal = open(self.wal_path, "ab")  # noqa: SIM115
         self._pending = 0
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; coverage does not follow it
             code = 1
             try:
+                os.nice(10)  # the server comes first: requests should not wait for the snapshot
                 self._write_snapshot(live())
                 code = 0
             finally:
@@ -213,8 +217,8 @@ class TinyStore(Store):
             table.insert_multiple(
                 Document({"t": c.tenant, "c": c.collection, "id": c.id, "r": c.record}, doc_id=c.seq) for c in live
             )
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(db.storage.read(), fh, separators=(",", ":"), ensure_ascii=False)
+            with open(tmp, "wb") as fh:
+                fh.write(orjson.dumps(db.storage.read()))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
@@ -228,7 +232,7 @@ class TinyStore(Store):
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         try:
-            with open(self.path, encoding="utf-8") as fh:
+            with open(self.path, "rb") as fh, paused_gc():
                 data = json.load(fh)
             # TinyDB reads its own layout; MemoryStorage spares a second parse of a large file.
             db = TinyDB(storage=MemoryStorage)
@@ -253,7 +257,7 @@ class TinyStore(Store):
             if line.strip():
                 try:
                     change = Change.from_json(json.loads(line))
-                except (ValueError, KeyError, TypeError) as exc:
+                except (ValueError, KeyError, TypeError) as exc:  # orjson.JSONDecodeError is a ValueError
                     if last:
                         break
                     raise StoreError(f"cannot read log {log}: line {number} is damaged ({exc})") from exc

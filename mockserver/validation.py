@@ -159,6 +159,16 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not INT64[0] <= value <= INT64[1]:
+        raise ValueError(f"integer {text[:40]}{'...' if len(text) > 40 else ''} is outside the 64-bit range")
+    return value
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -175,7 +185,7 @@ def parse_json(data: bytes, encoding: str = "utf-8") -> Any:
     except (UnicodeDecodeError, LookupError) as exc:
         raise _body_error(f"is not valid {encoding} text ({exc.reason if hasattr(exc, 'reason') else exc})") from None
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int64)
     except RecursionError:
         raise _body_error(f"nests deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
