@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint check conformance bench clean
+.PHONY: install serve test lint check conformance fuzz bench clean
 
 install: $(STAMP)
 
@@ -31,6 +31,9 @@ check: $(STAMP)
 
 conformance: $(STAMP)
 	$(BIN)/collect-conformance --spawn-mock --report reports/conformance.md --junit-xml reports/conformance.xml
+
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz $(if $(EXAMPLES),--max-examples $(EXAMPLES)) $(if $(SEED),--seed $(SEED))
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -12,10 +12,13 @@ The event loop is the only writer, so no locks are needed.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from sortedcontainers import SortedList
 
 from mockserver.storage import Change, Store
 
@@ -83,11 +86,15 @@ class RangeSpec:
 
 @dataclass
 class RangeIndex:
-    """Sorted (value, seq) pairs: the records in a range, found by bisection, whatever the collection's size."""
+    """(value, seq) pairs in order: the records in a range, found by bisection, whatever the collection's size.
+
+    A `SortedList` rather than a list: a new record's value lands anywhere in the order, and inserting into a
+    Python list moves everything after it (a cost that grows with the collection).
+    """
 
     spec: RangeSpec
-    entries: list[tuple[Any, int]] = field(default_factory=list)
-    bulk: bool = False  # while loading: append now, sort once at the end (see Database.load)
+    entries: SortedList = field(default_factory=SortedList)
+    pending: list[tuple[Any, int]] | None = None  # while loading: gathered, then sorted once (Database.load)
 
     def key_of(self, record: Record) -> Any:
         value = record.get(self.spec.field)
@@ -99,23 +106,29 @@ class RangeIndex:
         key = self.key_of(record)
         if key is None:
             return
-        if self.bulk:
-            self.entries.append((key, seq))
+        if self.pending is not None:
+            self.pending.append((key, seq))
         else:
-            bisect.insort(self.entries, (key, seq))
+            self.entries.add((key, seq))
 
     def remove(self, seq: int, record: Record) -> None:
         key = self.key_of(record)
         if key is not None:
-            i = bisect.bisect_left(self.entries, (key, seq))
-            if i < len(self.entries) and self.entries[i] == (key, seq):
-                del self.entries[i]
+            self.entries.discard((key, seq))
+
+    def finish_loading(self) -> None:
+        if self.pending is not None:
+            self.entries = SortedList(self.pending)
+            self.pending = None
 
     def span(self, low: Any, high: Any) -> tuple[int, int]:
         """Positions of the entries from `low` to `high`; for strings also those that extend `high`
         (a date-time of the last day of a date range)."""
         top = (high, math.inf) if self.spec.numeric else (high + "\uffff", 0)
-        return bisect.bisect_left(self.entries, (low, -1)), bisect.bisect_right(self.entries, top)
+        return self.entries.bisect_left((low, -1)), self.entries.bisect_right(top)
+
+    def seqs(self, span: tuple[int, int]) -> Iterator[int]:
+        return (seq for _, seq in self.entries.islice(span[0], span[1]))
 
 
 @dataclass
@@ -158,8 +171,7 @@ class Database:
             self._bulk = False
             for table in self.tables.values():
                 for ranged in table.ranges.values():
-                    ranged.entries.sort()  # one sort instead of a sorted insert per record
-                    ranged.bulk = False
+                    ranged.finish_loading()  # one sort instead of a sorted insert per record
         return count
 
     def _table(self, tenant: str, collection: str) -> Table:
@@ -171,7 +183,7 @@ class Database:
                     table.indexes[(spec.fields, spec.many)] = Index(spec)
             for range_spec in self.range_specs:
                 if range_spec.collection == collection:
-                    table.ranges[range_spec.field] = RangeIndex(range_spec, bulk=self._bulk)
+                    table.ranges[range_spec.field] = RangeIndex(range_spec, pending=[] if self._bulk else None)
             self.tables[(tenant, collection)] = table
         return table
 
@@ -237,8 +249,12 @@ class Database:
     ) -> Iterator[tuple[int, Record]]:
         """The records of a range, in creation order: the cost follows the range, not the collection."""
         table = self.tables[(tenant, collection)]
-        entries = table.ranges[name].entries
-        for seq in sorted(seq for _, seq in entries[span[0] : span[1]] if seq > after):
+        ranged = table.ranges[name]
+        # A heap, not a sort: a page usually needs the first few of the range in creation order.
+        heap = [seq for seq in ranged.seqs(span) if seq > after]
+        heapq.heapify(heap)
+        while heap:
+            seq = heapq.heappop(heap)
             yield seq, table.by_id[table.ids[seq]][1]
 
     def has_range(self, collection: str, name: str) -> bool:

@@ -5,8 +5,8 @@ credentials are verified by connexion's security handler factory, and its parame
 connexion's URI parser and checked by connexion's validator classes (as extended in `mockserver.validation`).
 What this module replaces is connexion's per-request middleware chain, whose layers (two routers, security,
 validation, lifespan and context middlewares, parameter and response decorators rebuilt per request) capped the
-mock at about a seventh of a bare Starlette endpoint; here each operation's checks are prepared once and a
-request goes through them in one call. docs/benchmarks.md has the measurements.
+mock at about a tenth of a bare Starlette endpoint; here each operation's checks are prepared once and a
+request goes through them in one call. docs/benchmarks.md has the measurements (Method).
 """
 
 from __future__ import annotations
