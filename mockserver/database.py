@@ -94,7 +94,6 @@ class RangeIndex:
 
     spec: RangeSpec
     entries: SortedList = field(default_factory=SortedList)
-    pending: list[tuple[Any, int]] | None = None  # while loading: gathered, then sorted once (Database.load)
 
     def key_of(self, record: Record) -> Any:
         value = record.get(self.spec.field)
@@ -104,22 +103,13 @@ class RangeIndex:
 
     def add(self, seq: int, record: Record) -> None:
         key = self.key_of(record)
-        if key is None:
-            return
-        if self.pending is not None:
-            self.pending.append((key, seq))
-        else:
+        if key is not None:
             self.entries.add((key, seq))
 
     def remove(self, seq: int, record: Record) -> None:
         key = self.key_of(record)
         if key is not None:
             self.entries.discard((key, seq))
-
-    def finish_loading(self) -> None:
-        if self.pending is not None:
-            self.entries = SortedList(self.pending)
-            self.pending = None
 
     def span(self, low: Any, high: Any) -> tuple[int, int]:
         """Positions of the entries from `low` to `high`; for strings also those that extend `high`
@@ -140,6 +130,22 @@ class Table:
     order: list[int] = field(default_factory=list)
     indexes: dict[tuple[tuple[str, ...], bool], Index] = field(default_factory=dict)
     ranges: dict[str, RangeIndex] = field(default_factory=dict)
+
+
+def _build_indexes(table: Table) -> None:
+    """Every index of a freshly loaded table in one pass each: records arrive in sequence order, so each index
+    list is appended to in order, and each range index is sorted once."""
+    records = [(seq, table.by_id[table.ids[seq]][1]) for seq in table.order]
+    for index in table.indexes.values():
+        entries: dict[Key, list[int]] = {}
+        keys_of = index.keys_of
+        for seq, record in records:
+            for key in keys_of(record):
+                entries.setdefault(key, []).append(seq)
+        index.entries = entries
+    for ranged in table.ranges.values():
+        key_of = ranged.key_of
+        ranged.entries = SortedList((key, seq) for seq, record in records if (key := key_of(record)) is not None)
 
 
 class Database:
@@ -170,8 +176,7 @@ class Database:
         finally:
             self._bulk = False
             for table in self.tables.values():
-                for ranged in table.ranges.values():
-                    ranged.finish_loading()  # one sort instead of a sorted insert per record
+                _build_indexes(table)
         return count
 
     def _table(self, tenant: str, collection: str) -> Table:
@@ -183,7 +188,7 @@ class Database:
                     table.indexes[(spec.fields, spec.many)] = Index(spec)
             for range_spec in self.range_specs:
                 if range_spec.collection == collection:
-                    table.ranges[range_spec.field] = RangeIndex(range_spec, pending=[] if self._bulk else None)
+                    table.ranges[range_spec.field] = RangeIndex(range_spec)
             self.tables[(tenant, collection)] = table
         return table
 
@@ -346,6 +351,8 @@ class Database:
                 bisect.insort(table.order, seq)
         table.by_id[record_id] = (seq, record)
         self.size += 1
+        if self._bulk:
+            return  # a bulk load builds the indexes once at the end (_build_indexes)
         for index in table.indexes.values():
             index.add(seq, record)
         for ranged in table.ranges.values():
