@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import socket
 import sys
 from pathlib import Path
@@ -131,6 +132,7 @@ def serve(args: argparse.Namespace) -> int:
     from mockserver import create_app
 
     settings = _settings(args)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     listener = _bind(settings.host, settings.port)
     app = create_app(settings)
     port = listener.getsockname()[1]

@@ -109,7 +109,8 @@ def problem_parts(exc: ProblemException) -> tuple[int, dict[str, str], bytes]:
         "detail": exc.detail or exc.title or http_titles.title(status),
     }
     body.update(exc.ext or {})
-    (logger.warning if status < 500 else logger.error)("%s %s", status, body["detail"])
+    # A client's mistake is routine for a mock (INFO); a 5xx is the mock's own (ERROR).
+    (logger.info if status < 500 else logger.error)("%s %s", status, body["detail"])
     headers = {"Content-Type": PROBLEM_JSON, **(exc.headers or {})}
     return status, headers, json.dumps(body, ensure_ascii=False).encode()
 

@@ -167,3 +167,19 @@ def test_every_serve_flag_takes_effect(tmp_path):
         time.sleep(1)
         # --compact-every 5: the snapshot was rewritten in the background while serving
         assert len(json.loads(db.read_text())["records"]) >= 5
+
+
+def test_generate_a_fixture_set_seed_a_database_and_serve_it(tmp_path):
+    from tests.support.process import MockProcess
+
+    out, db = tmp_path / "set", tmp_path / "collect.json"
+    generated = run("fixtures", "--scale", "400", "--seed", "3", "--out", str(out))
+    assert generated.returncode == 0, generated.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    expected = sum(n for per in manifest["counts"].values() for n in per.values())
+    seeded = run("seed", "--db", str(db), "--from", str(out))
+    assert seeded.returncode == 0 and f"seeded {expected} records" in seeded.stdout
+    with MockProcess("--db", str(db), "--no-seed") as mock:
+        counts = mock.admin("GET", "health").json()["records"]
+    assert sum(n for per in counts.values() for n in per.values()) == expected
+    assert run("fixtures", "--scale", "lots").returncode == 2

@@ -72,7 +72,9 @@ def worker(base_url, ledger, worlds, seed, operations):
                 body = (
                     factory.batch(name=f"put {seed} {step}")
                     if collection == "batches"
-                    else factory.write_off(worlds[tenant]["invoice"], worlds[tenant]["batch"], number=10_000 + 100 * seed + step)
+                    else factory.write_off(
+                        worlds[tenant]["invoice"], worlds[tenant]["batch"], number=10_000 + 100 * seed + step
+                    )
                 )
                 response = http.put(f"/{collection}/{tenant}/{record_id}", json=body)
             else:
