@@ -65,7 +65,7 @@ def spawned_mock(page_size: int = 5) -> Iterator[SpawnedMock]:
     args = ["serve", "--db", ":memory:", "--no-seed", "--host", "127.0.0.1", "--port", str(port)]
     args += ["--page-size", str(page_size)]
     with tempfile.TemporaryFile() as log:
-        # The mock prints its tokens on start: its standard output goes nowhere.
+        # Its start banner is of no use here: standard output goes nowhere.
         process = subprocess.Popen([*mock_command(), *args], env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:
             base_url = f"http://127.0.0.1:{port}"

@@ -20,7 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mockserver.settings import MEMORY, Settings, SettingsError, parse_tokens
+from mockserver.settings import (
+    DEFAULT_ADMIN_TOKEN,
+    DEFAULT_TOKEN,
+    MEMORY,
+    Settings,
+    SettingsError,
+    parse_tokens,
+)
 
 
 def _settings_parser(parser: argparse.ArgumentParser, defaults: Settings) -> None:
@@ -138,19 +145,26 @@ def serve(args: argparse.Namespace) -> int:
     port = listener.getsockname()[1]
     tenants = ", ".join(app.state.db.tenants()) or "none yet (create records in any tenant)"
     base = f"http://{settings.host}:{port}"
+    token, admin_token = _shown(settings.token, DEFAULT_TOKEN), _shown(settings.admin_token, DEFAULT_ADMIN_TOKEN)
+    example = settings.token if settings.token == DEFAULT_TOKEN else "<token>"
     print(
         f"Collect mock serving {base}\n"
         f"  database:   {settings.db}\n"
         f"  tenants:    {tenants}\n"
-        f"  token:      {settings.token}   (curl -H 'Authorization: Bearer {settings.token}' {base}/batches/<tenant>)\n"
+        f"  token:      {token}   (curl -H 'Authorization: Bearer {example}' {base}/batches/<tenant>)\n"
         f"  Swagger UI: {base}/ui/\n"
-        f"  admin API:  {base}/_mock/health  (token: {settings.admin_token})",
+        f"  admin API:  {base}/_mock/health  (token: {admin_token})",
         flush=True,
     )
     config = uvicorn.Config(app, log_level=args.log_level, access_log=args.log_level in ("debug", "info"))
     server = uvicorn.Server(config)
     server.run(sockets=[listener])
     return 0
+
+
+def _shown(token: str, default: str) -> str:
+    """The well-known default token is shown; one the user chose is never echoed (logs and CI output leak)."""
+    return token if token == default else "as given (not shown)"
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -61,14 +61,15 @@ def stop(process):
     return process.stdout.read()
 
 
-def test_serve_prints_its_url_token_and_state_persists_across_restarts(serve, tmp_path):
+def test_serve_prints_its_url_hides_a_chosen_token_and_state_persists_across_restarts(serve, tmp_path):
     db = str(tmp_path / "collect.json")
     base, process = serve("--db", db, "--no-seed", "--token", "secret-dev")
     headers = {"Authorization": "Bearer secret-dev"}
     body = {"business_unit_id": "bu", "date": "2025-01-01", "fiscal_period": 1, "fiscal_year_id": "fy", "name": "n"}
     created = httpx.post(f"{base}/batches/acme", json=body, headers=headers).json()
     output = stop(process)
-    assert base in output and "secret-dev" in output and "/ui/" in output
+    assert base in output and "/ui/" in output
+    assert "token:      as given (not shown)" in output and "secret-dev" not in output
     base, process = serve("--db", db, "--no-seed", "--token", "secret-dev")
     assert httpx.get(f"{base}/batches/acme/{created['id']}", headers=headers).json() == created
     assert "acme" in stop(process)

@@ -7,7 +7,7 @@ import pytest
 from collect_contract import SPEC_PATH
 from mockserver import Settings
 from mockserver.contract import Contract
-from tests.support.process import MockProcess
+from tests.support.process import ADMIN, MockProcess
 
 VALUES = {
     "tenantId": "acme",
@@ -56,8 +56,9 @@ def test_every_tenant_operation_refuses_another_tenants_token(api, operation):
 
 
 def test_tokens_never_reach_the_logs_or_the_journal(tmp_path):
-    secret, wrong = "s3cret-scoped-token", "n0t-a-real-token"
-    with MockProcess("--db", ":memory:", "--no-seed", "--tokens", f"{secret}=acme", "--log-level", "debug") as mock:
+    secret, chosen, wrong = "s3cret-scoped-token", "ch0sen-all-tenant-token", "n0t-a-real-token"
+    flags = ("--token", chosen, "--tokens", f"{secret}=acme", "--log-level", "debug")
+    with MockProcess("--db", ":memory:", "--no-seed", *flags) as mock:
         for token in (secret, wrong, f"Bearer {secret}", f"Bearer {wrong}"):
             for url in ("/batches/acme", "/batches/globex", "/batches/acme/nope"):
                 httpx.get(f"{mock.base_url}{url}", headers={"Authorization": token})
@@ -65,8 +66,9 @@ def test_tokens_never_reach_the_logs_or_the_journal(tmp_path):
         mock.stop()
         log = mock.log()
     assert "GET /batches/acme" in log  # the debug log does record the requests
+    assert "token:      as given (not shown)" in log  # the start banner names no chosen token either
     for text in (log, journal):
-        assert secret not in text and wrong not in text
+        assert secret not in text and chosen not in text and wrong not in text and ADMIN not in text
 
 
 def test_the_admin_api_needs_its_own_token_and_the_server_listens_on_loopback(api):
