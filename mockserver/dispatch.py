@@ -26,7 +26,14 @@ from starlette.types import Receive, Scope, Send
 
 from mockserver.errors import NotFoundProblem, ResponseProblem, problem_parts, server_error_parts
 from mockserver.resources import Caller
-from mockserver.validation import MAX_BODY_BYTES, BodyValidator, ParamValidator, ReadValidator, schema_errors
+from mockserver.validation import (
+    MAX_BODY_BYTES,
+    BodyValidator,
+    ParamValidator,
+    ReadValidator,
+    RepeatableArrayParser,
+    schema_errors,
+)
 
 logger = logging.getLogger(__name__)
 View = Callable[..., tuple[Any, int, dict[str, str]]]
@@ -76,7 +83,7 @@ class Endpoint:
     ):
         self.operation = operation
         self.view = view
-        self.parser = operation.uri_parser_class(operation.parameters, operation.body_definition())
+        self.parser = RepeatableArrayParser(operation.parameters, operation.body_definition())
         self.params = ParamValidator(operation.parameters, self.parser, strict_validation=True)
         self.verify = (
             SecurityOperation.from_operation(

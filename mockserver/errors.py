@@ -27,6 +27,16 @@ from mockserver import http_titles
 logger = logging.getLogger(__name__)
 
 
+MAX_SHOWN = 80
+
+
+def shown_value(value: Any) -> str:
+    """A value as an error message quotes it: whole when short, else its start, so that an error about a
+    100-item array or a 60,000-character string is a line, not a copy of the request."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 5]}...{text[-1]}"
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One offending value: where it was (`body`, `path`, `query`, `header`), which field, and what is wrong."""

@@ -19,7 +19,14 @@ import jsonpointer
 from mockserver import records
 from mockserver.contract import Contract, Operation, Resource
 from mockserver.database import Database, IndexSpec, RangeSpec
-from mockserver.errors import BadRequestProblem, ConflictProblem, FieldError, MockProblem, NotFoundProblem
+from mockserver.errors import (
+    BadRequestProblem,
+    ConflictProblem,
+    FieldError,
+    MockProblem,
+    NotFoundProblem,
+    shown_value,
+)
 from mockserver.paging import KeyCodec
 from mockserver.search import Search
 from mockserver.validation import ReadValidator, WriteValidator, schema_errors
@@ -143,7 +150,7 @@ class Collection:
     def require(self, caller: Caller, record_id: str) -> Record:
         record = self.db.get(caller.tenant, self.name, record_id)
         if record is None:
-            raise NotFoundProblem(f"No {self.resource.noun} '{record_id}' in tenant '{caller.tenant}'")
+            raise NotFoundProblem(f"No {self.resource.noun} {shown_value(record_id)} in tenant '{caller.tenant}'")
         return record
 
     # -- writes -------------------------------------------------------------------------------------------------
@@ -175,7 +182,7 @@ class Collection:
         if "id" in body and body["id"] != record_id:
             raise BadRequestProblem.from_errors(
                 f"Invalid {self.resource.noun}",
-                [FieldError("body", "id", f"is {body['id']!r} but the path names {record_id!r}")],
+                [FieldError("body", "id", f"is {shown_value(body['id'])} but the path names {shown_value(record_id)}")],
             )
         old = self.require_writable(caller, record_id)
         record = records.changed(
@@ -201,7 +208,9 @@ class Collection:
                 result = jsonpatch.JsonPatch([directive]).apply(result, in_place=True)
             except jsonpatch.JsonPatchTestFailed:
                 wanted = directive.get("value")
-                raise self._patch_error(position, f"test failed: {directive.get('path')} is not {wanted!r}") from None
+                raise self._patch_error(
+                    position, f"test failed: {directive.get('path')} is not {shown_value(wanted)}"
+                ) from None
             except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError) as exc:
                 raise self._patch_error(position, f"cannot be applied: {exc}") from None
         if not isinstance(result, dict):
@@ -266,7 +275,9 @@ class Collection:
                 if self.db.get(caller.tenant, ref.collection, value) is None:
                     where = f"{ref.field}[{position}]" if ref.many else ref.field
                     noun = self.contract.resources[ref.collection].noun
-                    dangling.append(FieldError("body", where, f"no {noun} {value!r} in tenant {caller.tenant!r}"))
+                    dangling.append(
+                        FieldError("body", where, f"no {noun} {shown_value(value)} in tenant {caller.tenant!r}")
+                    )
         if dangling:
             raise ConflictProblem("; ".join(f"{e.field}: {e.message}" for e in dangling), dangling)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from mockserver.contract import Filter, Resource
 from mockserver.database import Database
-from mockserver.errors import BadRequestProblem, FieldError
+from mockserver.errors import BadRequestProblem, FieldError, shown_value
 
 Record = dict[str, Any]
 Matcher = Callable[[Record], bool]
@@ -57,7 +57,7 @@ def compile_filter(spec: Filter, value: Any) -> Matcher:
 
 def _range_error(field: str, value: Any) -> BadRequestProblem:
     return BadRequestProblem.from_errors(
-        "Invalid search", [FieldError("body", field, f"{value!r} is not a [min, max] range with min <= max")]
+        "Invalid search", [FieldError("body", field, f"{shown_value(value)} is not a [min, max] range with min <= max")]
     )
 
 

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jsonschema_rs
-from connexion.uri_parsing import AbstractURIParser
+from connexion.uri_parsing import QUERY_STRING_DELIMITERS, AbstractURIParser, OpenAPIURIParser
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
 from starlette.types import Receive
 
-from mockserver.errors import BadRequestProblem, FieldError
+from mockserver.errors import MAX_SHOWN, BadRequestProblem, FieldError, shown_value
 
 MAX_BODY_BYTES = 1_048_576
 MAX_DEPTH = 32
@@ -84,12 +86,40 @@ def describe(error: ValidationError, location: str = "body", prefix: str = "") -
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in allowed)
-        return [FieldError(location, _join(base, str(k)), f"{k!r} is not a field of this schema") for k in extra]
+        return [
+            FieldError(location, _join(base, str(k)), f"{shown_value(k)} is not a field of this schema") for k in extra
+        ]
     if error.validator == "enum":
         options = error.validator_value
         shown = ", ".join(map(str, options[:60])) + (", ..." if len(options) > 60 else "")
-        return [FieldError(location, base, f"{error.instance!r} is not one of: {shown}")]
-    return [FieldError(location, base, error.message)]
+        return [FieldError(location, base, f"{shown_value(error.instance)} is not one of: {shown}")]
+    return [FieldError(location, base, _size_message(error) or concise(error.message, error.instance))]
+
+
+_SIZES = {  # keyword: (measure, unit, comparison)
+    "maxItems": (len, "items", "more than the {} allowed"),
+    "minItems": (len, "items", "fewer than the {} required"),
+    "maxLength": (len, "characters", "more than the {} allowed"),
+    "minLength": (len, "characters", "fewer than the {} required"),
+    "maxProperties": (len, "fields", "more than the {} allowed"),
+    "minProperties": (len, "fields", "fewer than the {} required"),
+}
+
+
+def concise(message: str, instance: Any) -> str:
+    """The validator's message with the offending value shortened (its messages quote it whole)."""
+    for text in (repr(instance), json.dumps(instance, ensure_ascii=False, default=str)):
+        if len(text) > MAX_SHOWN and text in message:
+            return message.replace(text, shown_value(instance))
+    return message
+
+
+def _size_message(error: ValidationError) -> str | None:
+    known = _SIZES.get(str(error.validator))
+    if known is None or not isinstance(error.instance, (list, str, dict)):
+        return None
+    measure, unit, comparison = known
+    return f"has {measure(error.instance)} {unit}, {comparison.format(error.validator_value)}"
 
 
 _VALIDATORS: dict[tuple[Any, int], Any] = {}
@@ -148,7 +178,8 @@ def schema_errors(
     if not found:  # the two validators disagree (formats, ECMA patterns): the fast one's reasons stand
         for error in list(fast.iter_errors(instance))[:MAX_ERRORS]:
             path = field_path(error.instance_path)
-            found.append(FieldError(location, _join(prefix, path) if prefix else path, error.message))
+            message = concise(error.message, error.instance)
+            found.append(FieldError(location, _join(prefix, path) if prefix else path, message))
     return found
 
 
@@ -283,6 +314,17 @@ def _charset(media_type: str | None) -> str:
     return "utf-8"
 
 
+class RepeatableArrayParser(OpenAPIURIParser):  # type: ignore[misc]
+    """Connexion's parser, except that an array parameter may also be repeated: `fields=id,total` (the contract's
+    `explode: false`) and `fields=id&fields=total` (what many generated clients send whatever the style) mean the
+    same. Connexion would keep only the last of the repeated values, silently."""
+
+    @staticmethod
+    def _resolve_param_duplicates(values: list[str], param_defn: dict[str, Any], _in: str) -> str:
+        style = param_defn.get("style", OpenAPIURIParser.style_defaults[_in])
+        return str(QUERY_STRING_DELIMITERS.get(style, ",")).join(values)
+
+
 class ParamValidator(ParameterValidator):  # type: ignore[misc]
     """Connexion's parameter validator, reporting every bad or unknown parameter by name."""
 
@@ -291,12 +333,22 @@ class ParamValidator(ParameterValidator):  # type: ignore[misc]
         # Path parameters arrive as strings; connexion's parser only matters for other types.
         self.typed_path = any(p.get("schema", {}).get("type", "string") != "string" for p in self.parameters["path"])
 
+    def _repeated_scalars(self, query_string: bytes) -> list[FieldError]:
+        """A single-valued parameter given twice is ambiguous: refused rather than one of its values picked."""
+        counts = Counter(name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+        return [
+            FieldError("query", param["name"], f"is given {counts[param['name']]} times; it takes one value")
+            for param in self.parameters.get("query", [])
+            if counts[param["name"]] > 1 and param.get("schema", {}).get("type") != "array"
+        ]
+
     def validate_request(self, request: Any) -> None:
         errors: list[FieldError] = []
         has_query = bool(request.scope.get("query_string"))
         if self.strict_validation and has_query:
             for name in sorted(self.validate_query_parameter_list(request, self.security_query_params)):
                 errors.append(FieldError("query", name, "is not a parameter of this operation"))
+            errors.extend(self._repeated_scalars(request.scope["query_string"]))
         sources = {
             "query": request.query_params if has_query else {},
             "path": request.path_params if self.typed_path else request.scope.get("path_params", {}),

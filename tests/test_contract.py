@@ -10,6 +10,7 @@ from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 from openapi_spec_validator import validate
 
 from collect_contract import NOTES_PATH, SPEC_PATH
+from mockserver import http_titles
 from tests.contract_pages import DOCUMENTED_CODES, DOCUMENTED_OPERATIONS, INFERRED_OPERATIONS, SEED_FILES
 
 METHODS = {"get", "put", "post", "patch", "delete"}
@@ -232,8 +233,23 @@ def test_every_body_has_an_example(spec):
                 assert media.get("examples"), f"{method.upper()} {path} request"
         for code, response in op["responses"].items():
             for media in response.get("content", {}).values():
-                has_example = media.get("examples") or deref(spec, media["schema"]).get("example") is not None
-                assert has_example, f"{method.upper()} {path} {code}"
+                assert media.get("examples"), f"{method.upper()} {path} {code}"
+
+
+def test_every_error_example_carries_the_status_it_is_given_for(spec):
+    """A generated client's docs, or a mock that serves examples, show a 404 body under 404 and so on."""
+    for path, method, op in operations(spec):
+        for code, response in op["responses"].items():
+            media = response.get("content", {}).get("application/problem+json")
+            if media is None:
+                continue
+            for name, example in media["examples"].items():
+                value = deref(spec, example)["value"]
+                assert value["status"] == int(code), f"{method.upper()} {path} {code}: {name}"
+                assert value["title"] == http_titles.title(int(code)) and value["detail"], name
+                if code == "404":  # about the operation's own resource
+                    noun = op["tags"][0].lower().removesuffix("es" if op["tags"][0] == "Batches" else "s")
+                    assert f"No {noun} '" in value["detail"], f"{method.upper()} {path}: {value['detail']}"
 
 
 def test_every_example_validates_against_its_schema(spec):
@@ -248,7 +264,7 @@ def test_every_example_validates_against_its_schema(spec):
     for name, param in spec["components"]["parameters"].items():
         if "example" in param:
             assert not list(_validator(spec, param["schema"], OAS30WriteValidator).iter_errors(param["example"])), name
-    assert checked == 70  # 26 request bodies, 44 response bodies
+    assert checked == 380  # 26 request bodies, 44 success bodies, 310 error bodies
 
 
 def fixture_records(tenant="acme"):
@@ -277,7 +293,9 @@ def test_example_records_are_records_the_seeded_mock_holds(spec):
         record = examples[f"{name}Record"]
         assert stored[collection][record["id"]] == record, name
         assert not record.get("sys_locked"), f"{name}: a locked example could not be changed"
-        for item in examples[f"{name}Page"]["Items"]:
+        pages = [page for key, page in examples.items() if key.startswith(f"{name}Page")]
+        assert pages, name
+        for item in (item for page in pages for item in page["Items"]):
             assert stored[collection][item["id"]] == item
     for param in spec["components"]["parameters"].values():
         if param["name"] == "batch_id":

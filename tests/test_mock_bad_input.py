@@ -139,3 +139,31 @@ def test_a_patch_path_that_is_not_a_json_pointer_is_a_schema_error(api):
     for path in ["name", "", "/a~2b"]:
         response = api.patch(f"/batches/acme/{batch['id']}", json=[{"op": "add", "path": path, "value": 1}])
         assert response.status_code == 400 and response.json()["errors"][0]["field"] == "[0].path"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "message"),
+    [
+        (
+            "/batches/acme/batch",
+            {"operations": [{"operation": "delete", "id": f"b-{n}"} for n in range(101)]},
+            "operations",
+            "has 101 items, more than the 100 allowed",
+        ),
+        ("/batches/acme", factory.batch(fiscal_period=[1] * 500), "fiscal_period", "is not of type 'integer'"),
+        ("/batches/acme", factory.batch(status="q" * 5000), "status", "is not one of: "),
+        ("/batches/acme", {**factory.batch(), "z" * 5000: 1}, "z" * 5000, "is not a field of this schema"),
+    ],
+    ids=["too-many-items", "long-array", "long-string", "long-field-name"],
+)
+def test_an_error_quotes_a_large_value_briefly(api, path, body, field, message):
+    """A message names what was wrong in a line; it does not echo a 100-item array or a 5,000-character string."""
+    response = api.post(path, json=body)
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["field"] == field and message in error["message"] and len(error["message"]) < 300
+
+
+def test_a_missing_record_with_a_long_id_is_named_briefly(api):
+    response = api.get(f"/batches/acme/{'a' * 3000}")
+    assert response.status_code == 404 and len(response.json()["detail"]) < 200
