@@ -22,7 +22,7 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.security import SecurityOperation
 from connexion.operations import OpenAPIOperation
 from connexion.security import SecurityHandlerFactory
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from mockserver.errors import NotFoundProblem, ResponseProblem, problem_parts, server_error_parts
 from mockserver.resources import Caller
@@ -171,6 +171,7 @@ class Dispatcher:
         found = scope.get(ROUTE)
         if found is None:
             method = scope["method"].lower()
+            method = "get" if method == "head" else method  # HEAD is a GET without the body (RFC 9110 9.3.2)
             allowed: tuple[str, ...] = ()
             for template, params in self.router.match(scope["path"]):
                 endpoint = self.endpoints.get((template, method))
@@ -179,7 +180,7 @@ class Dispatcher:
                     break
                 # A less specific path may still take the method (GET /batches/t/batch reads batch "batch"); if
                 # none does, the answer names the methods of the most specific path.
-                allowed = allowed or tuple(sorted({m.upper() for (t, m) in self.endpoints if t == template}))
+                allowed = allowed or _allowed({m for (t, m) in self.endpoints if t == template})
             else:
                 found = Route(None, {}, allowed)
             scope[ROUTE] = found
@@ -189,7 +190,7 @@ class Dispatcher:
         route = self.route(scope)
         if route.endpoint is not None:
             scope["path_params"] = route.params
-            await route.endpoint(scope, receive, send)
+            await route.endpoint(scope, receive, _without_body(send) if scope["method"] == "HEAD" else send)
         elif route.allowed:
             allowed = ", ".join(route.allowed)
             detail = f"{scope['method']} is not allowed on {scope['path']}; allowed: {allowed}"
@@ -203,6 +204,21 @@ class Dispatcher:
 
 
 ROUTE = "mockserver.route"
+
+
+def _allowed(methods: set[str]) -> tuple[str, ...]:
+    return tuple(sorted({m.upper() for m in methods} | ({"HEAD"} if "get" in methods else set())))
+
+
+def _without_body(send: Send) -> Send:
+    """The answer to HEAD: the GET's status and headers (its Content-Length included), no body."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return send_head
 
 
 async def answer(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:

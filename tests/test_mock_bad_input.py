@@ -118,8 +118,18 @@ def test_an_undocumented_method_is_405_naming_the_methods_of_that_path(api):
     response = api.request("OPTIONS", "/batches/acme/batch", unchecked=True)
     assert response.status_code == 405 and response.headers["Allow"] == "POST"
     response = api.request("DELETE", "/writeOffs/acme/wo-1", unchecked=True)
-    assert response.status_code == 405 and response.headers["Allow"] == "GET, PATCH, PUT"
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD, PATCH, PUT"
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_head_answers_as_get_does_without_the_body(api, world):
+    """HTTP tools (link checkers, caches, `curl -I`) send HEAD; every server should take it where GET works."""
+    for path in (f"/batches/acme/{world.batch['id']}", "/invoices/acme", "/batches/acme/nope"):
+        got, head = api.get(path), api.request("HEAD", path, unchecked=True)
+        assert (head.status_code, head.content) == (got.status_code, b"")
+        assert head.headers["content-length"] == got.headers["content-length"]
+        assert head.headers["content-type"] == got.headers["content-type"]
+    assert api.request("HEAD", "/batches/acme", headers={"Authorization": ""}, unchecked=True).status_code == 401
 
 
 def test_a_cors_preflight_is_answered(api):
