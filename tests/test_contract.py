@@ -37,6 +37,22 @@ def test_passes_openapi_spec_validator(spec):
     validate(spec)
 
 
+def test_passes_connexions_own_check_which_the_mock_skips_for_the_packaged_contract(spec):
+    from connexion.spec import Specification
+
+    Specification.load(SPEC_PATH)  # raises InvalidSpecification on a contract connexion would refuse
+
+
+def test_the_mock_checks_any_contract_other_than_the_packaged_one(spec):
+    from connexion.exceptions import InvalidSpecification
+
+    from mockserver.app import load_specification
+
+    broken = {**spec, "paths": {"/x": {"get": {"responses": {"200": {"description": 1}}}}}}
+    with pytest.raises(InvalidSpecification):
+        load_specification(broken, packaged=False)
+
+
 def test_declares_openapi_3_0_3(spec):
     assert spec["openapi"] == "3.0.3"
 
