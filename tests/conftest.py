@@ -1,14 +1,21 @@
+from __future__ import annotations
+
+import logging
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 
 from collect_contract import SPEC_PATH
 from mockserver import Settings
+from mockserver.testing import serve_in_thread
 from tests.support.client import ADMIN_TOKEN, Api
 from tests.support.contract_check import ContractChecker
 from tests.support.factory import World
-from tests.support.server import running
+
+if TYPE_CHECKING:
+    from tests.defects.server import Target
 
 try:  # the C loader parses the 8,000-line contract ten times faster
     from yaml import CSafeLoader as _Loader
@@ -34,15 +41,16 @@ def checker(spec) -> ContractChecker:
 def mock_server() -> Iterator[str]:
     """One in-memory mock for the session, with a small page size so that paging shows."""
     settings = Settings(db=":memory:", seed=False, page_size=PAGE_SIZE, tokens=TOKENS, admin_token=ADMIN_TOKEN)
-    with running(settings) as (base_url, _):
+    with serve_in_thread(settings) as (base_url, _):
         yield base_url
 
 
 @pytest.fixture
 def api(mock_server, checker) -> Iterator[Api]:
-    """A client of an empty mock: every test starts from no records."""
+    """A client of a clean mock: every test starts from no records, no faults and an empty journal."""
     client = Api(mock_server, checker)
-    assert client.admin("POST", "reset").status_code == 200
+    for method, path in (("POST", "reset"), ("DELETE", "faults"), ("DELETE", "journal")):
+        assert client.admin(method, path).status_code == 200, (method, path)
     yield client
     client.close()
 
@@ -50,3 +58,16 @@ def api(mock_server, checker) -> Iterator[Api]:
 @pytest.fixture
 def world(api) -> World:
     return World(api)
+
+
+@pytest.fixture(scope="session")
+def target() -> Iterator[Target]:
+    """One defective mock for the conformance tests; each test calls `target.reset()` before it uses it."""
+    from tests.defects.server import defective_mock
+
+    logger = logging.getLogger("mockserver")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)  # the mock logs every 4xx it answers
+    with defective_mock() as running:
+        yield running
+    logger.setLevel(level)

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from conformance import cli
 from tests.defects import load
-from tests.defects.server import TENANT, TOKEN, defective_mock
-
-
-@pytest.fixture(scope="module")
-def target():
-    logging.getLogger("mockserver").setLevel(logging.CRITICAL)
-    with defective_mock() as running:
-        yield running
+from tests.defects.server import TENANT, TOKEN
 
 
 @pytest.fixture

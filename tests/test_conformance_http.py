@@ -11,7 +11,7 @@ from conformance import Config
 from conformance.contract import Contract
 from conformance.http import Exchange, Session, created_id, register_changes
 from conformance.safety import Ledger
-from tests.defects.server import TENANT, TOKEN, defective_mock
+from tests.defects.server import TENANT, TOKEN
 
 CONTRACT = Contract.from_path(SPEC_PATH)
 
@@ -53,12 +53,6 @@ def test_the_ledger_learns_creates_and_deletes_from_the_answers():
     register_changes(ledger, exchange("DELETE", "/batches/acme/bat-1", body="bat-1"))
     register_changes(ledger, exchange("POST", "/batches/acme", status=400, body={"id": "bat-3"}))
     assert (ledger.ids("batches"), ledger.ids("writeOffs")) == ([], ["wo-2"])
-
-
-@pytest.fixture(scope="module")
-def target():
-    with defective_mock() as running:
-        yield running
 
 
 def session(target) -> Session:

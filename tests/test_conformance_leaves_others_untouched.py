@@ -6,7 +6,7 @@ import pytest
 
 import conformance
 from mockserver import Settings
-from tests.support.server import running
+from mockserver.testing import serve_in_thread
 
 ADMIN = "safety-admin"
 
@@ -17,7 +17,7 @@ def deployment():
     settings = Settings(
         db=":memory:", seed=True, page_size=50, admin_token=ADMIN, tokens={"acme-only": frozenset({"acme"})}
     )
-    with running(settings) as (base_url, _):
+    with serve_in_thread(settings) as (base_url, _):
         yield base_url
 
 

@@ -7,7 +7,6 @@ the whole self-test stays within a couple of minutes.
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 
@@ -16,17 +15,10 @@ import pytest
 from conformance import REGISTRY, Config, Runner
 from conformance.report import PASSED
 from tests.defects import load
-from tests.defects.server import OTHER_TENANT, TENANT, TOKEN, defective_mock
+from tests.defects.server import OTHER_TENANT, TENANT, TOKEN
 
 DEFECTS = load()
 DOCS = Path(__file__).parent.parent / "docs" / "conformance.md"
-
-
-@pytest.fixture(scope="module")
-def target():
-    logging.getLogger("mockserver").setLevel(logging.CRITICAL)  # the mock logs every 4xx it answers
-    with defective_mock() as running:
-        yield running
 
 
 def check(target, **overrides) -> Config:

@@ -72,7 +72,9 @@ def test_one_hundred_operations_are_accepted(api):
     operations = [{"operation": "create", "object": factory.batch(name=f"b{i}")} for i in range(100)]
     result = run(api, operations).json()
     assert result["success_count"] == 100
-    assert len(api.post("/batches/acme/search", json={"business_unit_id": "bu-us"}).json()["Items"]) == 5
+    stored = api.admin("GET", "export").json()["tenants"]["acme"]["batches"]
+    assert sorted(record["name"] for record in stored) == sorted(f"b{i}" for i in range(100))
+    assert {record["id"] for record in stored} == {r["id"] for r in result["results"]}
 
 
 def test_more_than_one_hundred_operations_is_400_and_nothing_happens(api):

@@ -9,8 +9,8 @@ from tests.support import factory
 
 @pytest.fixture
 def faults(api):
-    yield lambda *rules: api.admin("POST", "faults", json=list(rules)).json()
-    api.admin("DELETE", "faults")
+    """Add fault rules; the `api` fixture clears them before the next test."""
+    return lambda *rules: api.admin("POST", "faults", json=list(rules)).json()
 
 
 def test_a_throttle_answers_429_with_retry_after_in_the_problem_shape(api, faults):
@@ -43,7 +43,6 @@ def test_faults_are_deterministic_under_a_seed(api):
         return [api.get("/batches/acme").status_code for _ in range(20)]
 
     first, second = outcomes(), outcomes()
-    api.admin("DELETE", "faults")
     assert first == second
     assert set(first) == {200, 500}
 
@@ -60,14 +59,25 @@ def test_rules_are_listed_and_removed_one_by_one(api, faults):
     ids = [rule["id"] for rule in added["added"]]
     assert [r["id"] for r in api.admin("GET", "faults").json()["rules"]] == ids
     assert api.admin("DELETE", f"faults/{ids[0]}").status_code == 200
+    assert [r["id"] for r in api.admin("GET", "faults").json()["rules"]] == ids[1:]
     assert api.get("/batches/acme").status_code == 200
     assert api.admin("DELETE", "faults/999").status_code == 404
 
 
 @pytest.mark.parametrize(
-    "rule", [{"error_rate": 2}, {"latency_ms": -1}, {"colour": "red"}, {"error_status": 200}, "not a rule"]
+    ("rule", "named"),
+    [
+        ({"error_rate": 2}, ["'error_rate'", "'2'"]),
+        ({"latency_ms": -1}, ["'latency_ms'", "'-1'"]),
+        ({"colour": "red"}, ["'colour'"]),
+        ({"error_status": 200}, ["'error_status'", "'200'"]),
+        ("not a rule", ["'not a rule'", "JSON object"]),
+    ],
 )
-def test_an_invalid_rule_is_400_naming_the_key(api, rule):
+def test_an_invalid_rule_is_400_naming_the_key(api, rule, named):
     response = api.admin("POST", "faults", json=rule)
     assert response.status_code == 400
-    assert "Fault" in response.json()["detail"]
+    detail = response.json()["detail"]
+    assert all(name in detail for name in named), detail
+    assert api.admin("GET", "faults").json()["rules"] == []
+

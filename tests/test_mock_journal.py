@@ -8,7 +8,6 @@ def journal(api, **params):
 
 
 def test_each_request_is_recorded_with_its_outcome(api):
-    api.admin("DELETE", "journal")
     created = api.post("/batches/acme", json=factory.batch(name="Journaled")).json()
     api.get(f"/batches/acme/{created['id']}", params={"fields": "id"})
     api.get("/batches/acme/bat-missing")
@@ -24,7 +23,6 @@ def test_each_request_is_recorded_with_its_outcome(api):
 
 
 def test_refused_requests_are_recorded_and_tokens_are_not(api):
-    api.admin("DELETE", "journal")
     api.with_token("globex-token").get("/batches/acme")
     api.with_token(None).get("/batches/acme")
     entries = journal(api)["entries"]
@@ -33,7 +31,6 @@ def test_refused_requests_are_recorded_and_tokens_are_not(api):
 
 
 def test_the_journal_filters_and_clears(api):
-    api.admin("DELETE", "journal")
     api.post("/batches/acme", json=factory.batch())
     api.post("/batches/globex", json=factory.batch())
     api.get("/batches/globex")
@@ -46,6 +43,5 @@ def test_the_journal_filters_and_clears(api):
 
 
 def test_admin_calls_are_not_journaled(api):
-    api.admin("DELETE", "journal")
     api.admin("GET", "export")
     assert journal(api)["count"] == 0

@@ -23,6 +23,8 @@ def test_a_store_accepts_writes_and_compaction(store):
     with store:
         store.write([put(1, "a"), put(2, "b")])
         store.compact([put(1, "a")])
+        # The memory store keeps nothing for a restart; the TinyDB store keeps what the compaction kept.
+        assert [c.id for c in store.load()] == ([] if isinstance(store, MemoryStore) else ["a"])
 
 
 def test_tiny_store_loads_what_was_written_in_sequence_order(tmp_path):

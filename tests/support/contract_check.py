@@ -8,8 +8,6 @@ from typing import Any
 import httpx
 from openapi_schema_validator import OAS30ReadValidator
 
-METHODS = ("get", "put", "post", "patch", "delete")
-
 
 class ContractViolation(AssertionError):
     pass
