@@ -5,8 +5,9 @@ separate from the API's tokens. Errors use the same problem shape as the API.
 
     GET    /_mock/health        liveness, tenants and record counts (no token needed)
     POST   /_mock/reset         delete every record; `?seed=true` then loads the default fixtures
-    POST   /_mock/fixtures      load seed data: a JSON body {tenant: {collection: [records]}}, or none for
-                                the default fixtures; records may leave out id and sys_* fields
+    POST   /_mock/fixtures      load seed data: a JSON body {tenant: {collection: [records]}} or what
+                                /_mock/export wrote, or none for the default fixtures; records may
+                                leave out id and sys_* fields
     GET    /_mock/export        the whole state, {"format": 1, "tenants": {tenant: {collection: [records]}}}
     GET    /_mock/journal       recorded requests, oldest first; filters: method, path (prefix), tenant, status,
                                 operation, limit (the newest N)
@@ -29,6 +30,10 @@ from mockserver import seeding
 from mockserver.faults import FaultError
 from mockserver.state import MockState
 from mockserver.validation import parse_json
+
+# Seed data is the admin's own, not an API request: a saved state of the default fixtures alone is over the
+# API's 1 MiB body limit.
+MAX_SEED_BYTES = 256 * 1_048_576
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -73,7 +78,9 @@ def admin_app(state: MockState, extra_routes: list[Route] | None = None) -> Rout
         raw = await request.body()
         if not raw.strip():
             return JSONResponse({"loaded": _seed_default(state)})
-        data = parse_json(raw)
+        data = parse_json(raw, limit=MAX_SEED_BYTES)
+        if isinstance(data, dict) and isinstance(data.get("format"), int) and isinstance(data.get("tenants"), dict):
+            data = data["tenants"]  # what GET /_mock/export wrote: a saved state loads back as it is
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise seeding.SeedError("expected {tenant: {collection: [records]}}")
         counts = seeding.load(state.db, state.contract, data, state.clock)

@@ -97,16 +97,12 @@ def _tokens(raw: str) -> dict[str, frozenset[str]]:
 
 
 def _fault_file(raw: str) -> tuple[dict[str, Any], ...]:
-    from mockserver.faults import FaultError, Rule
+    from mockserver.faults import FaultError, read_rules
 
     try:
-        rules = json.loads(Path(raw).read_text(encoding="utf-8"))
-        rules = rules if isinstance(rules, list) else [rules]
-        for rule in rules:
-            Rule.from_dict(rule)
-    except (OSError, ValueError, FaultError, AttributeError) as exc:
-        raise argparse.ArgumentTypeError(f"{raw}: {exc}") from None
-    return tuple(rules)
+        return read_rules(Path(raw))
+    except FaultError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ import itertools
 import json
 import random
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from mockserver import http_titles
@@ -24,6 +25,21 @@ from mockserver import http_titles
 
 class FaultError(ValueError):
     """A fault rule that cannot be used; the message names the key and the value."""
+
+
+def read_rules(path: Path) -> tuple[dict[str, Any], ...]:
+    """The rules of a JSON file (one rule or a list), each checked, for `--faults` and `MOCKSERVER_FAULTS`."""
+    try:
+        rules = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FaultError(f"{path}: {exc}") from None
+    rules = rules if isinstance(rules, list) else [rules]
+    for rule in rules:
+        try:
+            Rule.from_dict(rule)
+        except (FaultError, AttributeError) as exc:
+            raise FaultError(f"{path}: {exc}") from None
+    return tuple(rules)
 
 
 @dataclass

@@ -59,6 +59,7 @@ def load(
     """
     changes: list[Change] = []
     counts: dict[str, dict[str, int]] = {}
+    seqs: dict[tuple[str, str, str], int] = {}  # an id given twice in one load is one record: the later one wins
     now = clock.tick()
     for tenant, collections in data.items():
         for collection, items in collections.items():
@@ -77,10 +78,12 @@ def load(
                     if errors:
                         shown = "; ".join(str(e) for e in errors[:3])
                         raise SeedError(f"{tenant}/{collection}[{position}] ({record.get('id')}): {shown}")
-                seq = db.seq_of(tenant, collection, record["id"]) or db.new_seq()
-                changes.append(Change(seq, tenant, collection, record["id"], record))
-                counts.setdefault(tenant, {}).setdefault(collection, 0)
-                counts[tenant][collection] += 1
+                key = (tenant, collection, record["id"])
+                if key not in seqs:
+                    seqs[key] = db.seq_of(*key) or db.new_seq()
+                    counts.setdefault(tenant, {}).setdefault(collection, 0)
+                    counts[tenant][collection] += 1
+                changes.append(Change(seqs[key], tenant, collection, record["id"], record))
     if durable:
         db.apply(changes)
     else:

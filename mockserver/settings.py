@@ -106,4 +106,11 @@ def _parse(name: str, raw: str, kind: str) -> object:
         return Path(raw)
     if name == "tokens":
         return parse_tokens(raw)
+    if name == "faults":
+        from mockserver.faults import FaultError, read_rules
+
+        try:
+            return read_rules(Path(raw))
+        except FaultError as exc:
+            raise SettingsError(f"Config 'faults' has value '{raw}'. {exc}") from None
     return raw

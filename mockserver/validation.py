@@ -74,12 +74,12 @@ def field_path(path: Iterator[Any] | Any) -> str:
 
 
 def _join(base: str, name: str) -> str:
-    return f"{base}.{name}" if base else name
+    return ".".join(part for part in (base, name) if part)
 
 
 def describe(error: ValidationError, location: str = "body", prefix: str = "") -> list[FieldError]:
     """One ValidationError as FieldErrors whose field is the property at fault."""
-    base = _join(prefix, field_path(error.absolute_path)) if prefix else field_path(error.absolute_path)
+    base = _join(prefix, field_path(error.absolute_path))
     if error.validator == "required":
         name = error.message.split("'")[1] if "'" in error.message else ""
         return [FieldError(location, _join(base, name), "is required")]
@@ -179,7 +179,7 @@ def schema_errors(
         for error in list(fast.iter_errors(instance))[:MAX_ERRORS]:
             path = field_path(error.instance_path)
             message = concise(error.message, error.instance)
-            found.append(FieldError(location, _join(prefix, path) if prefix else path, message))
+            found.append(FieldError(location, _join(prefix, path), message))
     return found
 
 
@@ -207,10 +207,10 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def parse_json(data: bytes, encoding: str = "utf-8") -> Any:
+def parse_json(data: bytes, encoding: str = "utf-8", limit: int = MAX_BODY_BYTES) -> Any:
     """Parse a request body under the documented limits; raises BadRequestProblem naming what is wrong."""
-    if len(data) > MAX_BODY_BYTES:
-        raise _body_error(f"is {len(data)} bytes; the limit is {MAX_BODY_BYTES} bytes (1 MiB)")
+    if len(data) > limit:
+        raise _body_error(f"is {len(data)} bytes; the limit is {limit} bytes ({limit / 1_048_576:g} MiB)")
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:

@@ -25,6 +25,24 @@ def test_invalid_fixtures_are_refused_and_nothing_is_loaded(api):
     assert api.admin("POST", "fixtures", json={"acme": {"payments": []}}).status_code == 400
 
 
+def test_an_id_given_twice_in_one_load_is_one_record_the_later_wins(api):
+    twice = [factory.batch(name="first", id="bat-twice"), factory.batch(name="second", id="bat-twice")]
+    loaded = api.admin("POST", "fixtures", json={"acme": {"batches": twice}})
+    assert loaded.json() == {"loaded": {"acme": {"batches": 1}}}
+    assert [b["name"] for b in api.get("/batches/acme").json()] == ["second"]
+    assert api.delete("/batches/acme/bat-twice").status_code == 200
+    assert api.get("/batches/acme").json() == []
+
+
+def test_an_export_loads_back_as_it_is_even_over_the_apis_body_limit(api):
+    api.admin("POST", "reset?seed=true")
+    saved = api.admin("GET", "export").json()
+    assert len(api.admin("GET", "export").content) > 1_048_576
+    api.admin("POST", "reset")
+    assert api.admin("POST", "fixtures", json=saved).status_code == 200
+    assert api.admin("GET", "export").json() == saved
+
+
 def test_export_returns_every_record_by_tenant_and_collection(api, world):
     exported = api.admin("GET", "export").json()
     assert exported["tenants"]["acme"]["batches"] == [world.batch]

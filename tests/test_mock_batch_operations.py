@@ -49,6 +49,13 @@ def test_a_create_with_an_id_fails_alone(api):
     assert [r["outcome"] for r in result["results"]] == ["error", "success"]
 
 
+def test_a_create_error_names_the_field_inside_the_object(api):
+    incomplete = {k: v for k, v in factory.batch().items() if k != "name"}
+    [result] = run(api, [{"operation": "create", "object": {**incomplete, "colour": "red"}}]).json()["results"]
+    assert "body object.name: is required" in result["error_message"]
+    assert "body object.colour: 'colour' is not a field of this schema" in result["error_message"]
+
+
 def test_transactions_support_batch_operations(api, world):
     record = world.debit_memo()
     result = run(

@@ -81,3 +81,13 @@ def test_an_invalid_rule_is_400_naming_the_key(api, rule, named):
     assert all(name in detail for name in named), detail
     assert api.admin("GET", "faults").json()["rules"] == []
 
+
+def test_start_up_rules_may_come_from_the_environment_as_from_the_flag(tmp_path):
+    from mockserver.settings import Settings, SettingsError
+
+    rules = tmp_path / "faults.json"
+    rules.write_text('[{"operation": "getBatch", "error_rate": 1}]')
+    assert Settings.from_env({"MOCKSERVER_FAULTS": str(rules)}).faults == ({"operation": "getBatch", "error_rate": 1},)
+    rules.write_text('{"colour": "red"}')
+    with pytest.raises(SettingsError, match="colour"):
+        Settings.from_env({"MOCKSERVER_FAULTS": str(rules)})
