@@ -46,7 +46,7 @@ def problem(status: int, title: str, detail: str) -> JSONResponse:
     )
 
 
-def admin_app(state: MockState, extra_routes: list[Route] | None = None) -> Router:
+def admin_app(state: MockState) -> Router:
     def guarded(endpoint: Endpoint) -> Endpoint:
         async def check(request: Request) -> Response:
             if not state.auth.is_admin(request.headers.get("authorization")):
@@ -129,7 +129,6 @@ def admin_app(state: MockState, extra_routes: list[Route] | None = None) -> Rout
         Route("/_mock/journal", guarded(journal), methods=["GET", "DELETE"]),
         Route("/_mock/faults", guarded(faults), methods=["GET", "POST", "DELETE"]),
         Route("/_mock/faults/{rule_id:int}", guarded(fault), methods=["DELETE"]),
-        *(Route(r.path, guarded(r.endpoint), methods=list(r.methods or [])) for r in extra_routes or []),
     ]
     return Router(routes=routes)
 

@@ -141,23 +141,6 @@ class Contract:
     def from_path(cls, path: Path) -> Contract:
         return cls(load_spec(path))
 
-    def match(self, method: str, path: str) -> Operation | None:
-        """The operation a request path names, routing static segments before parameters as the server does."""
-        for pattern, operations in self._routes:
-            if pattern.match(path):
-                found = operations.get(method.lower())
-                if found is not None:
-                    return found
-        return None
-
-    @cached_property
-    def _routes(self) -> list[tuple[re.Pattern[str], dict[str, Operation]]]:
-        by_path: dict[str, dict[str, Operation]] = {}
-        for operation in self.operations.values():
-            by_path.setdefault(operation.path, {})[operation.method] = operation
-        ordered = sorted(by_path, key=lambda p: [s.startswith("{") for s in p.split("/")])
-        return [(re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", p) + "$"), by_path[p]) for p in ordered]
-
     def resource_for_schema(self, schema_name: str) -> Resource:
         for resource in self.resources.values():
             if resource.schema_name == schema_name:

@@ -27,7 +27,6 @@ from starlette.types import Message, Receive, Scope, Send
 from mockserver.errors import NotFoundProblem, ResponseProblem, problem_parts, server_error_parts
 from mockserver.resources import Caller
 from mockserver.validation import (
-    MAX_BODY_BYTES,
     BodyValidator,
     ParamValidator,
     ReadValidator,
@@ -228,4 +227,4 @@ async def answer(send: Send, status: int, headers: dict[str, str], body: bytes) 
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["MAX_BODY_BYTES", "Dispatcher", "Endpoint", "Router"]
+__all__ = ["Dispatcher", "Endpoint", "Router", "answer"]

@@ -3,14 +3,13 @@
     ProblemException (connexion)
     └── MockProblem                 our base: a status, a title and a list of FieldError
         ├── BadRequestProblem       400  invalid body, parameter, content type, start key, ...
-        ├── UnauthorizedProblem     401  no or unknown credential
         ├── ForbiddenProblem        403  credential not allowed for the tenant
         ├── NotFoundProblem         404  no such record in the tenant
-        ├── ConflictProblem         409  missing reference, locked record, batch still referenced
-        └── TooManyRequestsProblem  429  injected tenant limit, with Retry-After
+        └── ConflictProblem         409  missing reference, locked record, batch still referenced
 
 Handlers raise these and never build error responses themselves. `problem_parts` renders any problem
-(ours, or one connexion raised) as `application/problem+json`.
+(ours, or one connexion raised, such as its 401s) as `application/problem+json`; injected faults use the same
+`problem_body`.
 """
 
 from __future__ import annotations
@@ -80,10 +79,6 @@ class BadRequestProblem(MockProblem):
         return cls(f"{what}: {shown}{more}", errors)
 
 
-class UnauthorizedProblem(MockProblem):
-    status = 401
-
-
 class ForbiddenProblem(MockProblem):
     status = 403
 
@@ -94,10 +89,6 @@ class NotFoundProblem(MockProblem):
 
 class ConflictProblem(MockProblem):
     status = 409
-
-
-class TooManyRequestsProblem(MockProblem):
-    status = 429
 
 
 class ResponseProblem(MockProblem):
@@ -112,19 +103,26 @@ PROBLEM_JSON = "application/problem+json"
 def problem_parts(exc: ProblemException) -> tuple[int, dict[str, str], bytes]:
     """A problem raised anywhere (by us or by connexion) as status, headers and `Problem` body."""
     status = exc.status
-    body: dict[str, Any] = {
-        "type": exc.type or "about:blank",
-        "title": exc.title or http_titles.title(status),
-        "status": status,
-        "detail": exc.detail or exc.title or http_titles.title(status),
-    }
-    body.update(exc.ext or {})
+    detail = exc.detail or exc.title or http_titles.title(status)
     # A client's mistake is routine for a mock (INFO); a 5xx is the mock's own (ERROR).
-    (logger.info if status < 500 else logger.error)("%s %s", status, body["detail"])
+    (logger.info if status < 500 else logger.error)("%s %s", status, detail)
     headers = {"Content-Type": PROBLEM_JSON, **(exc.headers or {})}
-    return status, headers, json.dumps(body, ensure_ascii=False).encode()
+    return status, headers, problem_body(status, detail, exc.title, exc.type, exc.ext)
+
+
+def problem_body(
+    status: int, detail: str, title: str | None = None, type_: str | None = None, ext: dict[str, Any] | None = None
+) -> bytes:
+    """The contract's `Problem`, serialised: every error answer of the mock is built here."""
+    body: dict[str, Any] = {
+        "type": type_ or "about:blank",
+        "title": title or http_titles.title(status),
+        "status": status,
+        "detail": detail,
+    }
+    body.update(ext or {})
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def server_error_parts() -> tuple[int, dict[str, str], bytes]:
-    body = {"type": "about:blank", "title": http_titles.title(500), "status": 500, "detail": "General server error."}
-    return 500, {"Content-Type": PROBLEM_JSON}, json.dumps(body).encode()
+    return 500, {"Content-Type": PROBLEM_JSON}, problem_body(500, "General server error.")

@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from mockserver import http_titles
+from mockserver.errors import PROBLEM_JSON, problem_body
+
+PROBLEM = {"Content-Type": PROBLEM_JSON}
 
 
 class FaultError(ValueError):
@@ -99,7 +101,7 @@ class Rule:
 class Outcome:
     delay: float
     status: int | None = None
-    headers: tuple[tuple[bytes, bytes], ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
 
 
@@ -138,12 +140,7 @@ class Faults:
         if throttle < rule.throttle_rate:
             where = f" for tenant '{tenant}'" if tenant else ""
             detail = f"Request limit exceeded{where} (injected fault): retry after {rule.retry_after} seconds"
-            return Outcome(delay, 429, ((b"retry-after", str(rule.retry_after).encode()),), _problem(429, detail))
+            return Outcome(delay, 429, {**PROBLEM, "Retry-After": str(rule.retry_after)}, problem_body(429, detail))
         if error < rule.error_rate:
-            return Outcome(delay, rule.error_status, (), _problem(rule.error_status, "Injected fault"))
+            return Outcome(delay, rule.error_status, PROBLEM, problem_body(rule.error_status, "Injected fault"))
         return Outcome(delay)
-
-
-def _problem(status: int, detail: str) -> bytes:
-    body = {"type": "about:blank", "title": http_titles.title(status), "status": status, "detail": detail}
-    return json.dumps(body).encode()

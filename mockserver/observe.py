@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from mockserver.dispatch import Dispatcher
+from mockserver.dispatch import Dispatcher, answer
 from mockserver.faults import Faults
 from mockserver.journal import MAX_BODY, Journal
 
@@ -63,7 +62,7 @@ class ObservedApi:
             if outcome and outcome.delay:
                 await asyncio.sleep(outcome.delay)
             if outcome and outcome.status:
-                await _answer(decorated_send, outcome.status, outcome.headers, outcome.body)
+                await answer(decorated_send, outcome.status, outcome.headers, outcome.body)
             else:
                 await self.api(scope, recording_receive, decorated_send)
         finally:
@@ -82,18 +81,3 @@ class ObservedApi:
 
 def _is_preflight(scope: Scope) -> bool:
     return any(name == b"access-control-request-method" for name, _ in scope.get("headers", []))
-
-
-async def _answer(send: Any, status: int, headers: tuple[tuple[bytes, bytes], ...], body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

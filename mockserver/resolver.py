@@ -12,10 +12,9 @@ from connexion.resolver import Resolver
 
 from mockserver import handlers
 from mockserver.contract import Operation
+from mockserver.paging import PARAM as START_KEY
 from mockserver.resources import Caller, Collection, Response
 from mockserver.state import MockState
-
-START = "exclusiveStartKey"
 
 
 def _generic(collection: Collection, operation: Operation, caller: Caller, params: dict[str, Any]) -> Response:
@@ -23,11 +22,11 @@ def _generic(collection: Collection, operation: Operation, caller: Caller, param
     if kind == "get":
         return collection.get(caller, params["id"], params.get("fields"))
     if kind == "list":
-        return collection.list_all(caller, params.get(START), params.get("fields"))
+        return collection.list_all(caller, params.get(START_KEY), params.get("fields"))
     if kind == "lookup":
-        return collection.lookup(caller, operation, params, params.get(START), params.get("fields"))
+        return collection.lookup(caller, operation, params, params.get(START_KEY), params.get("fields"))
     if kind == "search":
-        return collection.search(caller, params["body"], params.get(START), params.get("fieldsToReturn"))
+        return collection.search(caller, params["body"], params.get(START_KEY), params.get("fieldsToReturn"))
     if kind == "create":
         return collection.create(caller, params["body"])
     if kind == "replace":

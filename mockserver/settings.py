@@ -58,10 +58,6 @@ class Settings:
         if not self.token:
             raise SettingsError("Config 'token' has value ''. A token cannot be empty.")
 
-    @property
-    def in_memory(self) -> bool:
-        return self.db == MEMORY
-
     def replace(self, **changes: Any) -> Settings:
         """A copy with the given values; None means 'keep the current one'."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
