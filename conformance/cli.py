@@ -19,7 +19,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from conformance import output
 from conformance.config import Config
 from conformance.errors import ConfigError, ConformanceError
 from conformance.progress import ProgressPrinter
@@ -72,7 +71,7 @@ def config_from(args: argparse.Namespace, **target: Any) -> Config:
         "read_only", "workers", "tolerate", "paging_records", "budget", "rate_limit", "timeout", "junit_xml", "report",
     )}  # fmt: skip
     options.update({k: v for k, v in target.items() if options.get(k) is None})
-    return Config.from_env(**options)
+    return Config.from_env(**options, progress=not args.quiet)
 
 
 def list_rules() -> int:
@@ -90,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with spawned_mock() if args.spawn_mock else nullcontext() as mock:
             spawned = {"rate_limit": 0.0, **vars(mock)} if mock else {}
-            return execute(config_from(args, **spawned), quiet=args.quiet)
+            return execute(config_from(args, **spawned))
     except ConfigError as exc:
         print(f"collect-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -101,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def execute(config: Config, quiet: bool = False) -> int:
+def execute(config: Config) -> int:
+    """Run, with a progress display unless `config.progress` is off; the runner writes the report files."""
     runner = Runner(config)
     printer = ProgressPrinter(runner.session.redact)
     try:
@@ -109,17 +109,9 @@ def execute(config: Config, quiet: bool = False) -> int:
     except ConformanceError:
         runner.close()
         raise
-    if not quiet:
+    if config.progress:
         printer.start(runner.config, len(runner.units()))
-    report = runner.run(None if quiet else printer)
-    for path, render in ((config.junit_xml, output.junit_xml), (config.report, None)):
-        if path is not None:
-            text = render(report, runner.session.redact) if render else None
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if text is None:
-                output.write(report, path, runner.session.redact)
-            else:
-                path.write_text(text, encoding="utf-8")
+    report = runner.run(printer if config.progress else None)
     printer.finish(report)
     return report.exit_code
 

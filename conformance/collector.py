@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from conformance.failures import Failure
-from conformance.http import Exchange, Session
+from conformance.http import Exchange
 from conformance.registry import Rule
 from conformance.report import FailureRecord
 from conformance.safety import Redactor
@@ -16,8 +16,8 @@ MAX_PER_KEY = 1  # one record per rule, resource, operation and kind of finding;
 
 
 class Collector:
-    def __init__(self, redact: Redactor, judged: list[Rule], session: Session):
-        self.redact, self.judged, self.session = redact, judged, session
+    def __init__(self, redact: Redactor, judged: list[Rule]):
+        self.redact, self.judged = redact, judged
         self._records: dict[tuple[str, str, str, str], FailureRecord] = {}
         self._seen: set[str] = set()
         self.notes: list[str] = []

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 from collect_contract import SPEC_PATH
+from conformance.contract import ID_PATTERN
 from conformance.errors import ConfigError
 from conformance.tolerance import KNOWN
 
 ENV_PREFIX = "COLLECT_CONFORMANCE_"
-TENANT_PATTERN = r"^[\w|-]+$"
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,7 @@ class Config:
     paging_records: int = 7
     # A list-all walk stops (and is reported as skipped) after this many pages.
     max_pages: int = 200
+    # The command line's progress display (`--quiet` turns it off); `run()` reports progress to its callback only.
     progress: bool = True
     # Known deviations whose negative-fuzzing findings are counted instead of failed (see conformance.tolerance).
     tolerate: tuple[str, ...] = ()
@@ -63,7 +63,7 @@ class Config:
         for key in ("tenant", "other_tenant"):
             value = getattr(self, key)
             if value is not None and not _is_id(value):
-                raise ConfigError.bad_value(key, value, "Not a tenant id (letters, digits, _, | and -).")
+                raise ConfigError.bad_value(key, value, "Not a tenant id (ASCII letters, digits, _, | and -).")
         if self.other_tenant == self.tenant:
             raise ConfigError.bad_value("other_tenant", self.other_tenant, "Must differ from 'tenant'.")
         for key in ("max_examples", "budget", "workers", "paging_records", "max_pages"):
@@ -101,4 +101,5 @@ class Config:
 
 
 def _is_id(value: str) -> bool:
-    return re.fullmatch(TENANT_PATTERN, value) is not None
+    """The contract's id pattern (ASCII, as `tenantId` is written), matched by the whole value."""
+    return ID_PATTERN.fullmatch(value) is not None

@@ -84,17 +84,15 @@ class Context:
         # A workflow-backed create may finish just after its answer on a real deployment: the read that set-up
         # needs waits a little (the contract says the record is stored first; `fuzz.stateful-links` checks that).
         for delay in READ_BACK_DELAYS:
-            if self.get(collection, record_id).status != 404:
-                break
+            exchange = self.get(collection, record_id)
+            if exchange.status != 404:
+                return _existing(collection, record_id, exchange)
             time.sleep(delay)
         return self.read(collection, record_id)
 
     def read(self, collection: str, record_id: str, **params: Any) -> Record:
         """GET a record that must exist."""
-        exchange = self.get(collection, record_id, **params)
-        if exchange.status != 200 or not isinstance(exchange.json_or_none(), dict):
-            raise SetupError(f"could not read {collection} {record_id!r}: {exchange.summary()}")
-        return dict(exchange.json())
+        return _existing(collection, record_id, self.get(collection, record_id, **params))
 
     def get(self, collection: str, record_id: str, **params: Any) -> Exchange:
         return self.call(collection, "get", id=record_id, params=params or None)
@@ -115,3 +113,10 @@ class Context:
     def deletable(self) -> list[Resource]:
         """Resources in the order their records can be deleted: referrers before what they refer to."""
         return list(reversed(dependency_order(self.contract)))
+
+
+def _existing(collection: str, record_id: str, exchange: Exchange) -> Record:
+    """The record a GET answered; anything but a 200 with an object is a setup error."""
+    if exchange.status != 200 or not isinstance(exchange.json_or_none(), dict):
+        raise SetupError(f"could not read {collection} {record_id!r}: {exchange.summary()}")
+    return dict(exchange.json())

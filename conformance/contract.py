@@ -101,9 +101,6 @@ class Resource:
     summary_fields: tuple[str, ...] = ()
     create_example: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def op(self, kind: str) -> Operation | None:
-        return self.operations.get(kind)
-
     @cached_property
     def fields(self) -> tuple[str, ...]:
         return tuple(self.schema["properties"])

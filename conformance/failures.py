@@ -296,8 +296,3 @@ class BrokenLink(Failure):
     """Following a link of the contract from a successful response did not reach the linked record."""
 
     rule, code, kind_title = "fuzz.stateful-links", "CC1303", "Link to a created record broken"
-
-
-def all_failure_classes() -> list[type[Failure]]:
-    """Every rule's failure class, in catalog order."""
-    return [cls for cls in Failure.__subclasses__() if cls.rule]

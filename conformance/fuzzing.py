@@ -1,8 +1,9 @@
 """The Schemathesis drivers: property-based tests of every operation, and stateful sequences through links.
 
-Both use Schemathesis' Python API: `schemathesis.openapi.from_path` loads the contract, each operation's
-`as_strategy(generation_mode=...)` feeds a Hypothesis test (`@given`, `@seed`, `max_examples`), and the
-contract's links drive `schema.as_state_machine()`. Requests go through the run's guarded `requests.Session`.
+Both use Schemathesis' Python API: `schemathesis.openapi.from_dict` loads the contract (with the run's tenant
+written into its paths), each operation's `as_strategy(generation_mode=...)` feeds a Hypothesis test (`@given`,
+`@seed`, `max_examples`), and the contract's links drive `schema.as_state_machine()`. Requests go through the
+run's guarded `requests.Session`.
 
 Before a generated case is sent, `CaseMapper` pins it to this run: `tenantId` is the run's tenant, an item
 write names one of the records created for fuzzing (or an id that names nothing), reference fields name the
@@ -171,8 +172,6 @@ class Fuzzer:
         self.session = ctx.session.requests_session()
         self.headers = {"Authorization": ctx.session.auth_header}
         self.mapper = CaseMapper(ctx)
-        self.sent = 0
-        self.dropped = 0
         self.tolerated: dict[str, int] = {}
         self._tolerate = frozenset(ctx.config.tolerate)
         self._dates = date_fields(ctx.contract)
@@ -216,9 +215,7 @@ class Fuzzer:
         except BudgetExhausted:
             raise
         except SafetyError:
-            self.dropped += 1
-            return
-        self.sent += 1
+            return  # refused by the gate: dropped, not sent
         self.validate(case, response)
 
     def validate(self, case: Any, response: Any, **kwargs: Any) -> None:
@@ -260,9 +257,7 @@ class Fuzzer:
                 except BudgetExhausted:
                     raise
                 except SafetyError:
-                    fuzzer.dropped += 1
-                    hypothesis.reject()
-                fuzzer.sent += 1
+                    hypothesis.reject()  # refused by the gate: dropped, not sent
                 return response
 
             def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:

@@ -200,19 +200,16 @@ class Client:
         return exchange
 
     def _send(self, request: httpx.Request) -> tuple[httpx.Response, float]:
-        guard = self.session.guard
-        attempt = 0
-        while True:
-            guard.admit()
+        """Send through the guard; the time is that of the last try."""
+        started = 0.0
+
+        def attempt() -> httpx.Response:
+            nonlocal started
             started = time.monotonic()
-            response = self.http.send(request)
-            if response.status_code != 429:
-                return response, time.monotonic() - started
-            delay = guard.backoff(attempt, response.headers.get("retry-after"))
-            if delay is None:
-                return response, time.monotonic() - started
-            time.sleep(delay)
-            attempt += 1
+            return self.http.send(request)
+
+        response = self.session.guard.send(attempt)
+        return response, time.monotonic() - started
 
     def close(self) -> None:
         self.http.close()
@@ -229,18 +226,7 @@ class GuardedAdapter(HTTPAdapter):
         body = request.body.encode() if isinstance(request.body, str) else request.body
         body = body if isinstance(body, bytes) else None
         self.session.gate.check(str(request.method), urlsplit(str(request.url)).path, body)
-        guard, attempt = self.session.guard, 0
-        while True:
-            guard.admit()
-            response = super().send(request, *args, **kwargs)
-            if response.status_code != 429:
-                break
-            delay = guard.backoff(attempt, response.headers.get("retry-after"))
-            if delay is None:
-                break
-            response.close()
-            time.sleep(delay)
-            attempt += 1
+        response = self.session.guard.send(lambda: super(GuardedAdapter, self).send(request, *args, **kwargs))
         exchange = self.session.exchange(
             str(request.method),
             str(request.url),

@@ -132,13 +132,19 @@ def response_rule(
 
 
 def fuzz_rule(
-    rule_id: str, statement: str, *, source: str, failure: type[Failure], drivers: tuple[str, ...]
+    rule_id: str,
+    statement: str,
+    *,
+    source: str,
+    failure: type[Failure],
+    drivers: tuple[str, ...],
+    needs: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a Schemathesis check `(ctx, response, case)` that the fuzz drivers run."""
 
     def register(check: Callable[..., Any]) -> Callable[..., Any]:
         REGISTRY.register(
-            Rule(rule_id, statement, source, failure, check, FUZZ, frozenset(), None, drivers, (_name(check),))
+            Rule(rule_id, statement, source, failure, check, FUZZ, frozenset(needs), None, drivers, (_name(check),))
         )
         return check
 

@@ -90,9 +90,6 @@ class Report:
     def failures(self) -> list[FailureRecord]:
         return [f for o in self.outcomes for f in o.failures]
 
-    def outcome(self, rule: str, resource: str) -> Outcome | None:
-        return next((o for o in self.outcomes if o.rule == rule and o.resource == resource), None)
-
     def summary(self) -> str:
         counts = self.counts()
         parts = ", ".join(f"{counts[s]} {s}" for s in (PASSED, FAILED, ERROR, SKIPPED) if counts[s])

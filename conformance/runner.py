@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from conformance import output
 from conformance import rules as _rules  # noqa: F401  (registers the catalog)
 from conformance.cleanup import clean_up
 from conformance.collector import Collector
@@ -55,8 +56,8 @@ class Runner:
         self.session = Session(self.config, self.contract)
         self.ctx = Context(self.config, self.contract, self.session)
         self.rules = REGISTRY.select(self.config.rules, self.config.skip_rules)
-        judged = [r for r in self.rules if r.kind == RESPONSE]
-        self.collector = Collector(self.session.redact, judged, self.session)
+        self.response_rules = [r for r in self.rules if r.kind == RESPONSE]
+        self.collector = Collector(self.session.redact, self.response_rules)
         self.session.observers.append(self.collector.observe)
         self.session.guard.budget = max(1, int(self.config.budget * (1 - CLEANUP_SHARE)))
         self._drivers: dict[tuple[str, str], threading.Event] = {}
@@ -112,7 +113,9 @@ class Runner:
             for done, future in enumerate(as_completed(futures), 1):
                 if progress:
                     progress(future.result(), done, len(futures))
-        return self.finish(list(self._outcomes.values()))
+        report = self.finish(list(self._outcomes.values()))
+        self.write_reports(report)
+        return report
 
     def outcome(self, unit: Unit) -> Outcome:
         started = time.monotonic()
@@ -150,14 +153,15 @@ class Runner:
         return Outcome(unit.rule.id, unit.resource, PASSED)
 
     def _judged(self, unit: Unit) -> Outcome:
+        unmet = self._unmet(unit.rule)
+        if unmet:
+            return Outcome(unit.rule.id, unit.resource, SKIPPED, unmet)
         failures = self.collector.failures(unit.rule.id, unit.resource)
         if failures:
             return Outcome(unit.rule.id, unit.resource, FAILED, failures=failures)
         errors = [self._driver_errors[d] for d in self.drivers(unit.rule, unit.resource) if d in self._driver_errors]
         if errors:
             return Outcome(unit.rule.id, unit.resource, ERROR, "; ".join(errors))
-        if unit.rule.kind == FUZZ and not self.drivers(unit.rule, unit.resource):
-            return Outcome(unit.rule.id, unit.resource, SKIPPED, "needs writes (--read-only)")
         if not self.collector.saw(unit.resource) and unit.rule.kind == RESPONSE:
             return Outcome(unit.rule.id, unit.resource, SKIPPED, "no response of this resource to judge")
         return Outcome(unit.rule.id, unit.resource, PASSED)
@@ -194,8 +198,8 @@ class Runner:
     def fuzzer(self) -> Fuzzer:
         with self._lock:
             if self._fuzzer is None:
-                judged = [r for r in self.rules if r.kind == RESPONSE]
-                checks = [as_check(r.check) for r in judged] + [r.check for r in self.rules if r.kind == FUZZ]
+                checks = [as_check(r.check) for r in self.response_rules]
+                checks += [r.check for r in self.rules if r.kind == FUZZ]
                 self._fuzzer = Fuzzer(self.ctx, checks, self._record_fuzz_failure)
             return self._fuzzer
 
@@ -239,6 +243,14 @@ class Runner:
         self.close()
         return report
 
+    def write_reports(self, report: Report) -> None:
+        """Write the files the config names: `junit_xml` (JUnit XML) and `report` (Markdown, or HTML for .html)."""
+        if self.config.junit_xml is not None:
+            self.config.junit_xml.parent.mkdir(parents=True, exist_ok=True)
+            self.config.junit_xml.write_text(output.junit_xml(report, self.session.redact), encoding="utf-8")
+        if self.config.report is not None:
+            output.write(report, self.config.report, self.session.redact)
+
     def close(self) -> None:
         """Close the run's HTTP connections (without cleaning up: that is `finish`)."""
         self.ctx.client.close()
@@ -256,7 +268,8 @@ def run(config: Config, progress: Progress | None = None) -> Report:
     """Check the API at `config.base_url` against the contract and return what was found.
 
     Args:
-        config: target, credentials, selection and limits (see `Config`).
+        config: target, credentials, selection and limits (see `Config`); the `report` and `junit_xml` files it
+            names are written at the end.
         progress: called with each unit's outcome as it completes.
 
     Example:

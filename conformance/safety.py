@@ -14,11 +14,10 @@ from __future__ import annotations
 import email.utils
 import json
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote
 
 from conformance.contract import ID_PATTERN, Contract
@@ -29,6 +28,21 @@ MISSING_PREFIX = "cfz-missing-"
 MAX_RETRY_AFTER = 60.0
 REDACTED = "[REDACTED]"
 TOKEN_VARIABLE = "${COLLECT_CONFORMANCE_TOKEN}"
+
+
+class Response(Protocol):
+    """What `Guard.send` needs of a response: an httpx or a requests response alike."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+R = TypeVar("R", bound=Response)
 
 
 class Guard:
@@ -62,6 +76,24 @@ class Guard:
         if slot > now:
             self.sleep(slot - now)
 
+    def send(self, attempt: Callable[[], R]) -> R:
+        """Make one request with `attempt`, within the budget and rate limit, retrying a 429 after its back-off.
+
+        Every try is a request of the budget; the last answer is returned (a 429 when the retries are spent).
+        """
+        tries = 0
+        while True:
+            self.admit()
+            response = attempt()
+            if response.status_code != 429:
+                return response
+            delay = self.backoff(tries, response.headers.get("retry-after"))
+            if delay is None:
+                return response
+            response.close()
+            self.sleep(delay)
+            tries += 1
+
     def backoff(self, attempt: int, retry_after: str | None) -> float | None:
         """Seconds to wait before retrying a 429 (attempt counts from 0), or None to give up."""
         with self._lock:
@@ -87,7 +119,7 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class Ledger:
-    """The records this run created, per collection, and the ids it invented to name nothing."""
+    """The records this run created, per collection (and those it has deleted since, still its own to probe)."""
 
     def __init__(self) -> None:
         self._created: dict[str, dict[str, None]] = {}
@@ -119,15 +151,13 @@ class Ledger:
         with self._lock:
             return sum(len(ids) for ids in self._created.values())
 
-    @staticmethod
-    def missing_id() -> str:
-        """An id that names no record: invented here, safe to send anywhere."""
-        return MISSING_PREFIX + secrets.token_hex(6)
-
 
 def harmless_id(value: Any) -> bool:
-    """An id that cannot name someone else's record: invented by the suite, or outside the id pattern."""
-    return not isinstance(value, str) or value.startswith(MISSING_PREFIX) or not ID_PATTERN.match(value)
+    """An id that cannot name someone else's record: invented by the suite, or outside the id pattern even once
+    stripped of surrounding white space (a server that trims `abc\n` would reach `abc`)."""
+    if not isinstance(value, str):
+        return True
+    return value.startswith(MISSING_PREFIX) or not ID_PATTERN.fullmatch(value.strip())
 
 
 class Gate:

@@ -11,7 +11,7 @@ from typing import Any
 
 from conformance.context import Context
 from conformance.contract import Operation, Resource
-from conformance.rules._support import lookup_params, sample_record, scratch_fields
+from conformance.rules._support import lookups, sample_record, scratch_fields
 from conformance.rules.scope import search_body
 
 
@@ -23,10 +23,8 @@ def sweep(ctx: Context, resource: Resource) -> None:
     ctx.get(name, ctx.missing_id())
     ctx.call(name, "list")
     ctx.call(name, "list", params={"fields": "id", "cfz_unknown": "1"})
-    for lookup in resource.lookups:
-        args = lookup_params(lookup, record)
-        if args is not None:
-            ctx.client.call(lookup.operation_id, **{k: str(v) for k, v in args.items()})
+    for lookup, args in lookups(resource, record):
+        ctx.client.call(lookup.operation_id, **args)
     for operation in resource.customs:
         _custom(ctx, operation, record)
     if not ctx.config.read_only:

@@ -86,6 +86,9 @@ def test_item_writes_need_a_record_the_run_created_or_an_id_that_names_nothing()
     allowed.check("DELETE", "/batches/acme/bat-123", None)
     allowed.check("PUT", "/batches/acme/cfz-missing-0a1b", b"{}")
     allowed.check("PATCH", "/batches/acme/bad.id", b"[]")  # outside the id pattern: names no record
+    for trimmed in ("bat-123%0A", "%20bat-456"):  # a server that trims ids would reach a real record
+        with pytest.raises(ForeignRecordError):
+            allowed.check("DELETE", f"/batches/acme/{trimmed}", None)
 
 
 def test_a_deleted_record_of_the_run_stays_the_runs_to_probe():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,13 +81,12 @@ def next_key(exchange: Exchange) -> str | None:
     return exchange.headers.get("x-last-evaluated-key") or None
 
 
-def walk(
-    ctx: Context, operation: Operation, failure: type[Failure], *, max_pages: int | None = None, **kwargs: Any
-) -> Walk:
-    """Follow the paging keys to the end (or `max_pages`); a failing page or a repeated key raises `failure`."""
+def walk(ctx: Context, operation: Operation, failure: type[Failure], **kwargs: Any) -> Walk:
+    """Follow the paging keys to the end (or `Config.max_pages` pages); a failing page or a repeated key raises
+    `failure`."""
     result, seen_keys = Walk(), set()
     params = dict(kwargs.pop("params", None) or {})
-    limit = max_pages or ctx.config.max_pages
+    limit = ctx.config.max_pages
     while True:
         exchange = ctx.client.call(operation.operation_id, params=params or None, **kwargs)
         result.exchanges.append(exchange)
@@ -144,16 +143,14 @@ def sample_record(ctx: Context, collection: str) -> Record:
     return found[0]
 
 
-def needs_writes(ctx: Context) -> None:
-    if ctx.config.read_only:
-        raise Skipped("needs writes (--read-only)")
+def lookups(resource: Resource, record: Record) -> Iterator[tuple[Operation, dict[str, str]]]:
+    """The index lookups of `resource` that find `record`, each with its path arguments as text (a lookup on a
+    field the record lacks is left out)."""
+    for operation in resource.lookups:
+        if all(record.get(field_name) is not None for _, field_name in operation.lookup):
+            yield operation, {param: str(record[field_name]) for param, field_name in operation.lookup}
 
 
-def lookup_params(operation: Operation, record: Record) -> dict[str, Any] | None:
-    """The path parameters of an index lookup that finds `record`, or None if it lacks a looked-up field."""
-    params = {}
-    for param, field_name in operation.lookup:
-        if record.get(field_name) is None:
-            return None
-        params[param] = record[field_name]
-    return params
+def required_fields(resource: Resource) -> list[str]:
+    """The required fields of a record that clients write (not id, not sys_*), in schema order."""
+    return [name for name in resource.schema.get("required", []) if name not in resource.read_only]

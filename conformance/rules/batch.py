@@ -10,7 +10,7 @@ from conformance.contract import Resource
 from conformance.failures import BatchCountsMismatch, BatchLimitIgnored, BatchResultsMismatch
 from conformance.http import Exchange
 from conformance.registry import rule
-from conformance.rules._support import Record, expect_status, require_ok, scratch_fields
+from conformance.rules._support import Record, expect_status, require_ok, required_fields, scratch_fields
 
 SOURCE = "002 L565-592 (up to 100 parallel patch/delete operations); 004 L775-828"
 OUTCOMES = ["success", "error", "error", "success", "success"]
@@ -21,7 +21,7 @@ def _mixed(ctx: Context, resource: Resource) -> tuple[list[dict[str, Any]], Reco
     name = resource.name
     keep, victim = ctx.create(name), ctx.create(name)
     field = scratch_fields(resource, 1)[0]
-    required = next(n for n in resource.schema["required"] if n not in resource.read_only)
+    required = required_fields(resource)[0]
     directive = [{"op": "add", "path": f"/{field}", "value": "cfz-batch"}]
     operations: list[dict[str, Any]] = [
         {"operation": "create", "object": ctx.body(name)},

@@ -15,7 +15,7 @@ from schemathesis.core.failures import Failure as SchemathesisFailure
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from conformance.failures import BrokenLink, InvalidDataAccepted, ServerErrorResponse
-from conformance.registry import fuzz_rule
+from conformance.registry import WRITES, fuzz_rule
 from conformance.schemathesis_bridge import exchange_of
 
 # Invalid input is a 400 (collect.yaml info, Limits); an id with a slash cannot be routed at all, hence 404.
@@ -62,6 +62,7 @@ def invalid_data_rejected(ctx: Any, response: Any, case: Any) -> None:
     source="000 L291-299; NOTES.md Responses (X-Record-Id, links)",
     failure=BrokenLink,
     drivers=("fuzz.links",),
+    needs=(WRITES,),  # the stateful run creates records
 )
 def links_reach_created_records(ctx: Any, response: Any, case: Any) -> None:
     if response.status_code != 404:
@@ -80,9 +81,9 @@ def links_reach_created_records(ctx: Any, response: Any, case: Any) -> None:
 
 
 def _created_id(response: Any) -> str | None:
-    header = response.headers.get("x-record-id") or response.headers.get("X-Record-Id")
+    header = response.headers.get("x-record-id")  # Schemathesis' headers: lower-case names, lists of values
     if header:
-        return str(header[0] if isinstance(header, list) else header)
+        return str(header[0])
     try:
         body = json.loads(response.content or b"null")
     except ValueError:

@@ -41,7 +41,7 @@ def ids_are_server_generated(ctx: Context, resource: Resource) -> None:
             )
     else:
         record_id = str(body.get("id", ""))
-    if not ID_PATTERN.match(record_id):
+    if not ID_PATTERN.fullmatch(record_id):
         raise MalformedGeneratedId(received=repr(record_id), expected=f"an id matching {PATTERN}", exchange=exchange)
     stored = ctx.get(resource.name, record_id)
     record = stored.json_or_none() if stored.status == 200 else None

@@ -2,7 +2,7 @@
 and records created during a walk do not disturb it.
 
 Walks are scoped to records the check created (their own batch, fiscal year and business unit), so that they
-are exact on a tenant full of other data; the list-all walk is the exception and is capped by --max-pages.
+are exact on a tenant full of other data; the list-all walk is the exception and is capped by `Config.max_pages`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from conformance.errors import Skipped
 from conformance.failures import BadStartKeyAccepted, CountMismatch, Failure, IncompleteWalk, WalkDisturbedByInserts
 from conformance.http import Exchange
 from conformance.registry import response_rule, rule
-from conformance.rules._support import START, Record, expect_status, ids, lookup_params, next_key, records_of, walk
+from conformance.rules._support import START, Record, expect_status, ids, lookups, next_key, records_of, walk
 from conformance.rules.scope import scoped_records, search_body
 
 
@@ -32,11 +32,7 @@ def _compare(found: list[str], expected: list[str], failure: type[Failure], what
 
 def scoped_walks(resource: Resource, record: Record) -> list[tuple[Operation, dict[str, Any]]]:
     """The lookups (with their path arguments) and the search that find exactly the scope of `record`."""
-    found: list[tuple[Operation, dict[str, Any]]] = []
-    for lookup in resource.lookups:
-        params = lookup_params(lookup, record)
-        if params is not None:
-            found.append((lookup, {k: str(v) for k, v in params.items()}))
+    found: list[tuple[Operation, dict[str, Any]]] = list(lookups(resource, record))
     if "search" in resource.operations:
         found.append((resource.operations["search"], {"json": search_body(resource, record)}))
     return found

@@ -20,7 +20,7 @@ from conformance.failures import (
     ServerManagedFieldPatched,
 )
 from conformance.registry import rule
-from conformance.rules._support import Record, expect_status, scratch_fields
+from conformance.rules._support import Record, expect_status, required_fields, scratch_fields
 
 Patch = list[dict[str, Any]]
 
@@ -99,7 +99,7 @@ def failed_test_changes_nothing(ctx: Context, resource: Resource) -> None:
 def invalid_patch_changes_nothing(ctx: Context, resource: Resource) -> None:
     record, a, _ = _fresh(ctx, resource)
     before = ctx.read(resource.name, record["id"])
-    required = next(n for n in resource.schema["required"] if n not in resource.read_only)
+    required = required_fields(resource)[0]
     first = [{"op": "add", "path": f"/{a}", "value": "changed"}]
     for patch in (
         first + [{"op": "remove", "path": f"/{required}"}],

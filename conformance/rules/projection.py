@@ -9,7 +9,7 @@ from conformance.contract import Resource
 from conformance.failures import Failure, ProjectionMismatch, SearchProjectionMismatch
 from conformance.http import Exchange
 from conformance.registry import rule
-from conformance.rules._support import Record, expect_status, lookup_params, records_of, sample_record
+from conformance.rules._support import Record, expect_status, lookups, records_of, sample_record
 from conformance.rules.scope import search_body
 
 
@@ -50,10 +50,8 @@ def fields_project_records(ctx: Context, resource: Resource) -> None:
     expect_status(got, [200], ProjectionMismatch, "get with fields")
     _expect_shape(got, got.json_or_none(), set(chosen), record, ProjectionMismatch)
     pages = [ctx.call(name, "list", params=params)]
-    for lookup in resource.lookups:
-        args = lookup_params(lookup, record)
-        if args is not None:
-            pages.append(ctx.client.call(lookup.operation_id, params=params, **{k: str(v) for k, v in args.items()}))
+    for lookup, args in lookups(resource, record):
+        pages.append(ctx.client.call(lookup.operation_id, params=params, **args))
     for page in pages:
         expect_status(page, [200], ProjectionMismatch, f"{page.label} with fields")
         for item in records_of(page.json_or_none()):

@@ -78,7 +78,7 @@ def _check_records(contract: Contract, operation: Operation, exchange: Exchange,
     if resource is None or where is None or (operation.kind == "create" and resource.workflow):
         return
     records = [body] if where == "self" else body if where == "list" else body.get("Items", [])
-    fields = requested_fields(exchange, "fields")
+    fields = requested_fields(exchange)
     for position, record in enumerate(records):
         path = "$" if where == "self" else f"$[{position}]" if where == "list" else f"$.Items[{position}]"
         if not fields:
@@ -104,7 +104,7 @@ def _raise(exchange: Exchange, where: str, message: str, schema: dict[str, Any])
     )
 
 
-def requested_fields(exchange: Exchange, name: str) -> list[str]:
-    """The field names a request asked for with `fields` / `fieldsToReturn` (comma-separated)."""
-    values = exchange.query.get(name) or []
+def requested_fields(exchange: Exchange) -> list[str]:
+    """The field names a request asked for with `fields` (comma-separated)."""
+    values = exchange.query.get("fields") or []
     return [part for value in values for part in value.split(",") if part]

@@ -18,7 +18,7 @@ from conformance.failures import (
 )
 from conformance.http import Exchange
 from conformance.registry import OTHER_TENANT, response_rule, rule
-from conformance.rules._support import expect_status, sample_record
+from conformance.rules._support import expect_status, lookups, required_fields, sample_record
 
 BOGUS_TOKEN = "cfz-not-a-valid-token"
 
@@ -36,7 +36,7 @@ def status_code_is_documented(exchange: Exchange) -> None:
 
 
 def _required_string(resource: Resource) -> str:
-    required = [n for n in resource.schema.get("required", []) if n not in resource.read_only]
+    required = required_fields(resource)
     strings = [n for n in required if resource.schema["properties"][n].get("type") == "string"]
     return str((strings or required)[0])
 
@@ -124,6 +124,16 @@ def other_tenant_is_403(ctx: Context, resource: Resource) -> None:
     name = resource.name
     expect_status(ctx.call(name, "list", tenant=other), [403], ForeignTenantAllowed, f"list in tenant {other!r}")
     expect_status(ctx.call(name, "get", tenant=other, id=ctx.missing_id()), [403], ForeignTenantAllowed, "get")
+    if not resource.lookups:
+        return
+    # Lookup values taken from a record of the tenant, so that nothing but the tenant is wrong.
+    try:
+        record = sample_record(ctx, name)
+    except Skipped:
+        return  # read-only on a tenant without such records: no values to look up
+    for lookup, args in lookups(resource, record):
+        exchange = ctx.client.call(lookup.operation_id, tenant=other, **args)
+        expect_status(exchange, [403], ForeignTenantAllowed, f"{lookup.operation_id} in tenant {other!r}")
 
 
 @rule(

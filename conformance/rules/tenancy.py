@@ -7,7 +7,7 @@ from conformance.contract import Resource
 from conformance.errors import Skipped
 from conformance.failures import CrossTenantLeak
 from conformance.registry import OTHER_TENANT, rule
-from conformance.rules._support import lookup_params, records_of, sample_record
+from conformance.rules._support import lookups, records_of, sample_record
 
 
 @rule(
@@ -30,10 +30,8 @@ def records_stay_in_their_tenant(ctx: Context, resource: Resource) -> None:
             received=f"{record['id']!r} served under tenant {other!r}", expected="a 403 or 404", exchange=exchange
         )
     pages = [ctx.call(resource.name, "list", tenant=other)]
-    for lookup in resource.lookups:
-        args = lookup_params(lookup, record)
-        if args is not None:
-            pages.append(ctx.client.call(lookup.operation_id, tenant=other, **{k: str(v) for k, v in args.items()}))
+    for lookup, args in lookups(resource, record):
+        pages.append(ctx.client.call(lookup.operation_id, tenant=other, **args))
     for page in pages:
         if page.status == 200 and record in records_of(page.json_or_none()):
             raise CrossTenantLeak(
