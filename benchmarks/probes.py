@@ -18,17 +18,22 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.servers import Server, free_port
+from benchmarks.servers import Server
 from benchmarks.wrk import TOKEN, Request
+from conformance.spawn import free_port
 
-ADMIN = {"Authorization": "Bearer dev-admin-token"}
+ADMIN_TOKEN = "dev-admin-token"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
 def mock_server(cli: list[str], db: Path, log: Path, name: str, env: dict[str, str] | None = None) -> Server:
+    """A mock on loopback that takes the benchmark's tokens, whatever `MOCKSERVER_*` the caller's shell sets."""
     port = free_port()
-    argv = [*cli, "serve", "--db", str(db), "--no-seed", "--port", str(port), "--page-size", "100"]
-    return Server(name, argv, port, log, env=env)
+    argv = [*cli, "serve", "--db", str(db), "--no-seed", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--page-size", "100"]
+    tokens = {"MOCKSERVER_TOKEN": TOKEN, "MOCKSERVER_ADMIN_TOKEN": ADMIN_TOKEN}
+    return Server(name, argv, port, log, env={**tokens, **(env or {})})
 
 
 def mock_ready(expected_records: int | None = None) -> Callable[[str], bool]:
@@ -130,7 +135,7 @@ def durability(
     concurrency: int = 8,
     compact_every: int = 200,
 ) -> Durability:
-    # The setting's variable rather than `--compact-every`, which `collect-mock serve` parses but does not apply.
+    # Through the setting's variable; `collect-mock serve --compact-every` would set the same.
     env = {"MOCKSERVER_COMPACT_EVERY": str(compact_every)}
     server = mock_server(cli, db, log, "durability mock", env).start()
     try:
