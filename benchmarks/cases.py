@@ -13,16 +13,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-
-import yaml
 
 from benchmarks.data import DataSet
 from benchmarks.wrk import Request
 from collect_contract import SPEC_PATH
+from mockserver.contract import Contract
 
 TENANT = "acme"
-READS = ("get", "by-batch", "by-period", "by-status", "search-date", "search-open")
+LOOKUPS = ("by-batch", "by-period", "by-status", "search-date", "search-open")  # answer pages, not one record
+READS = ("get", *LOOKUPS)
 WRITES = ("create", "put", "patch")
 OPS = READS + WRITES
 SEARCH_MONTH = ("2025-10-01", "2025-10-31")
@@ -36,10 +37,6 @@ class Case:
     op: str
     requests: tuple[Request, ...]
 
-    @property
-    def kind(self) -> str:
-        return "read" if self.op in READS else "write"
-
 
 def _body(record: Any) -> str:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=True)
@@ -50,10 +47,10 @@ def _spread(items: list[str], limit: int) -> list[str]:
     return items[::step][:limit]
 
 
+@cache
 def read_only_fields() -> frozenset[str]:
-    with SPEC_PATH.open(encoding="utf-8") as fh:
-        schema = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["components"]["schemas"]["Invoice"]
-    return frozenset(name for name, spec in schema["properties"].items() if spec.get("readOnly"))
+    """The invoice's server-managed fields, as the mock reads them from the contract (read once per run)."""
+    return Contract.from_path(SPEC_PATH).resource_for_schema("Invoice").read_only
 
 
 def create_body(invoices: list[Record], batches: list[Record], read_only: frozenset[str]) -> Record:

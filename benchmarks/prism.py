@@ -15,9 +15,10 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.servers import Server, free_port
+from benchmarks.servers import Server
 from benchmarks.wrk import TOKEN
 from collect_contract import SPEC_PATH
+from conformance.spawn import free_port
 
 PACKAGE = "@stoplight/prism-cli"
 VERSION = "5.16.0"

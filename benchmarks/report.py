@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from benchmarks import cases, targets
-from benchmarks.results import Results, label
+from benchmarks.results import Results, label, ratio
 from benchmarks.stats import Summary
 
 HERE = Path(__file__).resolve().parent
@@ -37,10 +37,6 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 def _numeric(text: str) -> bool:
     stripped = text.rstrip("xs%").replace(",", "").replace(".", "", 1).lstrip("-")
     return stripped.isdigit() or text in ("-", "n/a")
-
-
-def ratio(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def rps(value: float) -> str:
@@ -104,7 +100,7 @@ def _prose(name: str) -> str:
 
 def _row(target: str, size: int | None, op: str, c: int, s: Summary, share: float | None, items: str) -> list[str]:
     failed = "" if not s.failed else f" ({s.failed} failed)"
-    compactions = str(s.compactions) if op in targets.WRITES else "-"
+    compactions = str(s.compactions) if op in cases.WRITES else "-"
     return [
         target,
         label(size),
@@ -210,7 +206,7 @@ def _prism(r: Results) -> str:
 
 def _pages(r: Results) -> str:
     o, s = r.options, r.samples
-    ops = [op for op in o.ops if op in targets.LOOKUPS]
+    ops = [op for op in o.ops if op in cases.LOOKUPS]
     if not ops:
         return ""
     rows = []
@@ -292,7 +288,7 @@ def _durability(r: Results) -> str:
             f"creates were there after the restart ({d.refused} refused)."
         )
     for info in r.sizes.values():
-        writes = [s for s in r.samples.items if s.target == "mock" and s.size == info.scale and s.op in targets.WRITES]
+        writes = [s for s in r.samples.items if s.target == "mock" and s.size == info.scale and s.op in cases.WRITES]
         if not writes:
             continue
         slowest = max(s.measurement.max_ms for s in writes)
@@ -310,7 +306,7 @@ def _durability(r: Results) -> str:
 def _compaction_effect(r: Results) -> str:
     """Write throughput with and without a compaction child under way, so that the two effects can be told apart."""
     rows = []
-    for op in [op for op in r.options.ops if op in targets.WRITES]:
+    for op in [op for op in r.options.ops if op in cases.WRITES]:
         for c in r.options.concurrency:
             for size in r.options.sizes:
                 samples = r.samples.of("mock", size, op, c)

@@ -17,6 +17,11 @@ def label(scale: int | None) -> str:
     return f"{scale // 1000}k" if scale % 1000 == 0 else str(scale)
 
 
+def ratio(value: float | None) -> str:
+    """1.234 -> 1.23x; a ratio that could not be measured -> n/a."""
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
 @dataclass
 class SizeInfo:
     """What the benchmark saw of the mock serving one data set."""
@@ -29,7 +34,6 @@ class SizeInfo:
     records_end: int = 0
     stop_s: float = 0.0  # a clean stop compacts: the time of one whole-file rewrite, off any request
     items: dict[str, int] = field(default_factory=dict)  # records per answered page, per read op
-    response_bytes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -20,22 +20,18 @@ from typing import Any
 
 import httpx
 
-from benchmarks import cases, data, machine, prism, probes, wrk
+from benchmarks import cases, data, machine, prism, probes
 from benchmarks.options import Options
 from benchmarks.probes import SnapshotWatch
 from benchmarks.results import Results, SizeInfo, label
 from benchmarks.rounds import run_rounds, write_scripts
-from benchmarks.servers import Server, free_port
+from benchmarks.servers import Server
 from benchmarks.walk import walk_all
+from conformance.spawn import free_port, mock_command
 
 Print = Callable[[str], None]
 CEILING = "benchmarks.ceiling"
 REPO = Path(__file__).resolve().parents[1]
-
-
-def mock_cli() -> list[str]:
-    script = Path(sys.executable).parent / "collect-mock"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mockserver"]
 
 
 def run(options: Options, say: Print = print) -> Results:
@@ -47,7 +43,7 @@ def run(options: Options, say: Print = print) -> Results:
     sets = {}
     for scale in options.sizes:
         say(f"data: {label(scale)} records (scale {scale}, seed {options.seed})")
-        sets[scale] = data.prepare(scale, options.seed, root, mock_cli(), logs / "fixtures.log")
+        sets[scale] = data.prepare(scale, options.seed, root, mock_command(), logs / "fixtures.log")
     prism_binary = _install_prism(options, root, logs, results, say)
     workdir = root / f"run-{os.getpid()}"
     try:
@@ -58,7 +54,8 @@ def run(options: Options, say: Print = print) -> Results:
             say("durability: write storm at c=8 with frequent compactions, kill -9, restart")
             db = data.copy_snapshot(smallest, workdir / "durability")
             create = cases.build(smallest)["create"].requests[0]
-            results.durability = probes.durability(mock_cli(), db, smallest.records, create, logs / "durability.log")
+            log = logs / "durability.log"
+            results.durability = probes.durability(mock_command(), db, smallest.records, create, log)
         if options.conformance:
             say("conformance: collect-conformance --spawn-mock")
             results.conformance = probes.conformance(
@@ -133,7 +130,7 @@ def _start_mocks(
     mocks: dict[int, Server] = {}
     for scale, dataset in sets.items():
         db = data.copy_snapshot(dataset, workdir / label(scale))
-        server = probes.mock_server(mock_cli(), db, logs / f"mock-{label(scale)}.log", f"mock {label(scale)}")
+        server = probes.mock_server(mock_command(), db, logs / f"mock-{label(scale)}.log", f"mock {label(scale)}")
         servers.callback(server.stop)
         startup = server.start().wait_ready(probes.mock_ready(dataset.records))
         rss, peak = server.memory_mb()
@@ -163,8 +160,7 @@ def _start_ceiling(
     record, answer = workdir / "ceiling-record.json", workdir / "ceiling-answer.json"
     record.write_text(json.dumps(cases.sample_record(dataset)))
     create = reference["create"].requests[0]
-    headers = {"Authorization": f"Bearer {wrk.TOKEN}", "Content-Type": "application/json"}
-    answer.write_bytes(httpx.post(mock.base_url + create.path, content=create.body, headers=headers).content)
+    answer.write_bytes(httpx.post(mock.base_url + create.path, content=create.body, headers=probes.AUTH).content)
     port = free_port()
     argv = [sys.executable, "-m", CEILING, "--port", str(port), "--record", str(record), "--answer", str(answer)]
     server = Server("ceiling", argv, port, logs / "ceiling.log", cwd=REPO)
@@ -182,8 +178,7 @@ def _start_prism(binary: Path, get: cases.Case, logs: Path, servers: ExitStack) 
 
 def _preflight(base_url: str, plan: dict[str, cases.Case], ops: tuple[str, ...], info: SizeInfo | None) -> None:
     """Send each case's first request once: a case that does not answer 2xx is a bug in the benchmark's picks."""
-    headers = {"Authorization": f"Bearer {wrk.TOKEN}", "Content-Type": "application/json"}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+    with httpx.Client(base_url=base_url, headers=probes.AUTH, timeout=60) as client:
         for op in ops:
             request = plan[op].requests[0]
             response = client.request(request.method, request.path, content=request.body)
@@ -192,7 +187,6 @@ def _preflight(base_url: str, plan: dict[str, cases.Case], ops: tuple[str, ...],
                     f"{base_url}: {op} {request.method} {request.path}: {response.status_code} {response.text[:300]}"
                 )
             if info is not None:
-                info.response_bytes[op] = len(response.content)
                 info.items[op] = _items(response.json())
 
 

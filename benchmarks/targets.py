@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from benchmarks.results import Results, label
+from benchmarks.cases import LOOKUPS, WRITES
+from benchmarks.results import Results, label, ratio
 
 STARTUP_LIMIT_S = 5.0
 CONFORMANCE_LIMIT_S = 300.0
-LOOKUPS = ("by-batch", "by-period", "by-status", "search-date", "search-open")
-WRITES = ("create", "put", "patch")
 
 
 @dataclass(frozen=True)
@@ -23,10 +22,6 @@ class Target:
     @property
     def verdict(self) -> str:
         return {True: "met", False: "**missed**", None: "not measured"}[self.met]
-
-
-def _x(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def _all(checks: list[bool]) -> bool | None:
@@ -44,13 +39,13 @@ def _evaluate(results: Results) -> Iterator[Target]:
 
     def versus_ceiling(op: str, reference: str, floor: float) -> Target:
         ratios = {c: s.ratio(("mock", big, op), ("ceiling", None, reference), c) for c in conc}
-        figure = ", ".join(f"{_x(r)} at c={c}" for c, r in ratios.items())
+        figure = ", ".join(f"{ratio(r)} at c={c}" for c, r in ratios.items())
         met = _all([r >= floor for r in ratios.values() if r is not None])
         return Target(f"{op} at {label(big)}: share of the ceiling", f">= {floor}x", figure, met)
 
     def versus_small(op: str) -> Target:
         ratios = {c: s.ratio(("mock", big, op), ("mock", small, op), c) for c in conc}
-        figure = ", ".join(f"{_x(r)} of {label(small)}'s req/s at c={c}" for c, r in ratios.items())
+        figure = ", ".join(f"{ratio(r)} of {label(small)}'s req/s at c={c}" for c, r in ratios.items())
         met = _all([r >= 1 / 1.2 for r in ratios.values() if r is not None])
         return Target(f"{op}: {label(big)} within 1.2x of {label(small)}", ">= 0.83x the req/s", figure, met)
 
@@ -108,15 +103,15 @@ def _page_cost(results: Results, op: str) -> Target:
     big = sizes[-1]
     checks, parts = [], []
     for small in sizes[:-1]:
-        ratio = results.samples.ratio(("mock", small, op), ("mock", big, op), 1)  # rps small / rps big = time ratio
+        time_ratio = results.samples.ratio(("mock", small, op), ("mock", big, op), 1)  # rps small / rps big
         items_small = results.sizes[small].items.get(op, 0)
         items_big = results.sizes[big].items.get(op, 0)
-        if ratio is None or not items_small:
+        if time_ratio is None or not items_small:
             continue
         allowed = 1.2 * max(1.0, items_big / items_small)
-        checks.append(ratio <= allowed)
+        checks.append(time_ratio <= allowed)
         parts.append(
-            f"{label(big)}/{label(small)}: {ratio:.2f}x the time for {items_big}/{items_small} items "
+            f"{label(big)}/{label(small)}: {time_ratio:.2f}x the time for {items_big}/{items_small} items "
             f"(allowed {allowed:.2f}x)"
         )
     return Target(
@@ -159,7 +154,7 @@ def _prism(results: Results) -> Iterator[Target]:
         if op not in o.ops:
             continue
         ratios = {c: s.ratio(("mock", big, op), ("prism", None, op), c) for c in o.concurrency}
-        figure = ", ".join(f"{_x(r)} at c={c}" for c, r in ratios.items())
+        figure = ", ".join(f"{ratio(r)} at c={c}" for c, r in ratios.items())
         met = _all([r >= floor for r in ratios.values() if r is not None])
         yield Target(f"{op} at {label(big)} vs Prism", f">= {floor}x Prism's req/s", figure, met)
 
