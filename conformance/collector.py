@@ -47,7 +47,7 @@ class Collector:
                 rule=failure.rule,
                 resource=resource,
                 code=failure.code,
-                title=failure.kind_title,
+                title=failure.title,
                 operation=failure.operation or (exchange.label if exchange else ""),
                 received=self.redact(failure.received),
                 expected=self.redact(failure.expected),

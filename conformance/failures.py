@@ -33,8 +33,11 @@ class Failure(_SchemathesisFailure):
         exchange: Exchange | None = None,
         operation: str | None = None,
         note: str = "",
+        title: str | None = None,
     ) -> None:
         self.received, self.expected, self.note = str(received), str(expected), note
+        # The class's title names the rule's usual finding; a check that observed something else says what.
+        self.title = title or self.kind_title
         message = f"Received: {self.received}\n{self.expected_label}: {self.expected}" + (f"\n{note}" if note else "")
         if operation is None and exchange is not None:
             operation = exchange.label
