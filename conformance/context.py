@@ -14,6 +14,7 @@ from typing import Any
 
 from conformance.config import Config
 from conformance.contract import Contract, Resource
+from conformance.coverage import Coverage
 from conformance.errors import SetupError
 from conformance.factory import Bodies, Record, dependency_order
 from conformance.http import Client, Exchange, Session, created_id
@@ -35,6 +36,7 @@ class Context:
         self._counter = 0
         self._lock = threading.RLock()
         self._world: dict[str, Record] = {}
+        self.coverage = Coverage()
 
     # -- names --------------------------------------------------------------------------------------------------
 

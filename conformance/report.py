@@ -54,6 +54,9 @@ class Outcome:
 
 @dataclass
 class Cleanup:
+    """What the run created, removed and left behind, per collection (each removal confirmed by reading)."""
+
+    created: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
     left: list[tuple[str, str, str]] = field(default_factory=list)  # (collection, id, why)
 
