@@ -35,7 +35,7 @@ def junit_xml(report: Report) -> str:
     suite.time = round(report.duration, 3)
     document = JUnitXml("collect-conformance")
     document.add_testsuite(suite)
-    text = document.tostring().decode("utf-8")
+    text = str(document.tostring().decode("utf-8"))  # type: ignore[no-untyped-call]
     # ElementTree writes the declaration with utf-8, lxml (junitparser's choice when installed) does not.
     return text if text.startswith("<?xml") else DECLARATION + text + "\n"
 
