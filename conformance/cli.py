@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"collect-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ConformanceError as exc:  # the mock did not start: no config to run with, the files still tell
-        return _could_not_start(args, f"{type(exc).__name__}: {exc}")
+        return _could_not_start(args, str(exc))
     except KeyboardInterrupt:
         return 130
 
