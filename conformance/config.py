@@ -27,7 +27,7 @@ class Config:
     base_url: str
     token: str = field(repr=False)
     tenant: str
-    # A tenant the token must NOT reach: enables the 403 and isolation rules (they are skipped without it).
+    # A tenant the token must NOT reach: enables the 403 and isolation rules (not verified without it).
     other_tenant: str | None = None
     spec: Path = SPEC_PATH
     rules: tuple[str, ...] = ()
@@ -53,7 +53,7 @@ class Config:
     timeout: float = 30.0
     # Records the paging rules create per walk; more than the server's page size exercises the paging keys.
     paging_records: int = 7
-    # A list-all walk stops (and is reported as skipped) after this many pages.
+    # A list-all walk stops after this many pages (and checks what it walked).
     max_pages: int = 200
     # The command line's progress display (`--quiet` turns it off); `run()` reports progress to its callback only.
     progress: bool = True
