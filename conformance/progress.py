@@ -57,7 +57,7 @@ class ProgressPrinter:
                 lines += ["", f"{label}: {sum(g.count for g in groups)} units"]
             for group in groups[:MAX_GROUPS_PRINTED]:
                 kind = f"[{group.why.value}] " if group.why else ""
-                reason = cut(group.reason, REASON_LIMIT)
+                reason = cut(group.text, REASON_LIMIT)
                 lines.append(f"  {kind}{group.count} × {reason}: {units_text(group.units, 3)}")
             if len(groups) > MAX_GROUPS_PRINTED:
                 lines.append(f"  … and {len(groups) - MAX_GROUPS_PRINTED} more groups (see the report)")

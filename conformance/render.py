@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from conformance.coverage import OperationCoverage
 from conformance.registry import REGISTRY
 from conformance.report import ERROR, FAILED, NOT_VERIFIED, PASSED, Exit, Group, Report, Status, Verdict
+from conformance.text import cut
 
 MARK = {PASSED: "✓", FAILED: "✗", ERROR: "!", NOT_VERIFIED: "–"}
 MAX_UNITS_LISTED = 5  # units named per group; the rest are counted
 MAX_GROUPS_SHOWN = 25  # groups of a kind shown in full; the rest get one line each
 MAX_RULES_LISTED = 6  # rules named per operation of the coverage view
+EXAMPLE_LIMIT = 300  # characters of a group's example reason
 
 
 @dataclass
@@ -182,7 +184,9 @@ def _others(page: ReportView, status: Status, title: str) -> list[str]:
     lines = ["", f"## {title} ({sum(g.count for g in page.report.groups(status))} units)", ""]
     for group in groups:
         kind = f"**{group.why.value}** " if group.why else ""
-        lines.append(f"- {kind}{group.count} × {_inline(group.reason)}: {units_text(group.units)}")
+        lines.append(f"- {kind}{group.count} × {_inline(group.text)}: {units_text(group.units)}")
+        if group.example:
+            lines.append(f"  - e.g. `{group.units[0]}`: {_inline(cut(group.example, EXAMPLE_LIMIT))}")
     return lines + _more(page.more.get(status, []))
 
 

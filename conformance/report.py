@@ -162,6 +162,16 @@ class Group:
     def count(self) -> int:
         return len(self.units)
 
+    @property
+    def example(self) -> str:
+        """The first unit's own reason, when the headline (what the units share) leaves details out."""
+        return self.reason if self.count > 1 and self.reason != self.headline else ""
+
+    @property
+    def text(self) -> str:
+        """What the group's units share: the reason itself for one unit, the headline for several."""
+        return self.reason if self.count == 1 else self.headline
+
 
 @dataclass
 class Report:

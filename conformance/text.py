@@ -49,5 +49,5 @@ def signature(text: str, names: Iterable[str] = ()) -> str:
     text = _QUOTED.sub("'…'", text)
     text = _NUMBER.sub("N", text)
     for name in sorted(set(names), key=len, reverse=True):
-        text = re.sub(rf"\b{re.escape(name)}\b", "<resource>", text)
+        text = re.sub(rf"\b{re.escape(name)}\b", "{resource}", text)
     return text

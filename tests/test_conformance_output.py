@@ -150,8 +150,11 @@ def test_one_cause_in_many_units_is_one_group_with_a_count():
     (error,) = grouped.groups(ERROR)
     assert (gap.count, gap.why, error.count) == (165, Reason.SETUP_REFUSED, 5)
     text = output.markdown(grouped)
-    assert "165 × could not create a writeOffs record: 201 application/json" in text
-    assert text.count("could not create") == 1
+    assert "165 × could not create a {resource} record: 201 application/json …: `rule-0[writeOffs]`" in text
+    assert (
+        'e.g. `rule-0[writeOffs]`: could not create a writeOffs record: 201 application/json {"id": "00000000"}' in text
+    )
+    assert text.count("could not create") == 2  # the group, and its first unit's own reason
 
 
 def test_identical_failures_on_several_resources_are_shown_once_with_their_units():
