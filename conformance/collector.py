@@ -10,6 +10,7 @@ and a reproduction of that request for a POSIX shell.
 from __future__ import annotations
 
 import threading
+import traceback
 
 from conformance.failures import Failure
 from conformance.http import Exchange, Trace
@@ -30,6 +31,8 @@ class Collector:
         self._records: dict[tuple[str, str, str, str], FailureRecord] = {}
         self._seen: set[str] = set()
         self.notes: list[str] = []
+        # A response rule that raised something else than its failure: (rule, resource) -> (reason, traceback).
+        self.crashes: dict[tuple[str, str], tuple[str, str]] = {}
         self._lock = threading.Lock()
 
     def observe(self, exchange: Exchange) -> None:
@@ -42,6 +45,13 @@ class Collector:
                 rule.check(exchange)
             except Failure as failure:
                 self.record(failure, exchange, resource)
+            except Exception as exc:  # noqa: BLE001 - a broken rule ends its own unit, not the probe that fed it
+                step = self.step(1, exchange)
+                reason = f"{type(exc).__name__}: {exc} (judging {step.request}, answered {step.response})"
+                with self._lock:
+                    self.crashes.setdefault(
+                        (rule.id, resource), (self.text(reason), "".join(traceback.format_exception(exc)))
+                    )
 
     def record(
         self, failure: Failure, exchange: Exchange | None, resource: str | None = None, trace: Trace | None = None

@@ -199,6 +199,11 @@ class Runner:
         failures = self.collector.failures(unit.rule.id, unit.resource)
         if failures:
             return Outcome(unit.rule.id, unit.resource, FAILED, failures=failures)
+        crash = self.collector.crashes.get((unit.rule.id, unit.resource))
+        if crash:
+            with self._lock:
+                self.tracebacks.setdefault(self.session.redact(crash[1]), []).append(unit.name)
+            return _outcome(unit, Ending(ERROR, f"{INTERNAL}: {crash[0]}", internal=True))
         endings = [self._driver_endings[d] for d in self.drivers(unit.rule, unit.resource) if d in self._driver_endings]
         for status in (ERROR, NOT_VERIFIED):  # an error of a driver outweighs a gap of another
             found = [e for e in endings if e.status == status]

@@ -145,3 +145,19 @@ def test_a_failure_outweighs_nothing_else_and_the_verdict_is_fail(clean):
     report = Runner(config(clean, rules=("ids.unknown-404",), read_only=True)).run()
     assert report.verdict == Verdict.FAIL and report.exit_code == 1
     assert {o.status for o in report.outcomes} <= {FAILED, NOT_VERIFIED}
+
+
+def test_a_response_rule_that_breaks_ends_its_own_units_not_the_checks_whose_answers_it_judged(clean, monkeypatch):
+    def broken_judge(exchange):
+        raise KeyError("id")
+
+    rule = REGISTRY.get("status.documented")
+    monkeypatch.setitem(REGISTRY._rules, rule.id, dataclasses.replace(rule, check=broken_judge))
+
+    report = Runner(config(clean, rules=("status.documented", "ids.unknown-404"))).run()
+
+    outcomes = {(o.rule, o.status, o.internal) for o in report.outcomes}
+    assert outcomes == {("status.documented", ERROR, True), ("ids.unknown-404", "passed", False)}
+    (group,) = report.groups(ERROR)
+    assert group.count == 5 and group.reason.startswith("internal error of the suite: KeyError: 'id' (judging ")
+    assert report.tracebacks and "broken_judge" in report.tracebacks[0][0]
