@@ -15,6 +15,7 @@ from pathlib import Path
 from conformance import htmlpage, junit, render
 from conformance.render import MARK
 from conformance.report import Report
+from conformance.text import printable
 
 Redact = Callable[[str], str]
 HTML_SUFFIXES = (".html", ".htm")
@@ -25,11 +26,11 @@ def _identity(text: str) -> str:
 
 
 def markdown(report: Report, redact: Redact = _identity) -> str:
-    return redact(render.markdown(report))
+    return redact(printable(render.markdown(report)))
 
 
 def html_page(report: Report, redact: Redact = _identity) -> str:
-    return redact(htmlpage.html_page(report))
+    return redact(printable(htmlpage.html_page(report)))
 
 
 def junit_xml(report: Report, redact: Redact = _identity) -> str:
@@ -51,7 +52,7 @@ def log_text(report: Report, redact: Redact = _identity) -> str:
     for text, units in report.tracebacks:
         lines += ["", f"Internal error of the suite in {len(units)} units: {', '.join(units[:10])}", text.rstrip()]
     lines += [f"note: {note}" for note in report.notes]
-    return redact("\n".join(lines) + "\n")
+    return redact(printable("\n".join(lines) + "\n"))
 
 
 def render_for(path: Path, report: Report, redact: Redact = _identity) -> str:

@@ -32,6 +32,7 @@ from conformance.report import (
     Verdict,
 )
 from conformance.safety import Redactor
+from conformance.text import has_unprintable
 
 TOKEN = "tok-9-secret"
 XSD = xmlschema.XMLSchema(Path(__file__).parent / "support" / "junit-10.xsd")
@@ -319,3 +320,16 @@ def test_junit_stays_well_formed_and_valid_whatever_text_it_quotes(title, receiv
     suite = ET.fromstring(text.encode("utf-8"))
     error = suite.find(".//testcase[@name='ids.unique[invoices]']/error")
     assert error is not None and "\x00" not in (error.text or "")
+
+
+@settings(max_examples=100, deadline=None)
+@given(reason=HOSTILE, title=HOSTILE)
+def test_markdown_html_and_log_never_carry_a_raw_control_character(reason, title):
+    hostile = report(
+        Outcome("ids.unique", "batches", FAILED, failures=[failure(title=title)]),
+        Outcome("ids.unique", "invoices", ERROR, reason),
+        stopped=reason,
+    )
+    for text in (output.markdown(hostile), output.html_page(hostile), output.log_text(hostile)):
+        assert not has_unprintable(text)
+        text.encode("utf-8")  # no lone surrogate either
