@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 
 from collect_contract import SPEC_PATH
 from conformance.contract import ID_PATTERN
-from conformance.errors import ConfigError
+from conformance.errors import ConfigError, Reason
+from conformance.safety import unsafe_secret
 from conformance.tolerance import KNOWN
 
 ENV_PREFIX = "COLLECT_CONFORMANCE_"
@@ -26,7 +27,7 @@ class Config:
     base_url: str
     token: str = field(repr=False)
     tenant: str
-    # A tenant the token must NOT reach: enables the 403 and isolation rules (they are skipped without it).
+    # A tenant the token must NOT reach: enables the 403 and isolation rules (not verified without it).
     other_tenant: str | None = None
     spec: Path = SPEC_PATH
     rules: tuple[str, ...] = ()
@@ -38,6 +39,11 @@ class Config:
     read_only: bool = False
     junit_xml: Path | None = None
     report: Path | None = None
+    # Where the tracebacks of the suite's own errors go; None: next to `report` (or `junit_xml`) as `.log`.
+    log: Path | None = None
+    # Not-verified units a pipeline accepts: True for any reason, or the reasons (`Reason` values) it accepts.
+    # An accepted partial run exits 0 instead of 4, and its summary still says PARTIAL.
+    accept_partial: bool | tuple[str, ...] = False
     workers: int = 2
     # Politeness towards a real deployment: at most `budget` requests, at most `rate_limit` per second (0: no
     # limit); a 429 is retried up to `retries` times after its Retry-After (or an exponential backoff).
@@ -47,7 +53,7 @@ class Config:
     timeout: float = 30.0
     # Records the paging rules create per walk; more than the server's page size exercises the paging keys.
     paging_records: int = 7
-    # A list-all walk stops (and is reported as skipped) after this many pages.
+    # A list-all walk stops after this many pages (and checks what it walked).
     max_pages: int = 200
     # The command line's progress display (`--quiet` turns it off); `run()` reports progress to its callback only.
     progress: bool = True
@@ -60,6 +66,9 @@ class Config:
             raise ConfigError.bad_value("base_url", self.base_url, "Not an http(s) URL.")
         if not self.token:
             raise ConfigError("Config 'token' is empty. Pass --token or set COLLECT_CONFORMANCE_TOKEN.")
+        unsafe = unsafe_secret(self.token)
+        if unsafe:
+            raise ConfigError(f"Config 'token' cannot be kept out of the reports: {unsafe}. Use a longer token.")
         for key in ("tenant", "other_tenant"):
             value = getattr(self, key)
             if value is not None and not _is_id(value):
@@ -72,8 +81,25 @@ class Config:
         unknown = set(self.tolerate) - set(KNOWN)
         if unknown:
             raise ConfigError.bad_value("tolerate", ",".join(sorted(unknown)), f"Not one of: {', '.join(KNOWN)}.")
+        if not isinstance(self.accept_partial, bool):
+            unknown = set(self.accept_partial) - {r.value for r in Reason}
+            if unknown or not self.accept_partial:
+                known = ", ".join(r.value for r in Reason)
+                shown = ",".join(sorted(unknown))
+                raise ConfigError.bad_value("accept_partial", shown, f"Not one of: {known} (or True for all).")
         if self.rate_limit < 0 or self.retries < 0 or self.timeout <= 0:
             raise ConfigError("Config 'rate_limit' and 'retries' must be >= 0 and 'timeout' > 0.")
+
+    @property
+    def accepted(self) -> frozenset[Reason]:
+        """The reasons for which a unit may stay unverified and the run still exit 0."""
+        if isinstance(self.accept_partial, bool):
+            return frozenset(Reason) if self.accept_partial else frozenset()
+        return frozenset(Reason(r) for r in self.accept_partial)
+
+    @property
+    def log_path(self) -> Path | None:
+        return log_path(self.log, self.report, self.junit_xml)
 
     def with_seed(self) -> Config:
         """This config with its seed fixed: the configured one, or a random one that the report then names."""
@@ -98,6 +124,13 @@ class Config:
             flags = ", ".join(f"--{m.replace('_', '-')} (or {ENV_PREFIX}{m.upper()})" for m in missing)
             raise ConfigError(f"Missing configuration: {flags}")
         return cls(**values)  # type: ignore[arg-type]
+
+
+def log_path(log: Path | None, report: Path | None, junit_xml: Path | None) -> Path | None:
+    """The log file: `log`, or else beside the report (or the JUnit file) with the suffix `.log`; none when no
+    file is written at all."""
+    beside = report or junit_xml
+    return log or (beside.with_suffix(".log") if beside else None)
 
 
 def _is_id(value: str) -> bool:

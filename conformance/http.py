@@ -4,6 +4,10 @@ The rules' probes use `Client` (httpx); Schemathesis uses a `requests.Session` w
 `GuardedAdapter`. Both pass the same gate (tenant, ownership, read-only), the same guard (budget, rate limit,
 429 back-off), and both record an `Exchange` that names the contract operation it called, registers the
 records a create made, and can be replayed as a curl command with the token left out.
+
+The session also keeps, per thread, the trace of the unit (or driver) running there: every exchange it sent,
+in order. A failure then shows each step of a multi-step check, and the coverage view learns who reached
+which operation, without the checks doing anything for it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import json
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,9 +30,14 @@ from requests.adapters import HTTPAdapter
 from conformance.config import Config
 from conformance.contract import Contract, Operation
 from conformance.safety import TOKEN_VARIABLE, Gate, Guard, Ledger, Redactor
+from conformance.text import has_unprintable
 
 Observer = Callable[["Exchange"], None]
+Tap = Callable[["Exchange", str], None]
 UNSET: Any = object()
+# Headers a reproduction leaves to curl: they describe the connection, not the request.
+CONNECTION_HEADERS = frozenset({"host", "content-length", "accept-encoding", "connection", "user-agent", "accept"})
+TRACE_HEAD, TRACE_TAIL = 3, 200  # a trace keeps its first and its latest exchanges
 
 
 @dataclass
@@ -44,6 +55,8 @@ class Exchange:
     path_params: dict[str, str] = field(default_factory=dict)
     elapsed: float = 0.0
     contract: Contract | None = field(default=None, repr=False)
+    # Applied before a summary is cut, so that a cut never leaves half a token to see.
+    redact: Callable[[str], str] = field(default=str, repr=False)
 
     @property
     def path(self) -> str:
@@ -72,27 +85,70 @@ class Exchange:
 
     def summary(self, limit: int = 300) -> str:
         """`404 application/problem+json {"title": ...}`: what the API answered, for a failure message."""
-        text = self.body.decode("utf-8", "replace")
+        text = self.redact(self.body.decode("utf-8", "replace"))
         text = text if len(text) <= limit else text[:limit] + "..."
         return f"{self.status} {self.media_type or '(no content type)'} {text}".rstrip()
 
-    def curl(self) -> str:
-        """The request as a curl command; the token becomes ${COLLECT_CONFORMANCE_TOKEN}."""
-        parts = ["curl", "-i", "-X", self.method, shlex.quote(self.url)]
+    def curl(self, secret: str = "") -> str:
+        """The request as a command for a POSIX shell, exact to the byte; `secret` (the token) is written as
+        `${COLLECT_CONFORMANCE_TOKEN}`, outside any quotes, so that the shell fills it in."""
+        parts = ["curl", "-sS", "-i", "--globoff", "-X", shell_word(self.method), shell_word(self.url)]
         for name, value in self.request_headers.items():
-            if name.lower() in ("host", "content-length", "accept-encoding", "connection", "user-agent", "accept"):
-                continue
-            if name.lower() == "authorization":
-                value = _authorization_placeholder(value)
-            parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if self.request_body:
-            parts += ["--data-raw", shlex.quote(self.request_body.decode("utf-8", "replace"))]
-        return " ".join(parts)
+            if name.lower() not in CONNECTION_HEADERS:
+                parts += ["-H", shell_word(f"{name}: {value}", secret)]
+        if not self.request_body:
+            return " ".join(parts)
+        try:
+            text = self.request_body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and not has_unprintable(text.replace("\n", "").replace("\t", "")):
+            return " ".join([*parts, "--data-raw", shell_word(text, secret)])
+        # Bytes a shell argument cannot carry (NUL, control characters, invalid UTF-8) go through printf.
+        return f"printf '{_octal(self.request_body)}' | " + " ".join([*parts, "--data-binary", "@-"])
 
 
-def _authorization_placeholder(value: str) -> str:
-    scheme, _, _ = value.partition(" ")
-    return f"Bearer {TOKEN_VARIABLE}" if scheme.lower() == "bearer" else TOKEN_VARIABLE
+def shell_word(text: str, secret: str = "") -> str:
+    """`text` as one POSIX shell word: single-quoted, with each occurrence of `secret` as the token variable."""
+    if not secret or secret not in text:
+        return _quoted(text)
+    pieces = text.split(secret)
+    return f'"{TOKEN_VARIABLE}"'.join(_quoted(piece) if piece else "" for piece in pieces)
+
+
+def _quoted(text: str) -> str:
+    if has_unprintable(text):
+        # A header value with control characters: printf writes them (a shell word cannot show them raw).
+        return f"\"$(printf '{_octal(text.encode('utf-8', 'surrogatepass'))}')\""
+    return shlex.quote(text)
+
+
+def _octal(data: bytes) -> str:
+    """`data` for printf's format inside single quotes: printable ASCII as is, every other byte as \\ooo."""
+    return "".join(chr(b) if 0x20 <= b < 0x7F and chr(b) not in "\\%'" else f"\\{b:03o}" for b in data)
+
+
+@dataclass
+class Trace:
+    """The exchanges one unit (or driver) sent, in order: the first few and the latest, and how many in all."""
+
+    unit: str
+    head: list[Exchange] = field(default_factory=list)
+    tail: deque[Exchange] = field(default_factory=lambda: deque(maxlen=TRACE_TAIL))
+    total: int = 0
+
+    def add(self, exchange: Exchange) -> None:
+        self.total += 1
+        (self.head if len(self.head) < TRACE_HEAD else self.tail).append(exchange)
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        """What is kept, in order (the exchanges between head and tail of a very long trace are gone)."""
+        return [*self.head, *self.tail]
+
+    @property
+    def dropped(self) -> int:
+        return self.total - len(self.head) - len(self.tail)
 
 
 class Session:
@@ -105,7 +161,10 @@ class Session:
         readable = [config.other_tenant] if config.other_tenant else []
         self.gate = Gate(contract, self.ledger, config.tenant, readable, config.read_only)
         self.redact = Redactor([config.token])
+        self.secret = config.token
         self.observers: list[Observer] = []
+        # Called with every exchange of the run (Schemathesis' too) and the unit or driver that sent it.
+        self.taps: list[Tap] = []
         self.auth_header = f"Bearer {config.token}"
         self._local = threading.local()
 
@@ -130,16 +189,46 @@ class Session:
         found = self.contract.match(method, urlsplit(url).path)
         operation, params = found if found else (None, {})
         return Exchange(
-            method, url, req_headers, req_body, operation=operation, path_params=params, contract=self.contract, **resp
+            method,
+            url,
+            req_headers,
+            req_body,
+            operation=operation,
+            path_params=params,
+            contract=self.contract,
+            redact=self.redact,
+            **resp,
         )
 
     def record(self, exchange: Exchange, observe: bool) -> None:
-        """Register what a create made (or a delete removed), then let the response rules judge it."""
+        """Register what a create made (or a delete removed), add it to the thread's trace, then let the
+        response rules judge it."""
         register_changes(self.ledger, exchange)
         self._local.last = exchange
+        trace = self.trace
+        if trace is not None:
+            trace.add(exchange)
+        for tap in list(self.taps):
+            tap(exchange, trace.unit if trace else "")
         if observe:
             for observer in list(self.observers):
                 observer(exchange)
+
+    @contextmanager
+    def tracing(self, unit: str) -> Iterator[Trace]:
+        """Record the exchanges this thread sends, until the block ends, as `unit`'s trace (traces nest: a
+        driver started from inside a unit has its own)."""
+        outer, trace = self.trace, Trace(unit)
+        self._local.trace = trace
+        try:
+            yield trace
+        finally:
+            self._local.trace = outer
+
+    @property
+    def trace(self) -> Trace | None:
+        """The trace of the unit running in the calling thread, if any."""
+        return getattr(self._local, "trace", None)
 
     @property
     def last(self) -> Exchange | None:

@@ -4,17 +4,31 @@ A unit is one rule on one resource. Behaviour rules run their own check. Respons
 traffic of drivers (the sweep, the Schemathesis drivers, and every probe); their outcome per resource is read
 from what the collector gathered once the drivers have run. `Runner.outcome(unit)` runs a single unit (and the
 drivers it needs, once), which is how the pytest plugin makes each unit a test.
+
+Every unit ends in exactly one status (`conformance.report.Status`), decided here from what its check raised:
+
+    nothing                    passed
+    a Failure                  failed (with every step of the check, the deviating request marked)
+    NotVerified / Skipped      not verified, with its Reason
+    SetupError                 not verified: the target refused what the check needed first
+    BudgetExhausted            not verified: the budget was spent (the run says it stopped)
+    another ConformanceError   error: the suite's own trouble (a request it refused to send, ...)
+    a transport error          error: the target did not answer
+    any other exception        error: an internal error of the suite, its traceback in the log
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import requests
 
 from conformance import output
 from conformance import rules as _rules  # noqa: F401  (registers the catalog)
@@ -23,18 +37,37 @@ from conformance.collector import Collector
 from conformance.config import Config
 from conformance.context import Context
 from conformance.contract import Contract
-from conformance.errors import BudgetExhausted, ConformanceError, SafetyError, SetupError, Skipped, TargetError
+from conformance.errors import (
+    BudgetExhausted,
+    ConformanceError,
+    NotVerified,
+    Reason,
+    SafetyError,
+    SetupError,
+    TargetError,
+)
 from conformance.failures import Failure
 from conformance.fuzzing import Fuzzer
-from conformance.http import Session
+from conformance.http import Exchange, Session, Trace
 from conformance.registry import BEHAVIOUR, FUZZ, OTHER_TENANT, REGISTRY, RESPONSE, WRITES, Rule
-from conformance.report import ERROR, FAILED, PASSED, SKIPPED, Outcome, Report
+from conformance.report import ERROR, FAILED, NOT_VERIFIED, PASSED, Outcome, Report, Status
 from conformance.schemathesis_bridge import as_check
 from conformance.sweep import sweep
 
 API = "api"
 CLEANUP_SHARE = 0.2  # of the budget, kept back so that the run can always clean up after itself
 Progress = Callable[[Outcome, int, int], None]
+INTERNAL = "internal error of the suite"
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a unit or a driver ended, when not with a pass or a failure."""
+
+    status: Status
+    reason: str
+    why: Reason | None = None
+    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,11 +90,17 @@ class Runner:
         self.ctx = Context(self.config, self.contract, self.session)
         self.rules = REGISTRY.select(self.config.rules, self.config.skip_rules)
         self.response_rules = [r for r in self.rules if r.kind == RESPONSE]
-        self.collector = Collector(self.session.redact, self.response_rules)
+        self.collector = Collector(self.session.redact, self.response_rules, self.session.secret)
         self.session.observers.append(self.collector.observe)
+        self.session.taps.append(self.ctx.coverage.observe)
         self.session.guard.budget = max(1, int(self.config.budget * (1 - CLEANUP_SHARE)))
         self._drivers: dict[tuple[str, str], threading.Event] = {}
-        self._driver_errors: dict[tuple[str, str], str] = {}
+        self._driver_endings: dict[tuple[str, str], Ending] = {}
+        # Tracebacks of the suite's own errors, each once, with the units it ended (written to the log).
+        self.tracebacks: dict[str, list[str]] = {}
+        self.stopped = ""
+        self.written: list[Path] = []  # the report files written
+        self.write_problems: dict[Path, str] = {}  # and those that could not be, with why
         self._lock = threading.Lock()
         self._fuzzer: Fuzzer | None = None
         self._outcomes: dict[str, Outcome] = {}
@@ -88,7 +127,8 @@ class Runner:
         """One GET before anything else: an unreachable target or a refused token stops the run early."""
         first = next(iter(self.contract.resources.values()))
         try:
-            exchange = self.ctx.call(first.name, "list", observe=False)
+            with self.session.tracing("preflight"):
+                exchange = self.ctx.call(first.name, "list", observe=False)
         except httpx.HTTPError as exc:
             raise TargetError(f"cannot reach {self.config.base_url}: {self.session.redact(str(exc))}") from None
         if exchange.status in (401, 403):
@@ -114,7 +154,7 @@ class Runner:
                 if progress:
                     progress(future.result(), done, len(futures))
         report = self.finish(list(self._outcomes.values()))
-        self.write_reports(report)
+        self.write_problems = self.write_reports(report)
         return report
 
     def outcome(self, unit: Unit) -> Outcome:
@@ -130,41 +170,77 @@ class Runner:
             self._outcomes[unit.name] = result
         return result
 
-    def _unmet(self, rule: Rule) -> str | None:
+    def _unmet(self, rule: Rule) -> Ending | None:
         if WRITES in rule.needs and self.config.read_only:
-            return "needs writes (--read-only)"
+            return Ending(NOT_VERIFIED, "needs writes (--read-only)", Reason.READ_ONLY)
         if OTHER_TENANT in rule.needs and not self.config.other_tenant:
-            return "needs --other-tenant (a tenant the token must not reach)"
+            reason = "needs --other-tenant (a tenant the token must not reach)"
+            return Ending(NOT_VERIFIED, reason, Reason.NEEDS_OTHER_TENANT)
         return None
 
     def _behaviour(self, unit: Unit) -> Outcome:
         unmet = self._unmet(unit.rule)
         if unmet:
-            return Outcome(unit.rule.id, unit.resource, SKIPPED, unmet)
-        try:
-            unit.rule.check(self.ctx, self.contract.resources[unit.resource])
-        except Failure as failure:
-            record = self.collector.record(failure, failure.exchange or self.session.last, unit.resource)
-            return Outcome(unit.rule.id, unit.resource, FAILED, failures=[record])
-        except Skipped as skipped:
-            return Outcome(unit.rule.id, unit.resource, SKIPPED, str(skipped))
-        except Exception as exc:  # noqa: BLE001 - a broken check or target is an error of this unit only
-            return Outcome(unit.rule.id, unit.resource, ERROR, self._describe(exc))
+            return _outcome(unit, unmet)
+        with self.session.tracing(unit.rule.id) as trace:
+            try:
+                unit.rule.check(self.ctx, self.contract.resources[unit.resource])
+            except Failure as failure:
+                record = self.collector.record(failure, self.session.last, unit.resource, trace)
+                return Outcome(unit.rule.id, unit.resource, FAILED, failures=[record])
+            except Exception as exc:  # noqa: BLE001 - a broken check or target ends this unit only
+                return _outcome(unit, self.ending(exc, unit.name, trace))
         return Outcome(unit.rule.id, unit.resource, PASSED)
 
     def _judged(self, unit: Unit) -> Outcome:
         unmet = self._unmet(unit.rule)
         if unmet:
-            return Outcome(unit.rule.id, unit.resource, SKIPPED, unmet)
+            return _outcome(unit, unmet)
         failures = self.collector.failures(unit.rule.id, unit.resource)
         if failures:
             return Outcome(unit.rule.id, unit.resource, FAILED, failures=failures)
-        errors = [self._driver_errors[d] for d in self.drivers(unit.rule, unit.resource) if d in self._driver_errors]
-        if errors:
-            return Outcome(unit.rule.id, unit.resource, ERROR, "; ".join(errors))
+        crash = self.collector.crashes.get((unit.rule.id, unit.resource))
+        if crash:
+            with self._lock:
+                self.tracebacks.setdefault(self.session.redact(crash[1]), []).append(unit.name)
+            return _outcome(unit, Ending(ERROR, f"{INTERNAL}: {crash[0]}", internal=True))
+        endings = [self._driver_endings[d] for d in self.drivers(unit.rule, unit.resource) if d in self._driver_endings]
+        for status in (ERROR, NOT_VERIFIED):  # an error of a driver outweighs a gap of another
+            found = [e for e in endings if e.status == status]
+            if found:
+                reason = "; ".join(e.reason for e in found)
+                return _outcome(unit, Ending(status, reason, found[0].why, any(e.internal for e in found)))
         if not self.collector.saw(unit.resource) and unit.rule.kind == RESPONSE:
-            return Outcome(unit.rule.id, unit.resource, SKIPPED, "no response of this resource to judge")
+            return _outcome(unit, Ending(NOT_VERIFIED, "no response of this resource to judge", Reason.NO_TRAFFIC))
         return Outcome(unit.rule.id, unit.resource, PASSED)
+
+    def ending(self, exc: BaseException, unit: str, trace: Trace | None) -> Ending:
+        """How an exception that is not a failure ends a unit (or a driver): see the module's table."""
+        redact = self.session.redact
+        if isinstance(exc, NotVerified):
+            return Ending(NOT_VERIFIED, redact(str(exc)), exc.reason)
+        if isinstance(exc, BudgetExhausted):
+            self.stopped = self.stopped or f"stopped early: {exc}"
+            return Ending(NOT_VERIFIED, f"not finished: {exc}", Reason.BUDGET_SPENT)
+        if isinstance(exc, SetupError):
+            return Ending(NOT_VERIFIED, redact(str(exc)), Reason.SETUP_REFUSED)
+        if isinstance(exc, SafetyError):
+            return Ending(ERROR, redact(f"the suite refused to send a request: {exc}"))
+        if isinstance(exc, ConformanceError):
+            return Ending(ERROR, redact(str(exc)))
+        if isinstance(exc, (httpx.TransportError, requests.ConnectionError, requests.Timeout)):
+            return Ending(ERROR, redact(f"the target did not answer: {type(exc).__name__}: {exc}"))
+        last = trace.exchanges[-1] if trace and trace.exchanges else None
+        context = f" (the last request: {self._context(last)})" if last else ""
+        text = redact(f"{INTERNAL}: {type(exc).__name__}: {exc}{context}")
+        key = redact("".join(traceback.format_exception(exc)))
+        with self._lock:
+            self.tracebacks.setdefault(key, []).append(unit)
+        return Ending(ERROR, text, internal=True)
+
+    def _context(self, exchange: Exchange) -> str:
+        step = self.collector.step(1, exchange)
+        return f"{step.request} answered {step.response}"
 
     def ensure_driver(self, driver: str, resource: str) -> None:
         """Run a driver once; other threads that need it wait for it."""
@@ -178,14 +254,15 @@ class Runner:
         if not owner:
             event.wait()
             return
-        try:
-            self._drive(driver, resource)
-        except Skipped as skipped:
-            self.collector.note(f"{driver}[{resource}] skipped: {skipped}")
-        except Exception as exc:  # noqa: BLE001
-            self._driver_errors[key] = f"{driver}: {self._describe(exc)}"
-        finally:
-            event.set()
+        with self.session.tracing(driver) as trace:
+            try:
+                self._drive(driver, resource)
+            except Exception as exc:  # noqa: BLE001 - the units that judge its traffic say how it ended
+                ending = self.ending(exc, f"{driver}[{resource}]", trace)
+                reason = f"{driver}: {ending.reason}"
+                self._driver_endings[key] = Ending(ending.status, reason, ending.why, ending.internal)
+            finally:
+                event.set()
 
     def _drive(self, driver: str, resource: str) -> None:
         if driver == "sweep":
@@ -206,19 +283,14 @@ class Runner:
     def _record_fuzz_failure(self, failure: Failure) -> None:
         self.collector.record(failure, failure.exchange)
 
-    def _describe(self, exc: BaseException) -> str:
-        if isinstance(exc, BudgetExhausted):
-            return f"not finished: {exc}"
-        kind = "" if isinstance(exc, (SetupError, SafetyError, ConformanceError)) else f"{type(exc).__name__}: "
-        return self.session.redact(f"{kind}{exc}")
-
     # -- the end ------------------------------------------------------------------------------------------------
 
     def finish(self, outcomes: list[Outcome]) -> Report:
         """Clean up (with the budget kept back for it) and assemble the report."""
         self.session.guard.budget = self.config.budget
         try:
-            cleanup = clean_up(self.ctx)
+            with self.session.tracing("cleanup"):
+                cleanup = clean_up(self.ctx)
         except ConformanceError as exc:
             cleanup = None
             self.collector.note(f"cleanup stopped: {self.session.redact(str(exc))}")
@@ -237,19 +309,28 @@ class Runner:
             throttled=self.session.guard.throttled,
             duration=time.monotonic() - self.started,
             notes=self.collector.notes,
+            accepted=self.config.accepted,
+            stopped=self.stopped,
+            coverage=self.ctx.coverage.view(self.contract.operations.values()),
+            tracebacks=[(text, units) for text, units in self.tracebacks.items()],
         )
         if cleanup is not None:
             report.cleanup = cleanup
         self.close()
         return report
 
-    def write_reports(self, report: Report) -> None:
-        """Write the files the config names: `junit_xml` (JUnit XML) and `report` (Markdown, or HTML for .html)."""
-        if self.config.junit_xml is not None:
-            self.config.junit_xml.parent.mkdir(parents=True, exist_ok=True)
-            self.config.junit_xml.write_text(output.junit_xml(report, self.session.redact), encoding="utf-8")
-        if self.config.report is not None:
-            output.write(report, self.config.report, self.session.redact)
+    def write_reports(self, report: Report) -> dict[Path, str]:
+        """Write the files the config names: `report` (Markdown, or HTML for .html), `junit_xml` and the log.
+        Returns the files that could not be written, with why; `written` lists the others."""
+        written, problems = output.write_all(
+            report,
+            report_path=self.config.report,
+            junit_path=self.config.junit_xml,
+            log_path=self.config.log_path,
+            redact=self.session.redact,
+        )
+        self.written = written
+        return problems
 
     def close(self) -> None:
         """Close the run's HTTP connections (without cleaning up: that is `finish`)."""
@@ -260,8 +341,28 @@ class Runner:
 
 def settings_of(config: Config) -> dict[str, object]:
     """The settings worth reporting (never the token)."""
-    names = ("other_tenant", "rules", "skip_rules", "max_examples", "read_only", "workers", "budget", "rate_limit")
+    names = (
+        "other_tenant", "rules", "skip_rules", "max_examples", "read_only", "workers", "budget", "rate_limit",
+        "paging_records", "tolerate", "accept_partial",
+    )  # fmt: skip
     return {name: getattr(config, name) for name in names}
+
+
+def _outcome(unit: Unit, ending: Ending) -> Outcome:
+    return Outcome(unit.rule.id, unit.resource, ending.status, ending.reason, ending.why, internal=ending.internal)
+
+
+def unable(config: Config, why: str) -> Report:
+    """The report of a run that could not start: no unit verified, and why."""
+    return Report(
+        target=config.base_url,
+        tenant=config.tenant,
+        seed=int(config.seed or 0),
+        settings=settings_of(config),
+        accepted=config.accepted,
+        stopped=why,
+        unable=True,
+    )
 
 
 def run(config: Config, progress: Progress | None = None) -> Report:

@@ -27,6 +27,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MISSING_PREFIX = "cfz-missing-"
 MAX_RETRY_AFTER = 60.0
 REDACTED = "[REDACTED]"
+MIN_SECRET_LENGTH = 8
+UNSAFE_IN_SECRET = frozenset("[]<>&\"'\\")
 TOKEN_VARIABLE = "${COLLECT_CONFORMANCE_TOKEN}"
 
 
@@ -210,11 +212,36 @@ class Gate:
 
 
 class Redactor:
-    """Replaces the secrets (the token) in any text; every output of the suite passes through it."""
+    """Replaces each whole occurrence of a secret (the token) in any text; every output of the suite passes here.
+
+    One regular-expression pass replaces every occurrence at once, so a placeholder is never itself searched,
+    and a second pass changes nothing (redaction is idempotent). That holds because a secret that could be
+    found inside a placeholder or across its edges is refused (`unsafe_secret`), and so is a secret short
+    enough to occur by chance in ordinary text ("T" would turn "POST" into "POS[REDACTED]" and so reveal it).
+    """
 
     def __init__(self, secrets_: Iterable[str]):
         self._secrets = sorted({s for s in secrets_ if s}, key=len, reverse=True)
+        for secret in self._secrets:
+            why = unsafe_secret(secret)
+            if why:
+                raise ValueError(why)
         self._pattern = re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
 
     def __call__(self, text: str) -> str:
         return self._pattern.sub(REDACTED, text) if self._pattern else text
+
+
+def unsafe_secret(secret: str) -> str | None:
+    """Why `secret` cannot be redacted safely (never quoting it), or None when it can."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return (
+            f"it is {len(secret)} characters long; a secret shorter than {MIN_SECRET_LENGTH} occurs by chance "
+            "in ordinary text, and removing it there would both garble the reports and reveal it"
+        )
+    if any(c.isspace() or not c.isprintable() or c in UNSAFE_IN_SECRET for c in secret):
+        # Brackets could meet the placeholder's; markup characters are escaped in HTML and XML, out of reach.
+        return "it holds spaces, control characters, brackets or markup characters, which no bearer token carries"
+    if secret in REDACTED or secret in TOKEN_VARIABLE:
+        return "it occurs in the text the suite writes in its place"
+    return None

@@ -12,10 +12,13 @@ def test_rule(conformance_runner: Any, conformance_unit: tuple[str, str]) -> Non
     from conformance.runner import Unit
 
     rule_id, resource = conformance_unit
+    from conformance.report import ERROR, FAILED, NOT_VERIFIED
+
     outcome = conformance_runner.outcome(Unit(REGISTRY.get(rule_id), resource))
-    if outcome.status == "skipped":
-        pytest.skip(outcome.reason)
-    if outcome.status == "error":
+    if outcome.status == NOT_VERIFIED:
+        why = outcome.why.value if outcome.why else "not-applicable"
+        pytest.skip(f"not verified ({why}): {outcome.reason}")
+    if outcome.status == ERROR:
         pytest.fail(f"could not check {rule_id} on {resource}: {outcome.reason}", pytrace=False)
-    if outcome.status == "failed":
+    if outcome.status == FAILED:
         pytest.fail("\n\n".join(failure.as_text() for failure in outcome.failures), pytrace=False)

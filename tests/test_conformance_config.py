@@ -22,6 +22,11 @@ def test_the_token_stays_out_of_repr_and_tracebacks():
         ({"max_examples": 0}, "'max_examples' has value '0'. Must be at least 1."),
         ({"tolerate": ("everything",)}, "'tolerate' has value 'everything'. Not one of: date-format, unicode-word."),
         ({"token": ""}, "Pass --token or set COLLECT_CONFORMANCE_TOKEN"),
+        ({"token": "short"}, "'token' cannot be kept out of the reports: it is 5 characters long"),
+        (
+            {"accept_partial": ("read-only", "sometimes")},
+            "'accept_partial' has value 'sometimes'. Not one of: no-records",
+        ),
     ],
 )
 def test_bad_values_name_the_key_and_the_value(change, message):
@@ -31,12 +36,12 @@ def test_bad_values_name_the_key_and_the_value(change, message):
 
 
 def test_the_environment_supplies_the_target_and_options_override_it():
-    environ = {"COLLECT_CONFORMANCE_BASE_URL": "https://collect.example.com", "COLLECT_CONFORMANCE_TOKEN": "t"}
+    environ = {"COLLECT_CONFORMANCE_BASE_URL": "https://collect.example.com", "COLLECT_CONFORMANCE_TOKEN": "t-0123456"}
     environ["COLLECT_CONFORMANCE_TENANT"] = "acme"
     config = Config.from_env(environ, tenant="globex", seed=None)
     assert (config.base_url, config.token, config.tenant, config.seed) == (
         "https://collect.example.com",
-        "t",
+        "t-0123456",
         "globex",
         None,
     )
@@ -52,3 +57,18 @@ def test_a_run_fixes_its_seed_once():
     assert unseeded.seed is None and isinstance(unseeded.with_seed().seed, int)
     seeded = unseeded.replace(seed=5)
     assert seeded.with_seed() is seeded
+
+
+def test_partial_coverage_is_accepted_only_when_asked_for_and_for_the_reasons_named():
+    from conformance import Reason
+
+    assert Config(**BASE).accepted == frozenset()
+    assert Config(**BASE, accept_partial=True).accepted == frozenset(Reason)
+    assert Config(**BASE, accept_partial=("read-only",)).accepted == {Reason.READ_ONLY}
+
+
+def test_the_log_goes_beside_the_report_unless_named(tmp_path):
+    assert Config(**BASE).log_path is None
+    assert Config(**BASE, report=tmp_path / "r.html").log_path == tmp_path / "r.log"
+    assert Config(**BASE, junit_xml=tmp_path / "j.xml").log_path == tmp_path / "j.log"
+    assert Config(**BASE, report=tmp_path / "r.md", log=tmp_path / "x.txt").log_path == tmp_path / "x.txt"

@@ -1,8 +1,13 @@
-"""Exchanges and the session: reproductions without the token, the records a create reports, 429 retries."""
+"""Exchanges and the session: reproductions that work in a shell without showing the token, the records a create
+reports, the trace of each unit, 429 retries."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -31,11 +36,61 @@ def exchange(method: str, path: str, status: int = 200, body: object = None, **h
     )
 
 
-def test_a_reproduction_names_the_token_variable_never_the_token():
-    curl = exchange("POST", "/batches/acme").curl()
+def test_a_reproduction_names_the_token_variable_outside_quotes_never_the_token():
+    curl = exchange("POST", "/batches/acme").curl(TOKEN)
     assert TOKEN not in curl
-    assert "'Authorization: Bearer ${COLLECT_CONFORMANCE_TOKEN}'" in curl
-    assert curl.startswith("curl -i -X POST http://api/batches/acme") and '--data-raw \'{"name": "x"}\'' in curl
+    assert "-H 'Authorization: Bearer '\"${COLLECT_CONFORMANCE_TOKEN}\"" in curl
+    assert (
+        curl.startswith("curl -sS -i --globoff -X POST http://api/batches/acme")
+        and '--data-raw \'{"name": "x"}\'' in curl
+    )
+
+
+def test_a_header_that_does_not_carry_the_token_is_reproduced_as_sent():
+    sent = exchange("GET", "/batches/acme")
+    sent.request_headers = {"Authorization": "Bearer not-the-real-one"}
+    assert "-H 'Authorization: Bearer not-the-real-one'" in sent.curl(TOKEN)
+
+
+def session(target) -> Session:
+    config = Config(base_url=target.base_url, token=TOKEN, tenant=TENANT, rate_limit=0, retries=5)
+    return Session(config, CONTRACT)
+
+
+def replay(command: str) -> int:
+    """Run a printed reproduction in a POSIX shell, the token in the environment only; the status it got."""
+    env = {**os.environ, "COLLECT_CONFORMANCE_TOKEN": TOKEN}
+    done = subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=30, check=True)
+    return int(re.match(rb"HTTP/[\d.]+ (\d{3})", done.stdout).group(1))
+
+
+@pytest.mark.skipif(shutil.which("curl") is None or shutil.which("sh") is None, reason="needs curl and sh")
+@pytest.mark.parametrize(
+    ("method", "path", "body", "params"),
+    [
+        ("GET", "/batches/{t}", None, None),
+        ("GET", "/batches/{t}", None, {"fields": "id,name", "odd": "it's [a] {b} $HOME `x`"}),
+        ("POST", "/batches/{t}", {"name": 'it\'s "quoted" $HOME `date` ${X}', "extra": "é ünïcode"}, None),
+        ("POST", "/batches/{t}", b'{"name": "\x00\x1b[31m"}', None),
+        ("POST", "/batches/{t}", b"\xff\xfe not UTF-8", None),
+    ],
+    ids=["plain-get", "query-with-shell-characters", "json-with-quotes", "control-characters", "invalid-utf8"],
+)
+def test_a_printed_reproduction_pasted_into_a_shell_gets_the_same_answer(target, method, path, body, params):
+    target.reset()
+    run = session(target)
+    client = run.client()
+    kwargs = {"content": body} if isinstance(body, bytes) else {} if body is None else {"json": body}
+    if isinstance(body, bytes):
+        kwargs["headers"] = {"Content-Type": "application/json"}
+    sent = client.request(method, path.format(t=TENANT), params=params, **kwargs)
+    client.close()
+    command = sent.curl(run.secret)
+
+    assert TOKEN not in command
+    assert sent.status != 401 and replay(command) == sent.status
+    original, replayed = ({k: e[k] for k in ("method", "path", "query", "body")} for e in target.journal()[-2:])
+    assert replayed == original  # the same request, to the byte as far as the journal shows
 
 
 def test_a_create_reports_its_record_by_header_body_or_execution_arn():
@@ -55,11 +110,6 @@ def test_the_ledger_learns_creates_and_deletes_from_the_answers():
     assert (ledger.ids("batches"), ledger.ids("writeOffs")) == ([], ["wo-2"])
 
 
-def session(target) -> Session:
-    config = Config(base_url=target.base_url, token=TOKEN, tenant=TENANT, rate_limit=0, retries=5)
-    return Session(config, CONTRACT)
-
-
 @pytest.mark.parametrize("client", ["httpx", "requests"])
 def test_429_answers_are_retried_until_they_pass(target, client):
     target.reset()
@@ -76,3 +126,32 @@ def test_429_answers_are_retried_until_they_pass(target, client):
     fuzzer.close()
     assert run.guard.throttled > 0
     assert run.guard.sent == 10 + run.guard.throttled  # every retry is a request of the budget
+
+
+def test_each_thread_keeps_the_trace_of_its_unit_in_order(target):
+    target.reset()
+    run = session(target)
+    client = run.client()
+    seen: list[tuple[str, int]] = []
+    run.taps.append(lambda exchange, unit: seen.append((unit, exchange.status)))
+    with run.tracing("ids.unique") as outer:
+        client.call("listBatches")
+        with run.tracing("sweep") as inner:
+            client.call("getBatch", id="cfz-missing-1")
+        client.call("listBatches", params={"cfz_unknown": "1"})
+    client.call("listBatches")
+    client.close()
+    assert [e.status for e in outer.exchanges] == [200, 400] and [e.status for e in inner.exchanges] == [404]
+    assert seen == [("ids.unique", 200), ("sweep", 404), ("ids.unique", 400), ("", 200)]
+
+
+def test_a_summary_redacts_before_it_cuts_so_no_part_of_the_token_shows():
+    answer = exchange("GET", "/batches/acme", body={"echo": "x" * 280 + TOKEN})
+    answer.redact = session_redactor()
+    assert TOKEN[:6] not in answer.summary(limit=300)
+
+
+def session_redactor():
+    from conformance.safety import Redactor
+
+    return Redactor([TOKEN])

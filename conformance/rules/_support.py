@@ -8,7 +8,7 @@ from typing import Any
 
 from conformance.context import Context
 from conformance.contract import Operation, Resource
-from conformance.errors import SetupError, Skipped
+from conformance.errors import Reason, SetupError, Skipped
 from conformance.failures import Failure
 from conformance.http import Exchange
 
@@ -139,7 +139,7 @@ def sample_record(ctx: Context, collection: str) -> Record:
     exchange = ctx.call(collection, "list")
     found = records_of(exchange.json_or_none()) if exchange.status == 200 else []
     if not found:
-        raise Skipped(f"read-only and the tenant has no {collection} to read")
+        raise Skipped(f"read-only and the tenant has no {collection} to read", Reason.NO_RECORDS)
     return found[0]
 
 

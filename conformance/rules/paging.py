@@ -12,7 +12,7 @@ from typing import Any
 
 from conformance.context import Context
 from conformance.contract import Operation, Resource
-from conformance.errors import Skipped
+from conformance.errors import Reason, Skipped
 from conformance.failures import BadStartKeyAccepted, CountMismatch, Failure, IncompleteWalk, WalkDisturbedByInserts
 from conformance.http import Exchange
 from conformance.registry import response_rule, rule
@@ -114,7 +114,9 @@ def walks_survive_inserts(ctx: Context, resource: Resource) -> None:
     expect_status(first, [200], WalkDisturbedByInserts, "the first page")
     key = next_key(first)
     if key is None:
-        raise Skipped(f"all {len(records)} records fit in one page: raise --paging-records above the page size")
+        raise Skipped(
+            f"all {len(records)} records fit in one page: raise --paging-records above the page size", Reason.ONE_PAGE
+        )
     scope = {k: records[0].get(k) for k in ("business_unit_id", "fiscal_year_id", "batch_id") if k in records[0]}
     for _ in range(3):
         ctx.create(resource.name, **scope)

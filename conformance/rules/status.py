@@ -7,7 +7,7 @@ from typing import Any
 
 from conformance.context import Context
 from conformance.contract import Resource
-from conformance.errors import Skipped
+from conformance.errors import Reason, Skipped
 from conformance.failures import (
     DanglingReferenceAccepted,
     ForeignTenantAllowed,
@@ -120,7 +120,7 @@ def missing_credentials_are_401(ctx: Context, resource: Resource) -> None:
 def other_tenant_is_403(ctx: Context, resource: Resource) -> None:
     other = ctx.config.other_tenant
     if other is None:
-        raise Skipped("needs --other-tenant")
+        raise Skipped("needs --other-tenant", Reason.NEEDS_OTHER_TENANT)
     name = resource.name
     expect_status(ctx.call(name, "list", tenant=other), [403], ForeignTenantAllowed, f"list in tenant {other!r}")
     expect_status(ctx.call(name, "get", tenant=other, id=ctx.missing_id()), [403], ForeignTenantAllowed, "get")

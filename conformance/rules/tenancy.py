@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conformance.context import Context
 from conformance.contract import Resource
-from conformance.errors import Skipped
+from conformance.errors import Reason, Skipped
 from conformance.failures import CrossTenantLeak
 from conformance.registry import OTHER_TENANT, rule
 from conformance.rules._support import lookups, records_of, sample_record
@@ -20,7 +20,7 @@ from conformance.rules._support import lookups, records_of, sample_record
 def records_stay_in_their_tenant(ctx: Context, resource: Resource) -> None:
     other = ctx.config.other_tenant
     if other is None:
-        raise Skipped("needs --other-tenant")
+        raise Skipped("needs --other-tenant", Reason.NEEDS_OTHER_TENANT)
     # Ids are unique within a tenant only: another tenant may hold a different record under the same id. A leak
     # is this tenant's record itself showing up, so records are compared whole.
     record = ctx.read(resource.name, sample_record(ctx, resource.name)["id"])
