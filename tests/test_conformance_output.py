@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html.parser
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import xmlschema
@@ -33,9 +32,9 @@ from conformance.report import (
 )
 from conformance.safety import Redactor
 from conformance.text import has_unprintable
+from tests.support.junit_schema import junit_xsd
 
 TOKEN = "tok-9-secret"
-XSD = xmlschema.XMLSchema(Path(__file__).parent / "support" / "junit-10.xsd")
 RESOURCES = ("writeOffs", "debitMemos", "creditMemos", "invoices", "batches")
 
 
@@ -277,9 +276,15 @@ def test_the_log_has_a_line_per_unit_and_each_traceback_once():
 # -- JUnit XML --------------------------------------------------------------------------------------------------
 
 
-def test_junit_is_valid_against_the_common_schema_with_a_testcase_per_unit():
+@pytest.fixture(scope="session")
+def xsd() -> xmlschema.XMLSchema:
+    """The common JUnit schema, the one Jenkins validates reports against."""
+    return xmlschema.XMLSchema(junit_xsd())
+
+
+def test_junit_is_valid_against_the_common_schema_with_a_testcase_per_unit(xsd):
     text = output.junit_xml(report(), Redactor([TOKEN]))
-    XSD.validate(text)
+    xsd.validate(text)
     suite = ET.fromstring(text).find("testsuite")
     assert suite is not None
     assert [suite.get(k) for k in ("tests", "failures", "errors", "skipped")] == ["4", "1", "1", "1"]
@@ -292,9 +297,9 @@ def test_junit_is_valid_against_the_common_schema_with_a_testcase_per_unit():
     assert (properties["verdict"], properties["exit_code"]) == ("FAIL", "1")
 
 
-def test_junit_of_a_run_that_could_not_start_is_an_error_not_an_empty_pass():
+def test_junit_of_a_run_that_could_not_start_is_an_error_not_an_empty_pass(xsd):
     text = output.junit_xml(report(Outcome("x.y", "batches", PASSED), unable=True, stopped="the token was refused"))
-    XSD.validate(text)
+    xsd.validate(text)
     error = ET.fromstring(text).find(".//testcase[@name='collect-conformance[run]']/error")
     assert error is not None and error.get("message") == "could not run: the token was refused"
 
@@ -306,7 +311,7 @@ HOSTILE = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max
 
 @settings(max_examples=150, deadline=None)
 @given(title=HOSTILE, received=HOSTILE, reason=HOSTILE, body=HOSTILE)
-def test_junit_stays_well_formed_and_valid_whatever_text_it_quotes(title, received, reason, body):
+def test_junit_stays_well_formed_and_valid_whatever_text_it_quotes(xsd, title, received, reason, body):
     hostile = failure(title=title, received=received, response=body, steps=[Step(1, body, body, body, True)])
     text = output.junit_xml(
         report(
@@ -316,7 +321,7 @@ def test_junit_stays_well_formed_and_valid_whatever_text_it_quotes(title, receiv
             stopped=reason,
         )
     )
-    XSD.validate(text)  # parses it too: a NUL or a lone surrogate would make this raise
+    xsd.validate(text)  # parses it too: a NUL or a lone surrogate would make this raise
     suite = ET.fromstring(text.encode("utf-8"))
     error = suite.find(".//testcase[@name='ids.unique[invoices]']/error")
     assert error is not None and "\x00" not in (error.text or "")
