@@ -43,7 +43,7 @@ from filelock import FileLock, Timeout
 
 from mockserver.compaction import Child, CompactionState
 from mockserver.snapshot import FORMAT, TABLES, NotADatabaseError, SnapshotContents, read_snapshot, write_snapshot
-from mockserver.wal import Damage, LogContents, LogWriter, encode, read_log
+from mockserver.wal import Damage, LogContents, LogWriter, encode_all, read_log
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ class TinyStore(Store):
         if not changes:
             return
         assert self._writer is not None, "load() first"
-        data = b"".join(encode(c.as_json()) for c in changes)
+        data = encode_all([c.as_json() for c in changes])
         try:
             self._writer.append(data)
         except OSError as exc:

@@ -31,6 +31,14 @@ def encode(change: dict[str, Any]) -> bytes:
     return b"%08x %s\n" % (zlib.crc32(body), body)
 
 
+def encode_all(changes: list[dict[str, Any]]) -> bytes:
+    """The lines of one append; when there are several, each says its place among them (`"i"` of `"n"`), so that
+    they count only whole."""
+    if len(changes) == 1:
+        return encode(changes[0])
+    return b"".join(encode({**change, "i": i, "n": len(changes)}) for i, change in enumerate(changes))
+
+
 @dataclass(frozen=True)
 class Damage:
     """Something stored that could not be read: where, and the record it held if that much is legible."""
@@ -79,34 +87,88 @@ def decode_line(line: bytes) -> dict[str, Any]:
         and type(change.get("seq")) is int
         and all(isinstance(change.get(k), str) for k in ("t", "c", "id"))
         and (change.get("r") is None or isinstance(change["r"], dict))
+        and type(change.get("n", 1)) is int
+        and type(change.get("i", 0)) is int
     ):
         raise ValueError("it lacks the fields of a change (seq, t, c, id, r)")
     return change
 
 
+@dataclass
+class _Group:
+    """The lines of one append of `size` lines, as they are read."""
+
+    size: int
+    line: int  # the number of its first line
+    offset: int  # the byte its first line starts at
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    read: int = 0  # lines of it seen, readable or not
+    damaged: bool = False
+
+
 def read_log(path: Path) -> LogContents:
-    """Every change of a log, the lines that could not be read, and the length of a torn tail."""
+    """Every change of a log, the lines that could not be read, and the length of a torn tail.
+
+    The lines of one append (a batch request) count only whole: a kill in the middle of the append may have left
+    some of them in the file, and none was acknowledged. Each such line says its place in the group (`"i"` of
+    `"n"`). A group cut off by the end of the log belongs to the torn tail; a group with a damaged line, or cut
+    off anywhere else, is damage, and none of its changes is kept.
+    """
     contents = LogContents()
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return contents
     start, number = 0, 0
+    group: _Group | None = None
+
+    def broken(reason: str, line: int) -> None:
+        contents.damage.append(Damage(path, line, reason))
+
     while start < len(data):
         end = data.find(b"\n", start)
         number += 1
         if end < 0:
-            contents.torn = len(data) - start
             break
-        line = data[start:end]
+        line_start, line = start, data[start:end]
         start = end + 1
-        contents.whole = start
         if not line.strip():
             continue
         try:
-            contents.changes.append(decode_line(line))
+            change = decode_line(line)
         except ValueError as exc:
             contents.damage.append(Damage(path, number, f"cannot be read: {exc}", legible_key(line)))
+            change = None
+        size, index = (change.pop("n", 1), change.pop("i", 0)) if change is not None else (0, -1)
+        if group is not None and change is not None and (size != group.size or index != group.read):
+            broken(f"holds {group.read} of the {group.size} changes of one request, which count only whole", group.line)
+            group = None
+        if group is None and change is not None and size > 1:
+            if index != 0:
+                broken("is a change of a request whose first lines are missing", number)
+                contents.whole = start
+                continue
+            group = _Group(size, number, line_start)
+        if group is None:
+            if change is not None:
+                contents.changes.append(change)
+            contents.whole = start
+            continue
+        group.read += 1
+        if change is None:
+            group.damaged = True  # the request's other changes go with it: stored whole or not at all
+        else:
+            group.changes.append(change)
+        if group.read == group.size:
+            if not group.damaged:
+                contents.changes.extend(group.changes)
+            elif group.changes:
+                broken(f"dropped with the damaged line: {len(group.changes)} other changes of its request", group.line)
+            group = None
+            contents.whole = start
+    if group is not None:  # the log ends inside a group: the append that wrote it never finished
+        contents.whole = group.offset
+    contents.torn = len(data) - contents.whole
     return contents
 
 

@@ -407,3 +407,32 @@ def test_a_log_of_few_large_writes_is_folded_by_its_bytes(tmp_path):
     assert store.status()["log_bytes"] < 20_000  # folded long before 1,000 writes
     assert json.loads((tmp_path / "db.json").read_text())["records"]
     store.close()
+
+
+# -- one append, one request --------------------------------------------------------------------------------------
+
+
+def test_an_append_cut_short_by_a_kill_counts_for_nothing_not_for_its_first_lines(tmp_path):
+    """A kill in the middle of writing a batch request's 100 lines leaves some of them in the file."""
+    written(tmp_path / "db.json", [put(1, "before")])
+    group = wal.encode_all([put(i, f"g{i}").as_json() for i in range(2, 102)])
+    with open(tmp_path / "db.json.wal", "ab") as fh:
+        fh.write(group[: len(group) * 61 // 100])  # 61 whole lines and a torn one
+    store, loaded = opened(tmp_path / "db.json")
+    assert [c.id for c in loaded] == ["before"]
+    store.write([put(200, "after")])  # lands after the last whole append: the partial one was cut off
+    store.close()
+    assert set(records_of(tmp_path / "db.json")) == {"before", "after"}
+
+
+@pytest.mark.parametrize("line", [1, 2, 3], ids=["first", "middle", "last"])
+def test_a_damaged_line_of_an_append_takes_the_whole_request_with_it_on_repair(tmp_path, line):
+    db = tmp_path / "db.json"
+    written(db, [put(1, "alone")], [put(2, "g2"), put(3, "g3"), put(4, "g4")], [put(5, "later")])
+    log = db.with_name("db.json.wal")
+    lines = log.read_bytes().split(b"\n")
+    lines[line] = lines[line].replace(b'"acme"', b'"acne"')  # line 0 is "alone"; 1-3 the request's
+    log.write_bytes(b"\n".join(lines))
+    assert check_database(db).damage
+    repair_database(db)
+    assert set(records_of(db)) == {"alone", "later"}
