@@ -57,6 +57,10 @@ def raw_problem(status: int, detail: str, headers: dict[str, str] | None = None)
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
+class _Refused(Exception):
+    """Raised in a parser callback after the answer is sent: httptools stops, uvicorn finds the connection closing."""
+
+
 class GuardedProtocol(HttpToolsProtocol):
     """uvicorn's HTTP protocol with time and room limits; `protocol_for(settings)` makes one with its numbers."""
 
@@ -100,6 +104,10 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._cancel()
         self._began, self._waiting_since, self._head_bytes = False, None, 0
+        if len(self.url) > MAX_HEAD_BYTES:
+            self._stop(414, f"The request's URL is longer than {MAX_HEAD_BYTES} bytes")
+        if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_HEAD_BYTES:
+            self._stop(431, f"The request's headers are longer than {MAX_HEAD_BYTES} bytes")
         if any(name in (b"content-length", b"transfer-encoding") for name, _ in self.headers):
             self._arm(self.body_timeout, self._body_late)
         super().on_headers_complete()
@@ -121,6 +129,8 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
+        if self.transport.is_closing():
+            return  # refused already (_stop), or gone
         error = sys.exc_info()[1]
         cause = error.__cause__ or error.__context__ if error else None
         reason = str(cause or error or msg)
@@ -173,6 +183,11 @@ class GuardedProtocol(HttpToolsProtocol):
             oldest.transport.close()
         oldest.connections.discard(oldest)
         return True
+
+    def _stop(self, status: int, detail: str) -> None:
+        """Refuse from inside a parser callback, and stop the parser reading any further."""
+        self._refuse(status, detail)
+        raise _Refused(detail)
 
     def _refuse(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         self._cancel()
