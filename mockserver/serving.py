@@ -68,61 +68,67 @@ class GuardedProtocol(HttpToolsProtocol):
     body_timeout = 30.0
     max_connections = 1000
 
+    # Per request, the common case costs a few attribute checks: timers are armed only when a request arrives in
+    # parts (headers or body still missing once a chunk is parsed), which a fast client never causes.
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._timer: asyncio.TimerHandle | None = None
-        self._head_bytes = 0
-        self._began = False  # a request has started arriving, its headers have not ended
-        self._in_headers = False  # ... and its request line has
+        self._head_bytes = 0  # received while waiting for a request's headers (an upper bound of their size)
+        self._began = False  # a request has started arriving; its headers have not ended
+        self._body_pending = False  # its headers have ended; its body has not
         self._waiting_since: float | None = time.monotonic()  # None while a request is in flight
         if len(self.connections) > self.max_connections and not self._displace():
             detail = f"The mock serves at most {self.max_connections} connections at once and all are busy"
             self._refuse(503, f"{detail}: try again in a moment", {"retry-after": "1"})
             return
+        # A connection that never sends a byte: uvicorn's keep-alive timer only starts after a first request.
         self._arm(self.header_timeout, self._headers_late)
 
     def data_received(self, data: bytes) -> None:
         if self._waiting_since is not None:
             self._head_bytes += len(data)
         super().data_received(data)
-        # Still no end of the headers after all of this (a chunk may hold headers and body alike: only now, after
-        # parsing, is it known): the parser keeps what it has read, so it is bounded here.
+        if self._timer is None:
+            if self._began:
+                self._arm(self.header_timeout, self._headers_late)
+            elif self._body_pending:
+                self._arm(self.body_timeout, self._body_late)
+        # Still no end of the headers after all of this: the parser keeps what it has read, so it is bounded here.
         if self._waiting_since is not None and self._head_bytes > MAX_HEAD_BYTES:
-            if self._in_headers:
+            if self.headers:
                 self._refuse(431, f"The request's headers are longer than {MAX_HEAD_BYTES} bytes")
             else:
                 self._refuse(414, f"The request's URL is longer than {MAX_HEAD_BYTES} bytes")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._began, self._in_headers = True, False
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._in_headers = True
-        super().on_header(name, value)
+        self._began = True
 
     def on_headers_complete(self) -> None:
-        self._cancel()
-        self._began, self._waiting_since, self._head_bytes = False, None, 0
-        if len(self.url) > MAX_HEAD_BYTES:
-            self._stop(414, f"The request's URL is longer than {MAX_HEAD_BYTES} bytes")
-        if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_HEAD_BYTES:
-            self._stop(431, f"The request's headers are longer than {MAX_HEAD_BYTES} bytes")
-        if any(name in (b"content-length", b"transfer-encoding") for name, _ in self.headers):
-            self._arm(self.body_timeout, self._body_late)
+        if self._timer is not None:
+            self._cancel()
+        if self._head_bytes > MAX_HEAD_BYTES:  # what was received may be over the limit: measure what was parsed
+            if len(self.url) > MAX_HEAD_BYTES:
+                self._stop(414, f"The request's URL is longer than {MAX_HEAD_BYTES} bytes")
+            if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_HEAD_BYTES:
+                self._stop(431, f"The request's headers are longer than {MAX_HEAD_BYTES} bytes")
+        self._began, self._body_pending, self._waiting_since, self._head_bytes = False, True, None, 0
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._cancel()
+        self._body_pending = False
+        if self._timer is not None:
+            self._cancel()
         super().on_message_complete()
         if self.cycle is not None and self.cycle.response_complete:
-            self._wait_for_next()
+            self._waiting_since = time.monotonic()
 
     def on_response_complete(self) -> None:
-        pipelined = bool(self.pipeline)
+        pipelined = bool(self.pipeline)  # the next request starts now: still in flight
         super().on_response_complete()
-        if not pipelined and not self.transport.is_closing() and self.cycle is not None and not self.cycle.more_body:
-            self._wait_for_next()
+        if not self._body_pending and not pipelined:
+            self._waiting_since = time.monotonic()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
@@ -137,10 +143,6 @@ class GuardedProtocol(HttpToolsProtocol):
         self._refuse(400, f"The request is not valid HTTP/1.1 (or its URL is over 65,535 bytes): {reason}")
 
     # -- the limits ---------------------------------------------------------------------------------------------
-
-    def _wait_for_next(self) -> None:
-        self._waiting_since = time.monotonic()
-        self._arm(self.header_timeout, self._headers_late)
 
     def _arm(self, seconds: float, callback: Any) -> None:
         self._cancel()
