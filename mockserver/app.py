@@ -10,7 +10,8 @@ from connexion.operations import OpenAPIOperation
 from connexion.options import SwaggerUIOptions
 from connexion.security import SecurityHandlerFactory
 from connexion.spec import OpenAPISpecification, Specification
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collect_contract import SPEC_PATH
 from mockserver import seeding
@@ -18,16 +19,19 @@ from mockserver.admin import admin_app
 from mockserver.auth import Auth
 from mockserver.contract import Contract
 from mockserver.database import Database
-from mockserver.dispatch import Dispatcher, Endpoint
+from mockserver.dispatch import Dispatcher, Endpoint, answer
+from mockserver.errors import PROBLEM_JSON, problem_body, server_error_parts
 from mockserver.faults import Faults
 from mockserver.journal import Journal
 from mockserver.memory import paused_gc, settle
 from mockserver.observe import ObservedApi
+from mockserver.paging import KeyCodec, derive
+from mockserver.records import Clock
 from mockserver.resolver import MockResolver
 from mockserver.resources import index_specs, range_specs
 from mockserver.settings import Settings
 from mockserver.state import MockState
-from mockserver.storage import open_store
+from mockserver.storage import StoreError, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +42,8 @@ class MockApp:
     def __init__(self, state: MockState, api: Dispatcher, admin: ASGIApp, docs: ASGIApp):
         self.state = state
         self.api = ObservedApi(api, state.journal, state.faults)
-        self.admin = admin
-        self.docs = docs
+        self.admin = ProblemsOnly(admin)
+        self.docs = ProblemsOnly(docs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -59,7 +63,7 @@ class MockApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                close_database(self.state)
+                close_database(self.state.db)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -67,24 +71,83 @@ class MockApp:
 DOCS = ("/ui", "/openapi.json", "/openapi.yaml")
 
 
+class ProblemsOnly:
+    """Every error answer of an inner app in the problem shape: Starlette's routers and static files answer their
+    404s and 405s in plain text, and raise on a missing file; here those become problems with the same status."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        replaced: dict[str, Any] = {}
+
+        async def send_problems(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = dict(message.get("headers", []))
+                kind = headers.get(b"content-type", b"")
+                if message["status"] >= 400 and not kind.startswith((PROBLEM_JSON.encode(), b"application/json")):
+                    replaced["status"] = message["status"]
+                    replaced["allow"] = headers.get(b"allow")
+                    return
+            elif message["type"] == "http.response.body" and replaced:
+                if not message.get("more_body", False):
+                    await _answer_problem(send, replaced["status"], scope, replaced["allow"])
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_problems)
+        except HTTPException as exc:
+            if not started:
+                await _answer_problem(send, exc.status_code, scope, None)
+        except Exception as exc:  # noqa: BLE001 - the problem shape, never a traceback
+            logger.error("unhandled error answering %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+            if not started:
+                await answer(send, *server_error_parts())
+
+
+async def _answer_problem(send: Send, status: int, scope: Scope, allow: bytes | None) -> None:
+    where = f"{scope.get('method')} {scope.get('path')}"
+    detail = {404: f"Nothing is found at {scope.get('path')}", 405: f"{where} is not allowed"}.get(status, where)
+    headers = {"Content-Type": PROBLEM_JSON, **({"Allow": allow.decode("latin-1")} if allow else {})}
+    await answer(send, status, headers, problem_body(status, detail))
+
+
 def create_app(settings: Settings | None = None) -> MockApp:
     """Open (and on first start seed) the database, and serve the contract over it."""
     settings = settings or Settings()
     contract = Contract.from_path(settings.spec_path)
+    db = Database(
+        open_store(settings.db, fsync=settings.fsync),
+        index_specs(contract),
+        settings.compact_every,
+        range_specs(contract),
+        settings.compact_bytes,
+    )
+    clock = Clock()
+    try:
+        open_database(db, settings, contract, clock)
+    except BaseException:
+        db.store.close()  # the lock and the files go with the failed start
+        raise
+    # Caller ids and paging keys are keyed with the database's own secret, which lives as long as its records.
+    secret = str(db.store.meta["secret"])
     state = MockState(
         settings=settings,
         contract=contract,
-        db=Database(
-            open_store(settings.db, fsync=settings.fsync),
-            index_specs(contract),
-            settings.compact_every,
-            range_specs(contract),
-        ),
-        auth=Auth(settings.token, settings.tokens, settings.admin_token),
-        journal=Journal(settings.journal_size),
+        db=db,
+        auth=Auth(settings.token, settings.tokens, settings.admin_token, key=derive(secret, "caller ids")),
+        journal=Journal(settings.journal_size, settings.journal_bytes),
         faults=Faults(list(settings.faults)),
+        codec=KeyCodec(derive(secret, "paging keys")),
+        clock=clock,
     )
-    open_database(state)
     # Connexion loads and validates the contract, and models each operation for the dispatcher.
     specification = load_specification(contract.spec, packaged=settings.spec_path == SPEC_PATH)
     resolver = MockResolver(state)
@@ -123,23 +186,26 @@ def swagger_ui(specification: Specification, enabled: bool) -> ASGIApp:
     return docs
 
 
-def open_database(state: MockState) -> None:
+def open_database(db: Database, settings: Settings, contract: Contract, clock: Clock) -> None:
     """Load what is stored; seed an empty database from the fixtures if asked to."""
     with paused_gc():
-        loaded = state.db.load()
-        if loaded == 0 and state.settings.seed:
-            data = seeding.read_directory(state.settings.fixtures, state.contract)
-            seeding.load(state.db, state.contract, data, state.clock, validate=False, durable=False)
-            state.db.compact()
+        loaded = db.load()
+        if loaded == 0 and settings.seed:
+            data = seeding.read_directory(settings.fixtures, contract)
+            seeding.load(db, contract, data, clock, validate=False, durable=False)
+            db.compact()
     settle()
-    if state.db.store.pending:
+    if db.store.pending:
         # Fold the log of the last run into the snapshot, in the background: start does not wait for it.
-        if not state.db.store.compact_in_background(state.db.snapshot):
-            state.db.compact()  # a sealed log left by a crash: fold everything now, once
+        if not db.store.compact_in_background(db.snapshot):
+            db.compact()  # no fork on this system: fold everything now, once
 
 
-def close_database(state: MockState) -> None:
+def close_database(db: Database) -> None:
+    """Fold the log into the snapshot and release the files; a failure leaves the log, replayed at the next start."""
     try:
-        state.db.compact()
+        db.compact()
+    except StoreError as exc:
+        logger.error("%s; the write-ahead log is kept and replayed at the next start (nothing is lost)", exc)
     finally:
-        state.db.store.close()
+        db.store.close()

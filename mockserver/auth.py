@@ -3,13 +3,16 @@
 Both styles the contract declares reach `Auth.check`: `Authorization: Bearer <token>` (scheme
 `knox-authorizer`) and `Authorization: <token>` (scheme `api-key`). No credential or an unknown one is a 401
 (connexion raises it when every scheme declines); a known token used for a tenant it does not cover is a 403.
-Tokens are never logged or echoed: a caller is known by a user id derived from a hash of its token.
+Tokens are never logged or echoed: a caller is known by a user id (`sys_created_by_id`, ...) that is a keyed hash
+of its token, keyed with the database's own secret, so that a stored record tells nothing that would let anyone
+guess the token offline (a plain hash of a weak token can be searched for).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,14 +22,22 @@ from mockserver.framework import security_handlers
 ALL_TENANTS = None  # the development token's scope
 
 
-def user_id(token: str) -> str:
-    return "user-" + hashlib.sha256(token.encode()).hexdigest()[:10]
+def user_id(token: str, key: bytes) -> str:
+    """A stable name for a token's caller that does not give the token away (HMAC-SHA256 under a secret key)."""
+    return "user-" + hmac.new(key, token.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 class Auth:
-    def __init__(self, token: str, tokens: Mapping[str, frozenset[str]] | None = None, admin_token: str = ""):
+    def __init__(
+        self,
+        token: str,
+        tokens: Mapping[str, frozenset[str]] | None = None,
+        admin_token: str = "",
+        key: bytes = b"",
+    ):
         self._scopes: dict[str, frozenset[str] | None] = {token: ALL_TENANTS, **(tokens or {})}
-        self._users = {t: ("dev-user" if t == token else user_id(t)) for t in self._scopes}
+        key = key or secrets.token_bytes(32)
+        self._users = {t: ("dev-user" if t == token else user_id(t, key)) for t in self._scopes}
         self.admin_token = admin_token
 
     def check(self, credential: str | None, request: Any = None) -> dict[str, Any] | None:

@@ -4,6 +4,8 @@
     collect-mock seed     --db PATH [--from DIR]
     collect-mock reset    --db PATH
     collect-mock export   --db PATH [--out FILE]
+    collect-mock check    --db PATH
+    collect-mock repair   --db PATH
     collect-mock fixtures --scale N --seed S --out DIR
 
 Errors are printed as `Type: message` with exit status 1 (2 for a bad command line), never as a traceback.
@@ -21,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.settings import (
-    DEFAULT_ADMIN_TOKEN,
     DEFAULT_TOKEN,
     MEMORY,
     Settings,
@@ -84,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_parser(export, defaults)
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
+    check = commands.add_parser("check", help="report what of a database file is damaged, changing nothing")
+    _settings_parser(check, defaults)
+    repair = commands.add_parser("repair", help="keep every readable record of a damaged database file")
+    _settings_parser(repair, defaults)
+
     fixtures = commands.add_parser("fixtures", help="generate a consistent fixture set of any size", add_help=False)
     fixtures.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -132,27 +138,28 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mockserver import create_app
+    from mockserver import create_app, exposure
+    from mockserver.serving import uvicorn_config
 
     settings = _settings(args)
+    exposure.check(settings)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     listener = _bind(settings.host, settings.port)
     app = create_app(settings)
     port = listener.getsockname()[1]
     tenants = ", ".join(app.state.db.tenants()) or "none yet (create records in any tenant)"
     base = f"http://{settings.host}:{port}"
-    token, admin_token = _shown(settings.token, DEFAULT_TOKEN), _shown(settings.admin_token, DEFAULT_ADMIN_TOKEN)
+    token = _shown(settings.token, DEFAULT_TOKEN)
     example = settings.token if settings.token == DEFAULT_TOKEN else "<token>"
     print(
         f"Collect mock serving {base}\n"
         f"  database:   {settings.db}\n"
         f"  tenants:    {tenants}\n"
         f"  token:      {token}   (curl -H 'Authorization: Bearer {example}' {base}/batches/<tenant>)\n"
-        f"  Swagger UI: {base}/ui/\n"
-        f"  admin API:  {base}/_mock/health  (token: {admin_token})",
+        f"  Swagger UI: {base}/ui/\n" + exposure.admin_lines(settings, base),
         flush=True,
     )
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=args.log_level in ("debug", "info"))
+    config = uvicorn_config(app, settings, log_level=args.log_level, access_log=args.log_level in ("debug", "info"))
     server = uvicorn.Server(config)
     server.run(sockets=[listener])
     return 0
@@ -218,4 +225,33 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "seed": seed, "reset": reset, "export": export}
+def check(args: argparse.Namespace) -> int:
+    from mockserver.storage import check_database
+
+    db = _settings(args).db
+    contents = check_database(db)
+    print(f"{db}: {len(contents.latest)} records readable, {contents.changes} changes in the write-ahead log")
+    if contents.active.torn:
+        print(
+            f"  the log ends with {contents.active.torn} bytes of a write cut short "
+            "(never acknowledged; dropped at start)"
+        )
+    for damage in contents.damage:
+        print(f"  damaged: {damage}")
+    if contents.damage:
+        print(f"Run `collect-mock repair --db {db}` to keep every readable record (damaged files are copied aside).")
+    return 1 if contents.damage else 0
+
+
+def repair(args: argparse.Namespace) -> int:
+    from mockserver.storage import repair_database
+
+    db = _settings(args).db
+    dropped, kept = repair_database(db)
+    for damage in dropped:
+        print(f"  dropped: {damage}")
+    print(f"repaired {db}: {kept} records kept, {len(dropped)} damaged places dropped (copies kept beside it)")
+    return 0
+
+
+COMMANDS = {"serve": serve, "seed": seed, "reset": reset, "export": export, "check": check, "repair": repair}

@@ -6,7 +6,9 @@ are being created (they land behind the walker) or deleted. Indexes map a tuple 
 sequence numbers of the records that hold them, which is what index lookups, searches and reference checks read:
 their cost follows the matches, not the size of the tenant.
 
-The event loop is the only writer, so no locks are needed.
+The event loop is the only writer, so no locks are needed. Writes made inside `atomic()` reach the store in one
+append when the block ends, or (if the store refuses them, or the block raises) are undone in memory: a batch
+request is stored whole or not at all.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import bisect
 import heapq
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,16 +153,24 @@ def _build_indexes(table: Table) -> None:
 
 class Database:
     def __init__(
-        self, store: Store, indexes: Iterable[IndexSpec] = (), compact_every: int = 0, ranges: Iterable[RangeSpec] = ()
+        self,
+        store: Store,
+        indexes: Iterable[IndexSpec] = (),
+        compact_every: int = 0,
+        ranges: Iterable[RangeSpec] = (),
+        compact_bytes: int = 64 * 1_048_576,
     ):
         self.store = store
         self.range_specs = list(ranges)
         self.compact_every = compact_every
+        self.compact_bytes = compact_bytes
         self.index_specs = list(indexes)
         self.tables: dict[tuple[str, str], Table] = {}
         self.next_seq = 1
         self.size = 0  # records held, over all tenants and collections
         self._bulk = False
+        # Inside atomic(): the changes applied in memory, each with what it replaced, not yet written.
+        self._group: list[tuple[Change, tuple[int, Record] | None]] | None = None
 
     # -- loading ------------------------------------------------------------------------------------------------
 
@@ -286,12 +297,50 @@ class Database:
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Persist, then apply, a group of changes: the store acknowledges before memory moves on."""
+        if self._group is not None:
+            for change in changes:
+                self._group.append((change, self._current(change)))
+                self.apply_in_memory([change])
+            return
         self.store.write(changes)
         self.apply_in_memory(changes)
+        self._maybe_compact()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Changes made in the block are stored together when it ends, or not at all (and undone in memory)."""
+        if self._group is not None:  # already inside one: the outer block decides
+            yield
+            return
+        group: list[tuple[Change, tuple[int, Record] | None]] = []
+        self._group = group
+        try:
+            yield
+            self.store.write([change for change, _ in group])
+        except BaseException:
+            for change, before in reversed(group):
+                self._undo(change, before)
+            raise
+        finally:
+            self._group = None
+        self._maybe_compact()
+
+    def _current(self, change: Change) -> tuple[int, Record] | None:
+        table = self.tables.get((change.tenant, change.collection))
+        return table.by_id.get(change.id) if table else None
+
+    def _undo(self, change: Change, before: tuple[int, Record] | None) -> None:
+        if before is None:
+            self._delete(change.tenant, change.collection, change.id)
+        else:
+            self._put(before[0], change.tenant, change.collection, change.id, before[1])
+
+    def _maybe_compact(self) -> None:
         self.store.poll()
-        # Amortised: the log is folded once it is as long as the database (and at least `compact_every`), so
-        # the rewriting done per write stays constant however large the database grows.
-        if self.compact_every and self.store.pending >= max(self.compact_every, self.size):
+        # Amortised: the log is folded once it holds as many writes as the database holds records (at least
+        # `compact_every`) or as many bytes as the last snapshot (at least `compact_bytes`), so the rewriting done
+        # per write stays constant however large the database or its records grow.
+        if self.compact_every and self.store.compaction_due(self.size, self.compact_every, self.compact_bytes):
             self.store.compact_in_background(self.snapshot)
 
     def apply_in_memory(self, changes: Sequence[Change]) -> None:

@@ -24,10 +24,12 @@ from connexion.operations import OpenAPIOperation
 from connexion.security import SecurityHandlerFactory
 from starlette.types import Message, Receive, Scope, Send
 
-from mockserver.errors import NotFoundProblem, ResponseProblem, problem_parts, server_error_parts
+from mockserver.errors import NotFoundProblem, ResponseProblem, StorageProblem, problem_parts, server_error_parts
 from mockserver.resources import Caller
+from mockserver.storage import StoreError
 from mockserver.validation import (
     BodyValidator,
+    ClientDisconnected,
     ParamValidator,
     ReadValidator,
     RepeatableArrayParser,
@@ -121,6 +123,11 @@ class Endpoint:
         except ProblemException as exc:
             await answer(send, *problem_parts(exc))
             return
+        except StoreError as exc:
+            await answer(send, *problem_parts(StorageProblem(f"The mock could not store this change: {exc}")))
+            return
+        except ClientDisconnected:
+            return  # nobody to answer; the body never arrived whole, so nothing was done with it
         except Exception as exc:  # noqa: BLE001 - a 500 in the contract's shape, never a traceback
             logger.error("unhandled error in %s", self.operation.operation_id, exc_info=exc)
             await answer(send, *server_error_parts())

@@ -5,7 +5,8 @@
         ├── BadRequestProblem       400  invalid body, parameter, content type, start key, ...
         ├── ForbiddenProblem        403  credential not allowed for the tenant
         ├── NotFoundProblem         404  no such record in the tenant
-        └── ConflictProblem         409  missing reference, locked record, batch still referenced
+        ├── ConflictProblem         409  missing reference, locked record, batch still referenced, version at its end
+        └── StorageProblem          507  the disk refused the write: nothing was stored
 
 Handlers raise these and never build error responses themselves. `problem_parts` renders any problem
 (ours, or one connexion raised, such as its 401s) as `application/problem+json`; injected faults use the same
@@ -91,6 +92,13 @@ class ConflictProblem(MockProblem):
     status = 409
 
 
+class StorageProblem(MockProblem):
+    """The mock's storage refused a write (a full disk, an I/O error, a read-only file system): nothing was stored,
+    and the client may try again once the storage is back."""
+
+    status = 507
+
+
 class ResponseProblem(MockProblem):
     """The mock's own answer broke the contract (only with --validate-responses)."""
 
@@ -121,7 +129,15 @@ def problem_body(
         "detail": detail,
     }
     body.update(ext or {})
-    return json.dumps(body, ensure_ascii=False).encode()
+    return json_bytes(body)
+
+
+def json_bytes(value: Any) -> bytes:
+    """JSON as UTF-8, always: text that holds a lone surrogate (which UTF-8 cannot carry) is written escaped."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value).encode()
 
 
 def server_error_parts() -> tuple[int, dict[str, str], bytes]:

@@ -6,6 +6,9 @@ A rule matches requests by operationId, method, path glob and tenant (each optio
 Draws come from one random generator seeded with the rule's `seed`, so the same requests in the same order meet
 the same faults. The first matching rule wins.
 
+A rule is checked against `RULE_SCHEMA` (types included: `retry_after: true` is not a number of seconds) before
+it is used, and a list of rules is added whole or not at all.
+
     {"operation": "getWriteOff", "tenant": "acme", "latency_ms": 200, "throttle_rate": 0.5, "retry_after": 2}
     {"path": "/invoices/*", "error_rate": 1, "error_status": 500}
 """
@@ -16,17 +19,42 @@ import fnmatch
 import itertools
 import json
 import random
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockserver.errors import PROBLEM_JSON, problem_body
+from jsonschema import Draft4Validator
+
+from mockserver.errors import PROBLEM_JSON, FieldError, problem_body, shown_value
+from mockserver.validation import schema_errors
 
 PROBLEM = {"Content-Type": PROBLEM_JSON}
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 2048}
+RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "operation": _TEXT,
+        "method": {"type": "string", "enum": [*METHODS, *(m.lower() for m in METHODS)]},
+        "path": _TEXT,
+        "tenant": _TEXT,
+        "latency_ms": {"type": "integer", "minimum": 0, "maximum": 60_000},
+        "error_rate": {"type": "number", "minimum": 0, "maximum": 1},
+        "error_status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "throttle_rate": {"type": "number", "minimum": 0, "maximum": 1},
+        "retry_after": {"type": "integer", "minimum": 0, "maximum": 86_400},
+        "seed": {"type": "integer"},
+    },
+}
 
 
 class FaultError(ValueError):
     """A fault rule that cannot be used; the message names the key and the value."""
+
+    def __init__(self, message: str, errors: list[FieldError] | None = None):
+        super().__init__(message)
+        self.errors = errors or []
 
 
 def read_rules(path: Path) -> tuple[dict[str, Any], ...]:
@@ -36,12 +64,32 @@ def read_rules(path: Path) -> tuple[dict[str, Any], ...]:
     except (OSError, ValueError) as exc:
         raise FaultError(f"{path}: {exc}") from None
     rules = rules if isinstance(rules, list) else [rules]
-    for rule in rules:
-        try:
-            Rule.from_dict(rule)
-        except (FaultError, AttributeError) as exc:
-            raise FaultError(f"{path}: {exc}") from None
+    try:
+        check_rules(rules)
+    except FaultError as exc:
+        raise FaultError(f"{path}: {exc}") from None
     return tuple(rules)
+
+
+def check_rules(rules: list[Any]) -> list[Rule]:
+    """Every rule of a list as a Rule, or FaultError naming each key at fault (of each rule, by position)."""
+    errors: list[FieldError] = []
+    for position, data in enumerate(rules):
+        prefix = f"[{position}]" if len(rules) > 1 else ""
+        if not isinstance(data, dict):
+            errors.append(
+                FieldError("body", prefix, f"Fault rule has value '{shown_value(data)[1:-1]}'. Not a JSON object.")
+            )
+            continue
+        for error in schema_errors(Draft4Validator, RULE_SCHEMA, data, prefix=prefix):
+            key = error.field.rsplit(".", 1)[-1].removeprefix(prefix)
+            value = data.get(key, "") if key else ""
+            shown = shown_value(value)
+            message = f"Fault '{key}' has value '{shown[1:-1] if isinstance(value, str) else shown}'. {error.message}"
+            errors.append(FieldError("body", error.field, message))
+    if errors:
+        raise FaultError("; ".join(e.message for e in errors[:5]), errors)
+    return [Rule(**data) for data in rules]
 
 
 @dataclass
@@ -60,30 +108,7 @@ class Rule:
     _random: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "throttle_rate"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise FaultError(f"Fault '{name}' has value '{value}'. Not a probability between 0 and 1.")
-        if not isinstance(self.latency_ms, int) or not 0 <= self.latency_ms <= 60_000:
-            raise FaultError(f"Fault 'latency_ms' has value '{self.latency_ms}'. Not between 0 and 60000.")
-        if not isinstance(self.error_status, int) or not 400 <= self.error_status <= 599:
-            raise FaultError(f"Fault 'error_status' has value '{self.error_status}'. Not a 4xx or 5xx status.")
-        if not isinstance(self.retry_after, int) or self.retry_after < 0:
-            raise FaultError(f"Fault 'retry_after' has value '{self.retry_after}'. Not a number of seconds.")
         self._random = random.Random(self.seed)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Rule:
-        if not isinstance(data, dict):
-            raise FaultError(f"Fault rule has value '{data}'. Not a JSON object.")
-        known = {f.name for f in fields(cls) if not f.name.startswith("_")} - {"id"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise FaultError(f"Fault key '{unknown[0]}' is not one of: {', '.join(sorted(known))}.")
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise FaultError(f"Fault rule is invalid: {exc}") from None
 
     def matches(self, method: str, path: str, tenant: str | None, operation_id: str | None) -> bool:
         return (
@@ -113,10 +138,15 @@ class Faults:
             self.add(rule)
 
     def add(self, data: dict[str, Any]) -> Rule:
-        rule = Rule.from_dict(data)
-        rule.id = next(self._ids)
-        self.rules.append(rule)
-        return rule
+        return self.add_all([data])[0]
+
+    def add_all(self, rules: list[Any]) -> list[Rule]:
+        """Add every rule, or (FaultError) none of them."""
+        added = check_rules(rules)
+        for rule in added:
+            rule.id = next(self._ids)
+        self.rules.extend(added)
+        return added
 
     def remove(self, rule_id: int) -> bool:
         before = len(self.rules)

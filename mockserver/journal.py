@@ -2,7 +2,10 @@
 
 Like WireMock's request log. Each API request (not the admin API) is recorded with its method, path, query,
 tenant, operationId, request body, status and duration. The Authorization header is never recorded. The journal
-keeps the most recent `capacity` entries, so a load test cannot exhaust memory.
+keeps the most recent entries, at most `capacity` of them and at most `max_bytes` of paths, queries and bodies
+together: a client without a token sending huge refused requests cannot fill the memory, nor make
+`GET /_mock/journal` build an answer of hundreds of megabytes. Each entry keeps at most 2 KiB of path and of query
+and 64 KiB of body; what was cut is marked so.
 """
 
 from __future__ import annotations
@@ -16,6 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 MAX_BODY = 65_536
+MAX_TEXT = 2_048  # of a path or a query string
+ENTRY_OVERHEAD = 200  # bytes an entry costs beyond its path, query and body
+CUT = "…"
+
+
+def clipped(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}{CUT}({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,10 @@ class Entry:
     duration_ms: float
     body: bytes = b""  # as received (at most 64 KiB); decoding it per request would cost more than recording
 
+    @property
+    def size(self) -> int:
+        return len(self.path) + len(self.query) + len(self.body) + ENTRY_OVERHEAD
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["body"] = decode_body(self.body)
@@ -43,7 +57,7 @@ def decode_body(raw: bytes) -> Any:
     if not raw:
         return None
     if len(raw) > MAX_BODY:
-        return raw[:MAX_BODY].decode("utf-8", "replace") + "…"
+        return raw[:MAX_BODY].decode("utf-8", "replace") + CUT
     try:
         return json.loads(raw)
     except ValueError:
@@ -51,21 +65,29 @@ def decode_body(raw: bytes) -> Any:
 
 
 class Journal:
-    def __init__(self, capacity: int = 10_000):
+    def __init__(self, capacity: int = 10_000, max_bytes: int = 32 * 1_048_576):
         self.capacity = capacity
-        self._entries: deque[Entry] = deque(maxlen=capacity or None)
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: deque[Entry] = deque()
         self._seq = itertools.count(1)
 
     @property
     def enabled(self) -> bool:
-        return self.capacity > 0
+        return self.capacity > 0 and self.max_bytes > 0
 
-    def record(self, **fields: Any) -> None:
-        if self.enabled:
-            self._entries.append(Entry(seq=next(self._seq), **fields))
+    def record(self, *, path: str, query: str, **fields: Any) -> None:
+        if not self.enabled:
+            return
+        entry = Entry(seq=next(self._seq), path=clipped(path), query=clipped(query), **fields)
+        self._entries.append(entry)
+        self.bytes += entry.size
+        while self._entries and (len(self._entries) > self.capacity or self.bytes > self.max_bytes):
+            self.bytes -= self._entries.popleft().size
 
     def clear(self) -> None:
         self._entries.clear()
+        self.bytes = 0
 
     def find(
         self,

@@ -3,7 +3,8 @@
 A key is `base64url(payload).base64url(signature)`; the payload holds the last sequence number returned and a
 fingerprint of the tenant, collection and query. A key that does not decode, whose signature does not match, or
 that was issued for another walk is refused with 400 rather than silently restarting or leaking another walk.
-Keys are signed with a secret made at start, so they do not outlive the server process.
+Keys are signed with a key derived from the database's secret (kept in its snapshot), so the keys of a file-backed
+mock survive its restarts; an in-memory mock's secret, like its records, lasts one run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def derive(secret: str, purpose: str) -> bytes:
+    """A key for one purpose from a database's secret, so that no two uses share a key."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
 class KeyCodec:
@@ -54,7 +60,10 @@ class KeyCodec:
             data = json.loads(_unb64(payload))
             seq, issued_for = int(data["k"]), data["w"]
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-            raise _bad("is not a start key this server issued: pass back LastEvaluatedKey unchanged") from None
+            raise _bad(
+                "is not a start key of this database: pass back LastEvaluatedKey unchanged (the keys of an "
+                "in-memory mock last one run; a file-backed mock's survive restarts)"
+            ) from None
         if issued_for != walk or seq < 0:
             raise _bad("was issued for another tenant, collection or query")
         return seq

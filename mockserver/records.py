@@ -21,27 +21,37 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_iso(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
-        return None
-
-
 class Clock:
-    """Timestamps that strictly increase, so `sys_last_modified_at` moves on every change."""
+    """The server's clock: timestamps that strictly increase within a run, so that two writes are never stamped
+    alike. They come from the clock alone, never from a stored record: a record seeded with a date in the year 2999
+    (or 9999) must not drag every later write there (or past the end of the calendar)."""
 
     def __init__(self, now: Callable[[], datetime] = utc_now):
         self._now = now
         self._last = datetime.min.replace(tzinfo=UTC)
 
-    def tick(self, after: str | None = None) -> str:
+    def tick(self) -> str:
         moment = self._now()
-        floor = max(self._last, parse_iso(after) or self._last) if after else self._last
-        if moment <= floor:
-            moment = floor + timedelta(microseconds=1)
+        if moment <= self._last:
+            moment = self._last + timedelta(microseconds=1)
         self._last = moment
         return iso(moment)
+
+
+MAX_VERSION = 2**63 - 1  # versions are 64-bit integers for the clients that read them
+
+
+class VersionExhaustedError(ValueError):
+    """A record's version cannot be raised any further."""
+
+
+def next_version(record: Record) -> int:
+    """The version a change gives a record: one more than it had (a seeded float version counts as its integer)."""
+    current = record.get("sys_version")
+    number = int(current) if isinstance(current, (int, float)) and not isinstance(current, bool) else 0
+    if number >= MAX_VERSION:
+        raise VersionExhaustedError(f"sys_version is {current}, the largest a version can be ({MAX_VERSION})")
+    return max(number, 0) + 1
 
 
 def id_prefix(collection: str) -> str:
@@ -89,7 +99,7 @@ def changed(resource: Resource, old: Record, new_fields: Record, user: str, tena
     return _stamp(
         resource,
         record,
-        sys_version=int(old.get("sys_version") or 0) + 1,
+        sys_version=next_version(old),
         sys_last_modified_at=now,
         sys_last_modified_by_id=user,
         sys_last_security_context={"user_id": user, "tenant_id": tenant, "action": "modify"},

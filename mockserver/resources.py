@@ -8,13 +8,9 @@ filter on and which lookups exist. Endpoints that behave differently live in `mo
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-
-import jsonpatch
-import jsonpointer
 
 from mockserver import records
 from mockserver.contract import Contract, Operation, Resource
@@ -28,6 +24,7 @@ from mockserver.errors import (
     shown_value,
 )
 from mockserver.paging import KeyCodec
+from mockserver.patching import PatchBudget, apply_patch, identical
 from mockserver.search import Search
 from mockserver.validation import ReadValidator, WriteValidator, schema_errors
 
@@ -178,50 +175,45 @@ class Collection:
     def replace(self, caller: Caller, record_id: str, body: Record) -> Response:
         return self.update(caller, record_id, body), 200, {}
 
-    def update(self, caller: Caller, record_id: str, body: Record) -> Record:
+    def update(self, caller: Caller, record_id: str, body: Record, stamp: Record | None = None) -> Record:
+        """Replace a record's writable fields by `body`; `stamp`: server-managed values the change sets too."""
         if "id" in body and body["id"] != record_id:
             raise BadRequestProblem.from_errors(
                 f"Invalid {self.resource.noun}",
                 [FieldError("body", "id", f"is {shown_value(body['id'])} but the path names {shown_value(record_id)}")],
             )
         old = self.require_writable(caller, record_id)
-        record = records.changed(
-            self.resource, old, body, caller.user, caller.tenant, self.clock.tick(old.get("sys_last_modified_at"))
-        )
+        record = self._changed(caller, old, body)
+        record.update(stamp or {})
         self.check(caller, record)
         self.db.put(caller.tenant, self.name, record_id, record)
         return record
 
-    def patch(self, caller: Caller, record_id: str, directives: list[Record]) -> Response:
-        return self.apply_patch(caller, record_id, directives), 200, {}
+    def _changed(self, caller: Caller, old: Record, fields: Record) -> Record:
+        try:
+            return records.changed(self.resource, old, fields, caller.user, caller.tenant, self.clock.tick())
+        except records.VersionExhaustedError as exc:
+            raise ConflictProblem(
+                f"The {self.resource.noun} '{old.get('id')}' cannot be changed any more: {exc}",
+                [FieldError("body", "sys_version", str(exc))],
+            ) from None
 
-    def apply_patch(self, caller: Caller, record_id: str, directives: list[Record]) -> Record:
+    def patch(self, caller: Caller, record_id: str, directives: list[Record]) -> Response:
+        return self.apply_patch(caller, record_id, directives, PatchBudget()), 200, {}
+
+    def apply_patch(self, caller: Caller, record_id: str, directives: list[Record], budget: PatchBudget) -> Record:
         old = self.require_writable(caller, record_id)
         self._refuse_server_managed(directives)
         if not directives:
             return old  # nothing changes, so the version does not move
-        result: Any = copy.deepcopy(old)
-        directive: Record
-        for position, directive in enumerate(directives):
-            # One directive at a time, so that an error names the directive that failed.
-            try:
-                result = jsonpatch.JsonPatch([directive]).apply(result, in_place=True)
-            except jsonpatch.JsonPatchTestFailed:
-                wanted = directive.get("value")
-                raise self._patch_error(
-                    position, f"test failed: {directive.get('path')} is not {shown_value(wanted)}"
-                ) from None
-            except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError) as exc:
-                raise self._patch_error(position, f"cannot be applied: {exc}") from None
+        result = apply_patch(old, directives, budget)
         if not isinstance(result, dict):
             raise BadRequestProblem.from_errors(
                 "Invalid patch", [FieldError("body", "[0].path", "the result must be an object")]
             )
-        if result == old:
+        if identical(result, old):
             return old  # only tests, or values set to what they were: no change, so the version stays
-        record = records.changed(
-            self.resource, old, result, caller.user, caller.tenant, self.clock.tick(old.get("sys_last_modified_at"))
-        )
+        record = self._changed(caller, old, result)
         errors = schema_errors(ReadValidator, self.resource.schema, record)
         if errors:
             raise BadRequestProblem.from_errors("The patched record would break the schema", errors)
@@ -310,27 +302,36 @@ class Collection:
         parts = pointer.split("/")
         return parts[1].replace("~1", "/").replace("~0", "~") if len(parts) > 1 else ""
 
-    @staticmethod
-    def _patch_error(position: int, message: str) -> BadRequestProblem:
-        return BadRequestProblem.from_errors("Invalid patch", [FieldError("body", f"[{position}]", message)])
-
     def _token(self, caller: Caller, record: Record, action: str) -> Record:
-        return records.execution_token(
-            caller.tenant, self.name, action, record["id"], record.get("sys_last_modified_at") or self.clock.tick()
-        )
+        # The record's own stamp: set by this server's clock a moment ago.
+        stamp = record.get("sys_last_modified_at")
+        return records.execution_token(caller.tenant, self.name, action, record["id"], stamp or self.clock.tick())
 
     # -- batch operations and warm-up ---------------------------------------------------------------------------
 
     def batch(self, caller: Caller, body: Record) -> Response:
-        results = [self._one(caller, operation) for operation in body["operations"]]
+        """Each operation follows the rules of its direct twin and succeeds or fails alone; the successful ones
+        are stored together, in one write: a crash or a full disk leaves all of them or none."""
+        budget = PatchBudget()
+        with self.db.atomic():
+            results = [self._one(caller, operation, budget) for operation in body["operations"]]
         successes = sum(1 for r in results if r["outcome"] == "success")
         return {"success_count": successes, "error_count": len(results) - successes, "results": results}, 200, {}
 
-    def _one(self, caller: Caller, operation: Record) -> Record:
+    def _one(self, caller: Caller, operation: Record, budget: PatchBudget) -> Record:
         kind, record_id = operation["operation"], operation.get("id")
         result: Record = {"operation": kind, "id": record_id}
         try:
             if kind == "create":
+                if record_id is not None:  # as a direct create refuses an id in its body
+                    raise BadRequestProblem.from_errors(
+                        "Invalid operation",
+                        [
+                            FieldError(
+                                "body", "id", "must be null or absent: the server generates the id of a new record"
+                            )
+                        ],
+                    )
                 obj = self._required_member(operation, "object", dict)
                 errors = schema_errors(WriteValidator, self.resource.schema, obj, prefix="object")
                 if errors:
@@ -340,7 +341,7 @@ class Collection:
             elif kind == "patch":
                 self._required_member(operation, "id", str)
                 directives = self._required_member(operation, "patch_directives", list)
-                result["object"] = self.apply_patch(caller, str(record_id), directives)
+                result["object"] = self.apply_patch(caller, str(record_id), directives, budget)
             else:
                 self._required_member(operation, "id", str)
                 self.remove(caller, str(record_id))

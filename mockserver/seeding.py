@@ -12,11 +12,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+from connexion.exceptions import ProblemException
+
 from mockserver import records
 from mockserver.contract import Contract
 from mockserver.database import Database
 from mockserver.storage import Change
-from mockserver.validation import ReadValidator, schema_errors
+from mockserver.validation import MAX_RECORD_BYTES, ReadValidator, check_limits, schema_errors
 
 Record = dict[str, Any]
 SEED_USER = "fixture-loader"
@@ -74,10 +77,7 @@ def load(
                     raise SeedError(f"{tenant}/{collection}[{position}]: not a JSON object")
                 record = _complete(resource, item, collection, tenant, now, db)
                 if validate:
-                    errors = schema_errors(ReadValidator, resource.schema, record)
-                    if errors:
-                        shown = "; ".join(str(e) for e in errors[:3])
-                        raise SeedError(f"{tenant}/{collection}[{position}] ({record.get('id')}): {shown}")
+                    _check(resource, record, f"{tenant}/{collection}[{position}] ({record.get('id')})")
                 key = (tenant, collection, record["id"])
                 if key not in seqs:
                     seqs[key] = db.seq_of(*key) or db.new_seq()
@@ -89,6 +89,20 @@ def load(
     else:
         db.apply_in_memory(changes)
     return counts
+
+
+def _check(resource: Any, record: Record, where: str) -> None:
+    """A seeded record obeys what any stored record obeys: its schema and the limits of what is stored."""
+    errors = schema_errors(ReadValidator, resource.schema, record)
+    if errors:
+        raise SeedError(f"{where}: {'; '.join(str(e) for e in errors[:3])}")
+    try:
+        check_limits(record)
+    except ProblemException as exc:
+        raise SeedError(f"{where}: {exc.detail}") from None
+    size = len(orjson.dumps(record))
+    if size > MAX_RECORD_BYTES:
+        raise SeedError(f"{where}: the record is {size} bytes; a stored record holds at most {MAX_RECORD_BYTES}")
 
 
 def _complete(resource: Any, item: Record, collection: str, tenant: str, now: str, db: Database) -> Record:

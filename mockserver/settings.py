@@ -41,10 +41,19 @@ class Settings:
     fsync: bool = False
     swagger_ui: bool = True
     # Fold the write-ahead log into a new snapshot, in a forked process, once it holds this many writes
-    # (0: only at start and at a clean stop).
+    # (0: only at start and at a clean stop) ...
     compact_every: int = 50_000
-    # Requests kept in the journal (0 turns it off).
+    # ... or this many bytes (at least as many as the last snapshot holds).
+    compact_bytes: int = 64 * 1_048_576
+    # Requests kept in the journal (0 turns it off), and the bytes of paths, queries and bodies they may hold.
     journal_size: int = 10_000
+    journal_bytes: int = 32 * 1_048_576
+    # Slow clients: seconds a connection may take to send a request's headers (counted from when it connects or
+    # finished its previous request) and then its body; connections served at once (0: as many as the open-file
+    # limit allows, at most 1000). At the limit a new connection displaces the one idling longest, or gets a 503.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 0
     # Fault rules active from the start (see mockserver/faults.py); the admin API changes them at run time.
     faults: tuple[dict[str, object], ...] = ()
 
@@ -53,8 +62,12 @@ class Settings:
             raise SettingsError(f"Config 'page_size' has value '{self.page_size}'. Not between 1 and 10000.")
         if not 0 <= self.port <= 65_535:
             raise SettingsError(f"Config 'port' has value '{self.port}'. Not a TCP port.")
-        if self.compact_every < 0:
-            raise SettingsError(f"Config 'compact_every' has value '{self.compact_every}'. Not 0 or more.")
+        for name in ("compact_every", "compact_bytes", "journal_size", "journal_bytes", "max_connections"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"Config '{name}' has value '{getattr(self, name)}'. Not 0 or more.")
+        for name in ("header_timeout", "body_timeout"):
+            if not 0 < getattr(self, name) <= 3600:
+                raise SettingsError(f"Config '{name}' has value '{getattr(self, name)}'. Not between 0 and 3600 s.")
         if not self.token:
             raise SettingsError("Config 'token' has value ''. A token cannot be empty.")
 
@@ -98,6 +111,11 @@ def _parse(name: str, raw: str, kind: str) -> object:
             return int(raw)
         except ValueError:
             raise SettingsError(f"Config '{name}' has value '{raw}'. Not a valid integer.") from None
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"Config '{name}' has value '{raw}'. Not a valid number.") from None
     if kind == "Path":
         return Path(raw)
     if name == "tokens":

@@ -1,38 +1,89 @@
-"""Durable storage of records behind a small interface. No other module imports tinydb.
+"""Durable storage of records behind a small interface: where they outlive the process, and what happens when the
+disk does not cooperate.
 
-The request path never rewrites a whole file. `TinyStore` keeps two files:
+`TinyStore` keeps, beside the database path (`data/collect.json`):
 
-- the snapshot, a TinyDB JSON file (`data/collect.json`): table `records`, one document per record, whose
-  TinyDB doc_id is the record's sequence number (its position in creation order);
-- the write-ahead log next to it (`data/collect.json.wal`): one JSON line per change since the snapshot.
+- the snapshot, a TinyDB JSON file (`mockserver/snapshot.py`);
+- the write-ahead log (`collect.json.wal`, `mockserver/wal.py`): one checksummed line per change since the
+  snapshot; sealed logs (`collect.json.wal.1`, ...) while a background compaction folds them in;
+- a lock file (`collect.json.lock`): one server per database; a second one is refused, not let in to write
+  over the first one's log.
 
-A write appends its lines to the log in one `write()` and flushes them before the request is answered, so an
-acknowledged write survives the process being killed (and power loss too with `fsync=True`). Loading reads the
-snapshot and replays the log; a torn last line, left by a kill in the middle of a write, was never acknowledged
-and is skipped. `compact()` folds the log into a new snapshot written beside the old one and renamed over it.
+A write appends its lines in one go and is answered only once they are in the file (with `fsync=True`, on the
+disk). A write the disk refuses raises `StorageWriteError` having left nothing: the log is cut back to its last
+whole line. Start reads the snapshot and replays the logs. A torn last line of the log, left by a kill in the
+middle of a write, was never acknowledged and is dropped. Any other damage stops the start (`DamagedStoreError`
+names the file, the line and the commands that help) unless the store is opened to repair it, which keeps a
+copy of each damaged file, keeps every record still readable and writes them back whole.
+
+    StoreError              the database cannot be opened, read or written; the message says which file and why
+    ├── StoreBusyError      another process holds the database
+    ├── StorageWriteError   the disk refused a write (no space, I/O error, read-only, file too large)
+    └── DamagedStoreError   something stored cannot be read
 """
 
 from __future__ import annotations
 
-import json
+import errno
+import logging
 import os
-import tempfile
+import re
+import secrets
+import shlex
+import shutil
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-from tinydb import TinyDB
-from tinydb.storages import MemoryStorage
-from tinydb.table import Document
+from filelock import FileLock, Timeout
 
-from mockserver.memory import paused_gc
+from mockserver.compaction import Child, CompactionState
+from mockserver.snapshot import FORMAT, TABLES, NotADatabaseError, SnapshotContents, read_snapshot, write_snapshot
+from mockserver.wal import Damage, LogContents, LogWriter, encode_all, read_log
+
+logger = logging.getLogger(__name__)
+
+LOCK_WAIT = 3.0  # seconds a start waits for the lock (a stopping server may still be writing its snapshot)
+_FIRST_KEY = re.compile(rb'^\{\s*(?:"([^"\\]*)")?')
 
 
 class StoreError(Exception):
     """The database cannot be opened, read or written; the message says which file and why."""
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the database."""
+
+
+class StorageWriteError(StoreError):
+    """The disk refused a write; nothing of it was kept."""
+
+    def __init__(self, path: Path, exc: OSError):
+        self.path = path
+        self.code = errno.errorcode.get(exc.errno or 0, "EIO")
+        self.reason = exc.strerror or str(exc)
+        super().__init__(f"cannot write to {path}: {self.reason} ({self.code}); nothing of this change was stored")
+
+
+class DamagedStoreError(StoreError):
+    """Something stored cannot be read; the message lists it and says how to recover."""
+
+    def __init__(self, db: Path, damage: list[Damage], readable: int):
+        self.damage = damage
+        shown = "\n".join(f"  {d}" for d in damage[:5]) + (
+            f"\n  (and {len(damage) - 5} more)" if len(damage) > 5 else ""
+        )
+        quoted = shlex.quote(str(db))
+        super().__init__(
+            f"the database {db} is damaged, so it was not opened and nothing was changed:\n{shown}\n"
+            f"Everything else is readable: {readable} records. Run `collect-mock check --db {quoted}` to list the "
+            f"damage, then `collect-mock repair --db {quoted}` to keep every readable record (each damaged file is "
+            "copied aside first)."
+        )
 
 
 @dataclass(frozen=True)
@@ -52,9 +103,20 @@ class Change:
     def from_json(cls, data: dict[str, Any]) -> Change:
         return cls(int(data["seq"]), data["t"], data["c"], data["id"], data["r"])
 
+    def document(self) -> dict[str, Any]:
+        """The change as a snapshot document (the sequence number is its doc_id)."""
+        return {"t": self.tenant, "c": self.collection, "id": self.id, "r": self.record}
+
+
+def new_meta() -> dict[str, Any]:
+    """A new database's own data: its format and the secret that signs its paging keys and names its callers."""
+    return {"format": FORMAT, "secret": secrets.token_hex(32), "created_at": datetime.now(UTC).isoformat()}
+
 
 class Store(ABC):
     """Where records outlive the process."""
+
+    meta: dict[str, Any]
 
     @abstractmethod
     def load(self) -> Iterator[Change]:
@@ -63,12 +125,16 @@ class Store(ABC):
 
     @abstractmethod
     def write(self, changes: Sequence[Change]) -> None:
-        """Make the changes durable before returning."""
+        """Make the changes durable before returning, all of them or (raising StoreError) none."""
         raise NotImplementedError("To be overridden!")
 
     def compact(self, live: Iterable[Change]) -> None:
         """Replace what is stored by `live`, the current records (optional)."""
         return None
+
+    def compaction_due(self, size: int, every: int, every_bytes: int) -> bool:
+        """Whether the log has grown enough (in writes or in bytes) to be folded into a new snapshot."""
+        return False
 
     def compact_in_background(self, live: Callable[[], Iterable[Change]]) -> bool:
         """Start replacing what is stored by `live()` without blocking; False if not started (optional)."""
@@ -77,6 +143,14 @@ class Store(ABC):
     def poll(self) -> None:
         """Finish a background compaction that has ended (optional)."""
         return None
+
+    def status(self) -> dict[str, Any]:
+        """What `GET /_mock/health` shows of the storage."""
+        return {"kind": "memory"}
+
+    @property
+    def healthy(self) -> bool:
+        return True
 
     def close(self) -> None:
         """Release files (optional)."""
@@ -97,6 +171,9 @@ class Store(ABC):
 class MemoryStore(Store):
     """State that lives as long as the process: nothing to load, nothing to write."""
 
+    def __init__(self) -> None:
+        self.meta = new_meta()
+
     def load(self) -> Iterator[Change]:
         return iter(())
 
@@ -104,170 +181,318 @@ class MemoryStore(Store):
         pass
 
 
+@dataclass
+class Contents:
+    """Everything a database's files hold, read without changing them."""
+
+    snapshot: SnapshotContents
+    latest: dict[tuple[str, str, str], Change]
+    active: LogContents
+    changes: int  # log lines replayed
+    log_bytes: int
+    damage: list[Damage] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[Change]:
+        return sorted(self.latest.values(), key=lambda c: c.seq)
+
+
 class TinyStore(Store):
-    def __init__(self, path: Path | str, *, fsync: bool = False):
+    def __init__(self, path: Path | str, *, fsync: bool = False, repair: bool = False, lock_wait: float = LOCK_WAIT):
         self.path = Path(path)
         self.wal_path = self.path.with_name(self.path.name + ".wal")
-        # The log sealed by a background compaction, until its snapshot is safely written.
-        self.sealed_path = self.path.with_name(self.path.name + ".wal.1")
         self.fsync = fsync
-        self._pending = 0
-        self._child: int | None = None
+        self.repair = repair
+        self.meta = {}
+        self.dropped: list[Damage] = []  # what a repair could not keep
+        self.compaction = CompactionState()
+        self.last_write_error: dict[str, str] | None = None
+        self.pending_writes = 0
+        self.pending_bytes = 0
+        self.snapshot_bytes = 0
+        self._child = Child()
+        self._sealing = 0  # the generation of sealed log a running compaction folds in
+        self._writer: LogWriter | None = None
+        self._lock: FileLock | None = None
+        _refuse_foreign(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._wal = open(self.wal_path, "ab")  # noqa: SIM115 - kept open for appends
+            self._lock = FileLock(str(self.path) + ".lock", thread_local=False)
+            self._lock.acquire(timeout=lock_wait)
+        except Timeout:
+            raise StoreBusyError(
+                f"the database {self.path} is in use by another collect-mock process (it holds {self.path}.lock); "
+                "stop that one first, or give this one another --db"
+            ) from None
         except OSError as exc:
             raise StoreError(f"cannot open database {self.path}: {exc.strerror or exc}") from exc
+        for stale in self.path.parent.glob(self.path.name + ".*.tmp"):
+            stale.unlink(missing_ok=True)  # a snapshot a killed writer never finished
 
     @property
     def pending(self) -> int:
-        return self._pending
+        return self.pending_writes
+
+    # -- reading ------------------------------------------------------------------------------------------------
 
     def load(self) -> Iterator[Change]:
-        # Later changes to a key win; a deleted key disappears. Sequence numbers keep creation order. Replaying a
-        # sealed log over a snapshot that already holds it changes nothing: every change is a whole record.
-        latest: dict[tuple[str, str, str], Change] = {}
-        for change in self._read_snapshot():
-            latest[(change.tenant, change.collection, change.id)] = change
-        for log in (self.sealed_path, self.wal_path):
-            for change in self._read_log(log):
-                key = (change.tenant, change.collection, change.id)
-                if change.record is None:
-                    latest.pop(key, None)
-                else:
-                    latest[key] = change
-                self._pending += 1
-        return iter(sorted(latest.values(), key=lambda c: c.seq))
+        try:
+            contents = read_contents(self.path)
+        except StoreError:
+            self.close()
+            raise
+        if contents.damage and not self.repair:
+            self.close()
+            raise DamagedStoreError(self.path, contents.damage, len(contents.latest))
+        if contents.active.torn:
+            logger.warning(
+                "dropped the last %d bytes of %s: a write cut short by a crash, never acknowledged",
+                contents.active.torn,
+                self.wal_path,
+            )
+        meta = contents.snapshot.meta
+        self.meta = meta if meta is not None and _is_meta(meta) else new_meta()
+        self.snapshot_bytes = contents.snapshot.size
+        self.pending_writes, self.pending_bytes = contents.changes, contents.log_bytes
+        try:
+            self._writer = LogWriter(self.wal_path, contents.active.whole, self.fsync)
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"cannot open the log {self.wal_path}: {exc.strerror or exc}") from exc
+        live = contents.records
+        if contents.damage:
+            self._set_aside(contents.damage)
+            self.compact(live)
+        elif not _is_meta(contents.snapshot.meta):
+            # A new database (or one written before the meta table): its secret is stored before any write.
+            self.compact(live)
+        return iter(live)
+
+    def _set_aside(self, damage: list[Damage]) -> None:
+        """Copy each damaged file aside before the repair rewrites it."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        for path in sorted({d.path for d in damage}):
+            if path.exists():
+                copy = path.with_name(f"{path.name}.damaged-{stamp}")
+                shutil.copy2(path, copy)
+                logger.warning("kept a copy of the damaged %s as %s", path, copy)
+        self.dropped = damage
+
+    # -- writing ------------------------------------------------------------------------------------------------
 
     def write(self, changes: Sequence[Change]) -> None:
         if not changes:
             return
-        data = b"".join(orjson.dumps(c.as_json()) + b"\n" for c in changes)
+        assert self._writer is not None, "load() first"
+        data = encode_all([c.as_json() for c in changes])
         try:
-            self._wal.write(data)
-            self._wal.flush()
-            if self.fsync:
-                os.fsync(self._wal.fileno())
+            self._writer.append(data)
         except OSError as exc:
-            raise StoreError(f"cannot write to {self.wal_path}: {exc.strerror or exc}") from exc
-        self._pending += len(changes)
+            error = StorageWriteError(self.wal_path, exc)
+            self.last_write_error = {"error": str(error), "at": datetime.now(UTC).isoformat()}
+            raise error from exc
+        self.last_write_error = None
+        self.pending_writes += len(changes)
+        self.pending_bytes += len(data)
 
     def compact(self, live: Iterable[Change]) -> None:
         """Write a new snapshot of `live`, rename it over the old one, and drop the logs it holds."""
         self._wait_for_child()
-        self._write_snapshot(live)
-        self.sealed_path.unlink(missing_ok=True)
-        self._wal.close()
-        self._wal = open(self.wal_path, "wb")  # noqa: SIM115
-        self._pending = 0
+        try:
+            self.snapshot_bytes = write_snapshot(self.path, self.meta, _documents(live), lambda: True)
+            for _, log in sealed_logs(self.path):
+                log.unlink(missing_ok=True)
+            if self._writer is not None:
+                self._writer.reset()
+        except OSError as exc:
+            raise StoreError(f"cannot write the snapshot {self.path}: {exc.strerror or exc}") from exc
+        self.pending_writes = self.pending_bytes = 0
+
+    def compaction_due(self, size: int, every: int, every_bytes: int) -> bool:
+        if self._child.pid is not None:
+            return False
+        if self.compaction.failures:
+            return time.monotonic() >= self.compaction.retry_at
+        return self.pending_writes >= max(every, size) or self.pending_bytes >= max(every_bytes, self.snapshot_bytes)
 
     def compact_in_background(self, live: Callable[[], Iterable[Change]]) -> bool:
         """Seal the log and let a forked copy of this process write the snapshot, off the request path.
 
-        The child sees memory as it was at the fork (copy-on-write), which is exactly the snapshot plus the sealed
-        log; the parent goes on writing to a fresh log. Once the child has renamed its snapshot into place,
-        `poll()` deletes the sealed log. If anything fails, the sealed log stays and is replayed at the next start.
+        The child sees memory as it was at the fork, which is exactly the snapshot plus the sealed logs; the parent
+        goes on writing to a fresh log. Once the child has renamed its snapshot into place, `poll()` deletes the
+        sealed logs. If anything fails, they stay, are replayed at the next start, and the compaction is retried.
         """
-        if self._child is not None or self.sealed_path.exists() or not hasattr(os, "fork"):
+        if self._child.pid is not None or not hasattr(os, "fork") or self._writer is None:
             return False
-        self._wal.close()
-        os.replace(self.wal_path, self.sealed_path)
-        self._wal = open(self.wal_path, "ab")  # noqa: SIM115
-        self._pending = 0
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child; coverage does not follow it
-            code = 1
-            try:
-                os.nice(10)  # the server comes first: requests should not wait for the snapshot
-                self._write_snapshot(live())
-                code = 0
-            finally:
-                os._exit(code)
-        self._child = pid
+        generation = max((g for g, _ in sealed_logs(self.path)), default=0) + 1
+        try:
+            self._writer.close()
+            os.replace(self.wal_path, _sealed_path(self.path, generation))
+        except OSError as exc:
+            self.compaction.failed(str(self.path), f"cannot seal the log: {exc.strerror or exc}")
+            self._writer = LogWriter(self.wal_path, self._writer.size, self.fsync)
+            return False
+        self._writer = LogWriter(self.wal_path, 0, self.fsync)
+        self.pending_writes = self.pending_bytes = 0
+        self._sealing = generation
+        parent, meta = os.getpid(), dict(self.meta)
+
+        def write() -> None:
+            # A child whose server was killed meanwhile must not rename: a new server may own the files by now.
+            write_snapshot(self.path, meta, _documents(live()), lambda: os.getppid() == parent)
+
+        self._child.start(write)
+        self.compaction.running = True
         return True
 
     def poll(self) -> None:
-        if self._child is None:
+        done, error = self._child.poll()
+        if done:
+            self._finish(error)
+
+    def _wait_for_child(self) -> None:
+        done, error = self._child.poll(block=True)
+        if done:
+            self._finish(error)
+
+    def _finish(self, error: str | None) -> None:
+        self.compaction.running = False
+        if error is not None:
+            self.compaction.failed(str(self.path), error)
             return
-        pid, status = os.waitpid(self._child, os.WNOHANG)
-        if pid:
-            self._finish(status)
+        for generation, log in sealed_logs(self.path):
+            if generation <= self._sealing:
+                log.unlink(missing_ok=True)
+        self.snapshot_bytes = self.path.stat().st_size if self.path.exists() else 0
+        self.compaction.succeeded()
+
+    # -- state --------------------------------------------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        return self.last_write_error is None and self.compaction.healthy
+
+    def status(self) -> dict[str, Any]:
+        self.poll()
+        return {
+            "kind": "file",
+            "path": str(self.path),
+            "log_bytes": self._writer.size if self._writer else 0,
+            "writes_since_snapshot": self.pending_writes,
+            "snapshot_bytes": self.snapshot_bytes,
+            "fsync": self.fsync,
+            "last_write_error": self.last_write_error,
+            "compaction": self.compaction.as_dict(),
+        }
 
     def close(self) -> None:
         self._wait_for_child()
-        self._wal.close()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._lock is not None and self._lock.is_locked:
+            self._lock.release()
 
-    def _wait_for_child(self) -> None:
-        if self._child is not None:
-            _, status = os.waitpid(self._child, 0)
-            self._finish(status)
 
-    def _finish(self, status: int) -> None:
-        self._child = None
-        if os.waitstatus_to_exitcode(status) == 0:
-            self.sealed_path.unlink(missing_ok=True)
+def _refuse_foreign(path: Path) -> None:
+    """Refuse, before creating anything beside it, a file that is plainly not a mock database (a package.json)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).lstrip()
+    except OSError:
+        return  # a new database, or an error that opening it reports better
+    if not head:
+        return
+    found = _FIRST_KEY.match(head)
+    if found is None or (found.group(1) is not None and found.group(1).decode("utf-8", "replace") not in TABLES):
+        what = f"its first field is {found.group(1)!r}" if found and found.group(1) else "it is not a JSON object"
+        raise StoreError(
+            f"{path} is not a Collect mock database ({what}); it was left untouched: give --db a new file or a "
+            "database this mock wrote"
+        )
 
-    def _write_snapshot(self, live: Iterable[Change]) -> None:
-        """Write beside the old snapshot, fsync, then rename over it: a reader sees one or the other, whole."""
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
+
+def _is_meta(meta: Any) -> bool:
+    return isinstance(meta, dict) and isinstance(meta.get("secret"), str) and len(meta["secret"]) >= 32
+
+
+def _documents(changes: Iterable[Change]) -> Iterator[tuple[int, dict[str, Any]]]:
+    return ((c.seq, c.document()) for c in changes)
+
+
+def _sealed_path(path: Path, generation: int) -> Path:
+    return path.with_name(f"{path.name}.wal.{generation}")
+
+
+def sealed_logs(path: Path) -> list[tuple[int, Path]]:
+    """The sealed logs beside a database, oldest first."""
+    prefix = path.name + ".wal."
+    found = []
+    for log in path.parent.glob(prefix + "*"):
+        suffix = log.name[len(prefix) :]
+        if suffix.isdigit():
+            found.append((int(suffix), log))
+    return sorted(found)
+
+
+def read_contents(path: Path) -> Contents:
+    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database."""
+    try:
+        snapshot = read_snapshot(path)
+    except NotADatabaseError as exc:
+        raise StoreError(f"{exc}; it was left untouched: give --db a new file or a database this mock wrote") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
+    latest = {(d["t"], d["c"], d["id"]): Change(seq, d["t"], d["c"], d["id"], d["r"]) for seq, d in snapshot.documents}
+    damage, changes, log_bytes = list(snapshot.damage), 0, 0
+    logs = [log for _, log in sealed_logs(path)]
+    active = LogContents()
+    for log in [*logs, path.with_name(path.name + ".wal")]:
         try:
-            db = TinyDB(storage=MemoryStorage)
-            table = db.table("records")
-            table.insert_multiple(
-                Document({"t": c.tenant, "c": c.collection, "id": c.id, "r": c.record}, doc_id=c.seq) for c in live
-            )
-            with open(tmp, "wb") as fh:
-                fh.write(orjson.dumps(db.storage.read()))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            contents = read_log(log)
         except OSError as exc:
-            raise StoreError(f"cannot write database {self.path}: {exc.strerror or exc}") from exc
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            raise StoreError(f"cannot read the log {log}: {exc.strerror or exc}") from exc
+        damage += contents.damage
+        if log in logs and contents.torn:
+            damage.append(Damage(log, len(contents.changes) + 1, "ends in the middle of a line: it was cut short"))
+        for data in contents.changes:
+            change = Change.from_json(data)
+            key = (change.tenant, change.collection, change.id)
+            if change.record is None:
+                latest.pop(key, None)
+            else:
+                latest[key] = change
+        changes += len(contents.changes)
+        log_bytes += contents.whole
+        active = contents
+    return Contents(snapshot, latest, active, changes, log_bytes, damage)
 
-    def _read_snapshot(self) -> Iterator[Change]:
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        try:
-            with open(self.path, "rb") as fh, paused_gc():
-                data = json.load(fh)  # not orjson: the standard parser shares repeated keys, 90 MB less at 100k
-            # TinyDB reads its own layout; MemoryStorage spares a second parse of a large file.
-            db = TinyDB(storage=MemoryStorage)
-            db.storage.write(data)
-            documents = db.table("records").all()
-        except (OSError, ValueError, AttributeError, TypeError) as exc:
-            raise StoreError(f"cannot read database {self.path}: not a TinyDB JSON file ({exc})") from exc
-        for doc in documents:
-            try:
-                yield Change(doc.doc_id, doc["t"], doc["c"], doc["id"], doc["r"])
-            except (KeyError, TypeError) as exc:
-                raise StoreError(f"cannot read database {self.path}: document {doc.doc_id} lacks {exc}") from exc
 
-    def _read_log(self, log: Path) -> Iterator[Change]:
-        if not log.exists():
-            return
-        data = log.read_bytes()
-        good = 0  # bytes of complete, readable lines
-        lines = data.split(b"\n")
-        for number, line in enumerate(lines, 1):
-            last = number == len(lines)  # no newline after it: the write that made it was cut short
-            if line.strip():
-                try:
-                    change = Change.from_json(json.loads(line))
-                except (ValueError, KeyError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
-                    if last:
-                        break
-                    raise StoreError(f"cannot read log {log}: line {number} is damaged ({exc})") from exc
-                if last:
-                    break  # even a parseable line without its newline was never acknowledged
-                yield change
-            good += len(line) + 1
-        if good < len(data):
-            # Drop the torn tail so that the next append does not land behind it.
-            os.truncate(log, good)
+def check_database(path: Path | str) -> Contents:
+    """What a database holds and what of it is damaged, changing nothing (`collect-mock check`)."""
+    path = Path(path)
+    _refuse_foreign(path)
+    if not path.exists() and not path.with_name(path.name + ".wal").exists():
+        raise StoreError(f"there is no database at {path}")
+    lock = FileLock(str(path) + ".lock", thread_local=False)
+    try:
+        lock.acquire(timeout=LOCK_WAIT)
+    except Timeout:
+        raise StoreBusyError(f"the database {path} is in use by a running collect-mock; stop it first") from None
+    try:
+        return read_contents(path)
+    finally:
+        lock.release()
+
+
+def repair_database(path: Path | str) -> tuple[list[Damage], int]:
+    """Keep every readable record, copy damaged files aside, write the rest back whole (`collect-mock repair`)."""
+    store = TinyStore(path, repair=True)
+    try:
+        kept = sum(1 for _ in store.load())
+        return store.dropped, kept
+    finally:
+        store.close()
 
 
 def open_store(db: str, *, fsync: bool = False) -> Store:

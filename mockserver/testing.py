@@ -37,13 +37,14 @@ def serve_in_thread(settings: Settings, timeout: float = 30) -> Iterator[tuple[s
     import uvicorn
 
     from mockserver.app import create_app
+    from mockserver.serving import uvicorn_config
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(settings.replace(host="127.0.0.1", port=port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="error", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="collect-mock", daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{port}"

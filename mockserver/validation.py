@@ -2,8 +2,11 @@
 
 Connexion validates every request before a handler runs; the validators here replace its defaults so that:
 
-- a body is parsed strictly: at most 1 MiB of UTF-8 JSON, nesting at most 32 levels, strings at most 65,536
-  characters, finite numbers only (`NaN`, `Infinity` and `1e999` are refused), and a `Content-Type` is required;
+- a body is parsed strictly: at most 1 MiB of UTF-8 JSON (another charset is refused, not decoded), nesting at
+  most 32 levels, strings at most 65,536 characters and free of lone surrogates, integers within 64 bits, finite
+  numbers only (`NaN`, `Infinity` and `1e999` are refused), and a `Content-Type` is required;
+- the same limits (`check_limits`) hold for what is stored, whatever wrote it: a patch, a batch operation, seed
+  data;
 - `required` follows OpenAPI's `readOnly` rule: server-managed fields are required in responses, not in requests,
   and values sent for them are accepted (the server keeps its own);
 - every error is reported, not just the first, as a `FieldError` with a location and a dotted field path.
@@ -207,14 +210,23 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def parse_json(data: bytes, encoding: str = "utf-8", limit: int = MAX_BODY_BYTES) -> Any:
+MAX_RECORD_BYTES = MAX_BODY_BYTES + 65_536  # a stored record: a body's worth of data and its server-managed fields
+UTF8 = ("utf-8", "utf8")
+
+
+def parse_json(data: bytes, charset: str = "utf-8", limit: int = MAX_BODY_BYTES) -> Any:
     """Parse a request body under the documented limits; raises BadRequestProblem naming what is wrong."""
     if len(data) > limit:
         raise _body_error(f"is {len(data)} bytes; the limit is {limit} bytes ({limit / 1_048_576:g} MiB)")
+    if charset.lower() not in UTF8:
+        raise BadRequestProblem.from_errors(
+            f"Unsupported charset {shown_value(charset)}",
+            [FieldError("header", "Content-Type", f"charset {shown_value(charset)} is not accepted: send UTF-8 JSON")],
+        )
     try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise _body_error(f"is not valid {encoding} text ({exc.reason if hasattr(exc, 'reason') else exc})") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _body_error(f"is not valid utf-8 text ({exc.reason} at byte {exc.start})") from None
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int64)
     except RecursionError:
@@ -223,27 +235,52 @@ def parse_json(data: bytes, encoding: str = "utf-8", limit: int = MAX_BODY_BYTES
         raise _body_error(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:  # NaN/Infinity, huge floats, integers over Python's digit limit
         raise _body_error(f"is not valid JSON: {exc}") from None
-    _check_shape(value)
+    check_limits(value)
     return value
 
 
-def _check_shape(value: Any) -> None:
-    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+def check_limits(value: Any, depth: int = 1, path: str = "", what: str = "Invalid request body") -> None:
+    """The limits every stored value keeps, whatever wrote it: nesting, string length, no lone surrogates (they
+    cannot be written as UTF-8, so no client could read them back), integers within 64 bits, finite numbers.
+    `depth` is the nesting level of `value` itself (1 for a record). BadRequestProblem names the first breach."""
+    stack: list[tuple[Any, int, str]] = [(value, depth, path)]
     while stack:
-        node, depth, path = stack.pop()
-        if isinstance(node, (dict, list)) and depth > MAX_DEPTH:
-            raise _body_error(f"nests deeper than {MAX_DEPTH} levels (at {path or 'the top'})")
-        if isinstance(node, dict):
+        node, level, where = stack.pop()
+        kind = type(node)
+        if kind is str:
+            if len(node) > MAX_STRING:
+                raise _limit(what, where, f"is longer than {MAX_STRING} characters")
+            if not node.isascii() and not _is_utf8(node):
+                raise _limit(what, where, "holds a lone surrogate (U+D800 to U+DFFF), which no UTF-8 text can carry")
+        elif kind is dict or kind is list:
+            if level > MAX_DEPTH:
+                raise _limit(what, where, f"nests deeper than {MAX_DEPTH} levels")
+            if kind is list:
+                stack.extend((child, level + 1, f"{where}[{i}]") for i, child in enumerate(node))
+                continue
             for key, child in node.items():
                 if len(key) > MAX_STRING:
-                    raise _body_error(f"has a field name longer than {MAX_STRING} characters")
-                stack.append((child, depth + 1, _join(path, key)))
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(node))
-        elif isinstance(node, str) and len(node) > MAX_STRING:
-            raise BadRequestProblem.from_errors(
-                "Invalid request body", [FieldError("body", path, f"is longer than {MAX_STRING} characters")]
-            )
+                    raise _limit(what, where, f"has a field name longer than {MAX_STRING} characters")
+                if not key.isascii() and not _is_utf8(key):
+                    raise _limit(what, where, f"has a field name with a lone surrogate: {ascii(key)[:60]}")
+                stack.append((child, level + 1, _join(where, key)))
+        elif kind is int:
+            if not INT64[0] <= node <= INT64[1]:
+                raise _limit(what, where, "is an integer outside the 64-bit range")
+        elif kind is float and not math.isfinite(node):
+            raise _limit(what, where, "is not a finite number")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _limit(what: str, field: str, message: str) -> BadRequestProblem:
+    return BadRequestProblem.from_errors(what, [FieldError("body", field, message)])
 
 
 def _body_error(message: str) -> BadRequestProblem:
@@ -288,10 +325,16 @@ class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             raise BadRequestProblem.from_errors("Invalid request body", errors)
 
 
+class ClientDisconnected(Exception):
+    """The client went away before its body arrived whole: there is nothing to answer, and nothing is stored."""
+
+
 async def _read_capped(receive: Receive) -> bytes:
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected()  # a body cut short must never be taken for the whole one
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:

@@ -63,7 +63,7 @@ def test_an_unreadable_database_is_a_clear_message(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     result = run("serve", "--port", str(free_port()), "--db", str(tmp_path / "bad.json"))
     assert result.returncode == 1
-    assert "not a TinyDB JSON file" in result.stderr and "Traceback" not in result.stderr
+    assert "is not a Collect mock database" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_bad_flag_is_a_usage_error(tmp_path):

@@ -91,3 +91,30 @@ def test_start_up_rules_may_come_from_the_environment_as_from_the_flag(tmp_path)
     rules.write_text('{"colour": "red"}')
     with pytest.raises(SettingsError, match="colour"):
         Settings.from_env({"MOCKSERVER_FAULTS": str(rules)})
+
+
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [
+        ({"method": 1}, "'method'"),
+        ({"path": ["x"]}, "'path'"),
+        ({"retry_after": True}, "'retry_after'"),
+        ({"retry_after": "2"}, "'retry_after'"),
+        ({"latency_ms": 1.5}, "'latency_ms'"),
+        ({"method": "FETCH"}, "'method'"),
+    ],
+)
+def test_a_rule_of_the_wrong_type_is_refused_and_the_api_keeps_working(api, rule, named):
+    response = api.admin("POST", "faults", json=rule)
+    assert response.status_code == 400 and response.headers["content-type"] == "application/problem+json"
+    assert named in response.json()["detail"]
+    assert api.admin("GET", "faults").json()["rules"] == []
+    assert api.get("/batches/acme").status_code == 200
+
+
+def test_a_rule_list_is_added_whole_or_not_at_all(api):
+    rules = [{"operation": "listBatches", "throttle_rate": 1}, {"retry_after": True}, {"tenant": "acme"}]
+    response = api.admin("POST", "faults", json=rules)
+    assert response.status_code == 400 and "[1].retry_after" in str(response.json()["errors"])
+    assert api.admin("GET", "faults").json()["rules"] == []
+    assert api.get("/batches/acme").status_code == 200  # the good rule before the bad one is not active either

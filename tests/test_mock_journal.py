@@ -45,3 +45,28 @@ def test_the_journal_filters_and_clears(api):
 def test_admin_calls_are_not_journaled(api):
     api.admin("GET", "export")
     assert journal(api)["count"] == 0
+
+
+def test_journal_queries_are_checked(api):
+    for query, field in [("limit=-3", "limit"), ("limit=abc", "limit"), ("status=99", "status"), ("lmit=3", "lmit")]:
+        response = api.admin("GET", f"journal?{query}")
+        assert response.status_code == 400, query
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == field
+
+
+def test_the_journal_is_bounded_in_bytes_and_clips_long_queries(api):
+    huge = "q=" + "x" * 60_000
+    for _ in range(5):
+        api.with_token(None).get(f"/batches/acme?{huge}")  # refused (401), journaled anyway
+    entries = journal(api)["entries"]
+    assert len(entries) == 5 and all(e["status"] == 401 for e in entries)
+    assert all(len(e["query"]) < 2_100 and e["query"].endswith("(60002 characters)") for e in entries)
+
+    from mockserver.journal import Journal
+
+    bounded = Journal(capacity=1_000, max_bytes=100_000)
+    entry = {"at": 0.0, "method": "POST", "path": "/p", "query": "", "tenant": None, "operation_id": None}
+    for _ in range(100):
+        bounded.record(**entry, status=400, duration_ms=1.0, body=b"b" * 10_000)
+    assert bounded.bytes <= 100_000 and len(bounded.find()) == 9 and bounded.find()[-1].seq == 100

@@ -1,13 +1,24 @@
 """Security: every operation needs a credential, every tenant-scoped operation refuses other tenants' tokens,
 tokens never reach logs or answers, and the admin API has its own token."""
 
+import asyncio
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
 import httpx
 import pytest
 
 from collect_contract import SPEC_PATH
 from mockserver import Settings
 from mockserver.contract import Contract
+from mockserver.settings import DEFAULT_ADMIN_TOKEN as ADMIN_DEFAULT
 from tests.support.process import ADMIN, MockProcess
+
+CLI = [sys.executable, "-m", "mockserver"]
+BATCH = {"business_unit_id": "bu", "date": "2025-01-01", "fiscal_period": 1, "fiscal_year_id": "fy", "name": "n"}
 
 VALUES = {
     "tenantId": "acme",
@@ -76,3 +87,65 @@ def test_the_admin_api_needs_its_own_token_and_the_server_listens_on_loopback(ap
     assert api.http.get("/_mock/export").status_code == 401
     assert api.admin("GET", "export").status_code == 200
     assert Settings().host == "127.0.0.1"
+
+
+def test_listening_beyond_loopback_with_the_published_admin_token_is_refused():
+    """No socket is opened: the refusal comes before the server binds."""
+    for how in (["--host", "0.0.0.0"], ["--host", "::"]):
+        result = subprocess.run([*CLI, "serve", *how, "--db", ":memory:"], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "dev-admin-token" in result.stderr and "--admin-token" in result.stderr
+    env = {**os.environ, "MOCKSERVER_HOST": "0.0.0.0"}
+    result = subprocess.run([*CLI, "serve", "--db", ":memory:"], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1 and "MOCKSERVER_ADMIN_TOKEN" in result.stderr
+
+
+def test_the_banner_says_when_the_mock_is_exposed():
+    from mockserver import exposure
+
+    exposed = exposure.admin_lines(Settings(host="0.0.0.0", admin_token="s3cret"), "http://0.0.0.0:8080")
+    assert "exposed:" in exposed and "as given (not shown)" in exposed and "s3cret" not in exposed
+    assert "exposed" not in exposure.admin_lines(Settings(), "http://127.0.0.1:8080")
+    exposure.check(Settings(host="0.0.0.0", admin_token="s3cret"))  # a token of one's own: allowed
+
+
+@pytest.mark.parametrize(
+    ("host", "admin_token", "status"),
+    [("127.0.0.1", ADMIN_DEFAULT, 200), ("mock.example", ADMIN_DEFAULT, 403), ("mock.example", "own-token", 200)],
+)
+def test_the_admin_api_takes_the_published_token_only_through_loopback(host, admin_token, status):
+    """A server started some other way (`uvicorn --factory --host 0.0.0.0`) is guarded too: by the address a request
+    came through. In-process (ASGI), no packet leaves this machine."""
+    from mockserver import create_app
+
+    app = create_app(Settings(db=":memory:", seed=False, admin_token=admin_token))
+
+    async def export() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{host}") as client:
+            return await client.get("/_mock/export", headers={"Authorization": f"Bearer {admin_token}"})
+
+    response = asyncio.run(export())
+    assert response.status_code == status
+    if status == 403:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "--admin-token" in response.json()["detail"]
+
+
+def test_caller_ids_are_keyed_hashes_that_give_no_token_away(api, tmp_path):
+    token = "acme-token"
+    record = api.with_token(token).post("/batches/acme", json={**BATCH}).json()
+    caller = record["sys_created_by_id"]
+    assert re.fullmatch(r"user-[0-9a-f]{16}", caller)
+    for digest in (hashlib.sha256, hashlib.sha1, hashlib.md5, hashlib.sha512):
+        assert digest(token.encode()).hexdigest()[: len(caller) - 5] != caller[5:]
+    from mockserver import create_app
+
+    first = create_app(Settings(db=str(tmp_path / "a.json"), seed=False, tokens={token: frozenset({"acme"})}))
+    again_first = first.state.auth.check(token)["sub"]
+    first.state.db.store.close()
+    reopened = create_app(Settings(db=str(tmp_path / "a.json"), seed=False, tokens={token: frozenset({"acme"})}))
+    other = create_app(Settings(db=str(tmp_path / "b.json"), seed=False, tokens={token: frozenset({"acme"})}))
+    assert reopened.state.auth.check(token)["sub"] == again_first  # stable for a database ...
+    assert other.state.auth.check(token)["sub"] != again_first  # ... and its own to it
+    reopened.state.db.store.close()
+    other.state.db.store.close()

@@ -1,78 +1,308 @@
-"""The stores: what is written is loaded again; the TinyDB store survives kills and torn writes."""
+"""The stores: what is written is loaded again; the TinyDB store survives kills, torn writes, refused writes and
+damaged files, and never writes over a file that is not its own."""
 
+import errno
 import json
+import logging
+import os
 import time
 
 import pytest
+from tinydb import TinyDB
 
-from mockserver.storage import Change, MemoryStore, StoreError, TinyStore
+from mockserver import compaction, wal
+from mockserver.database import Database
+from mockserver.storage import (
+    Change,
+    DamagedStoreError,
+    MemoryStore,
+    StorageWriteError,
+    StoreBusyError,
+    StoreError,
+    TinyStore,
+    check_database,
+    repair_database,
+)
 
 
 def put(seq, record_id, **fields):
     return Change(seq, "acme", "batches", record_id, {"id": record_id, **fields})
 
 
+def opened(path, **kwargs):
+    store = TinyStore(path, **kwargs)
+    loaded = list(store.load())
+    return store, loaded
+
+
+def records_of(path):
+    store, loaded = opened(path)
+    store.close()
+    return {c.id: c.record for c in loaded}
+
+
+def written(path, *groups):
+    """A database at `path` whose log holds `groups` of changes, one write each."""
+    store, _ = opened(path)
+    for group in groups:
+        store.write(group)
+    store.close()
+
+
 @pytest.fixture(params=["memory", "tiny"])
 def store(request, tmp_path):
     if request.param == "memory":
         return MemoryStore()
-    return TinyStore(tmp_path / "db.json")
+    return opened(tmp_path / "db.json")[0]
 
 
 def test_a_store_accepts_writes_and_compaction(store):
     with store:
         store.write([put(1, "a"), put(2, "b")])
         store.compact([put(1, "a")])
-        # The memory store keeps nothing for a restart; the TinyDB store keeps what the compaction kept.
-        assert [c.id for c in store.load()] == ([] if isinstance(store, MemoryStore) else ["a"])
+    if isinstance(store, TinyStore):  # the memory store keeps nothing for a restart
+        assert set(records_of(store.path)) == {"a"}
 
 
 def test_tiny_store_loads_what_was_written_in_sequence_order(tmp_path):
-    store = TinyStore(tmp_path / "db.json")
-    store.write([put(2, "b", name="B"), put(1, "a", name="A")])
-    store.write([put(1, "a", name="A2"), Change(2, "acme", "batches", "b", None)])
+    written(tmp_path / "db.json", [put(2, "b", name="B"), put(1, "a", name="A")], [put(1, "a", name="A2")])
+    written(tmp_path / "db.json", [Change(2, "acme", "batches", "b", None)])
+    store, loaded = opened(tmp_path / "db.json")
     store.close()
-    with TinyStore(tmp_path / "db.json") as reopened:
-        loaded = list(reopened.load())
     assert [(c.seq, c.id, c.record["name"]) for c in loaded] == [(1, "a", "A2")]
 
 
-def test_compaction_writes_a_tinydb_snapshot_and_empties_the_log(tmp_path):
-    store = TinyStore(tmp_path / "db.json")
+def test_the_snapshot_is_a_tinydb_file_with_the_databases_secret(tmp_path):
+    store, _ = opened(tmp_path / "db.json")
     store.write([put(1, "a"), put(2, "b")])
     store.compact([put(1, "a"), put(2, "b")])
-    assert (tmp_path / "db.json.wal").read_text() == ""
-    snapshot = json.loads((tmp_path / "db.json").read_text())
-    assert set(snapshot["records"]) == {"1", "2"}  # TinyDB doc_ids are the sequence numbers
-    store.write([put(3, "c")])
+    assert (tmp_path / "db.json.wal").read_bytes() == b""
     store.close()
-    with TinyStore(tmp_path / "db.json") as reopened:
-        assert [c.id for c in reopened.load()] == ["a", "b", "c"]
+    with TinyDB(tmp_path / "db.json") as db:
+        assert sorted(doc.doc_id for doc in db.table("records").all()) == [1, 2]  # doc_ids: the sequence numbers
+        [meta] = db.table("meta").all()
+    assert len(meta["secret"]) == 64
+    store, _ = opened(tmp_path / "db.json")
+    assert store.meta["secret"] == meta["secret"]  # the secret outlives the process
+    store.close()
+
+
+def test_a_database_written_before_the_meta_table_loads_and_gains_one(tmp_path):
+    (tmp_path / "db.json").write_text(json.dumps({"records": {"1": {"t": "acme", "c": "batches", "id": "a", "r": {}}}}))
+    assert set(records_of(tmp_path / "db.json")) == {"a"}
+    assert "meta" in json.loads((tmp_path / "db.json").read_text())
 
 
 def test_a_torn_last_line_is_skipped_and_cut_off(tmp_path):
-    store = TinyStore(tmp_path / "db.json")
-    store.write([put(1, "a")])
+    written(tmp_path / "db.json", [put(1, "a")])
+    with open(tmp_path / "db.json.wal", "ab") as fh:
+        fh.write(wal.encode(put(2, "b").as_json())[:-9])  # a kill in the middle of a write
+    store, loaded = opened(tmp_path / "db.json")
+    assert [c.id for c in loaded] == ["a"]
+    store.write([put(3, "c")])
     store.close()
-    with open(tmp_path / "db.json.wal", "a") as fh:
-        fh.write('{"seq":2,"t":"acme","c":"batches","id":"b","r":{"id":')
-    with TinyStore(tmp_path / "db.json") as reopened:
-        assert [c.id for c in reopened.load()] == ["a"]
-        reopened.write([put(3, "c")])
-    with TinyStore(tmp_path / "db.json") as reopened:
-        assert [c.id for c in reopened.load()] == ["a", "c"]
+    assert set(records_of(tmp_path / "db.json")) == {"a", "c"}
 
 
-def test_damage_in_the_middle_of_the_log_is_an_error_naming_the_line(tmp_path):
-    (tmp_path / "db.json.wal").write_text('{"seq":1,"t":"a","c":"b","id":"x","r":{}}\nnot json\n{"seq":2}\n')
-    with TinyStore(tmp_path / "db.json") as store, pytest.raises(StoreError, match="line 2"):
-        list(store.load())
+# -- a disk that refuses writes ---------------------------------------------------------------------------------
 
 
-def test_a_file_that_is_not_a_tinydb_database_is_an_error(tmp_path):
-    (tmp_path / "db.json").write_text("this is not json")
-    with TinyStore(tmp_path / "db.json") as store, pytest.raises(StoreError, match="not a TinyDB JSON file"):
-        list(store.load())
+class FailingDisk:
+    """os.write and os.fsync of the log fail like a full or broken disk: a write may land half before failing."""
+
+    def __init__(self, monkeypatch, code, partial=True, on="write"):
+        self.code, self.partial, self.failing = code, partial, True
+        real_write, real_fsync = os.write, os.fsync
+
+        def write(fd, data):
+            if self.failing and on == "write":
+                if self.partial and len(data) > 1:
+                    real_write(fd, bytes(data[: len(data) // 2]))
+                raise OSError(code, os.strerror(code))
+            return real_write(fd, data)
+
+        def fsync(fd):
+            if self.failing and on == "fsync":
+                raise OSError(code, os.strerror(code))
+            return real_fsync(fd)
+
+        monkeypatch.setattr(wal.os, "write", write)
+        monkeypatch.setattr(wal.os, "fsync", fsync)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO, errno.EROFS, errno.EFBIG])
+def test_a_refused_write_is_an_error_naming_the_file_and_leaves_only_whole_lines(tmp_path, monkeypatch, code):
+    store, _ = opened(tmp_path / "db.json")
+    store.write([put(1, "kept")])
+    disk = FailingDisk(monkeypatch, code)
+    with pytest.raises(StorageWriteError) as refused:
+        store.write([put(2, "refused", memo="x" * 500)])
+    assert str(tmp_path / "db.json.wal") in str(refused.value) and errno.errorcode[code] in str(refused.value)
+    assert not store.healthy and store.status()["last_write_error"]
+    assert (tmp_path / "db.json.wal").read_bytes().endswith(b"\n")  # the half-written line is gone
+    disk.failing = False  # space returns
+    store.write([put(3, "after")])
+    assert store.healthy
+    store.close()
+    assert set(records_of(tmp_path / "db.json")) == {"kept", "after"}  # the refused write never reappears
+
+
+def test_a_failed_fsync_is_a_refused_write(tmp_path, monkeypatch):
+    store, _ = opened(tmp_path / "db.json", fsync=True)
+    disk = FailingDisk(monkeypatch, errno.EIO, on="fsync")
+    with pytest.raises(StorageWriteError, match="EIO"):
+        store.write([put(1, "unsure")])
+    disk.failing = False
+    store.write([put(2, "sure")])
+    store.close()
+    assert set(records_of(tmp_path / "db.json")) == {"sure"}
+
+
+def test_when_even_the_cut_fails_the_next_write_cuts_first(tmp_path, monkeypatch):
+    store, _ = opened(tmp_path / "db.json")
+    store.write([put(1, "a")])
+    disk = FailingDisk(monkeypatch, errno.ENOSPC)
+    real_truncate = os.ftruncate
+    monkeypatch.setattr(wal.os, "ftruncate", lambda fd, size: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+    with pytest.raises(StorageWriteError):
+        store.write([put(2, "b")])
+    assert not (tmp_path / "db.json.wal").read_bytes().endswith(b"\n")  # the torn half is still there ...
+    monkeypatch.setattr(wal.os, "ftruncate", real_truncate)
+    disk.failing = False
+    store.write([put(3, "c")])  # ... until the next write cuts it off before appending
+    store.close()
+    assert set(records_of(tmp_path / "db.json")) == {"a", "c"}
+
+
+def test_a_group_the_store_refuses_is_undone_in_memory(tmp_path, monkeypatch):
+    store, _ = opened(tmp_path / "db.json")
+    db = Database(store)
+    db.put("acme", "batches", "a", {"id": "a", "v": 1})
+    FailingDisk(monkeypatch, errno.ENOSPC)
+    with pytest.raises(StorageWriteError), db.atomic():
+        db.put("acme", "batches", "a", {"id": "a", "v": 2})
+        db.put("acme", "batches", "b", {"id": "b"})
+        db.delete("acme", "batches", "a")
+        assert db.get("acme", "batches", "b") is not None  # visible inside the group ...
+    assert db.get("acme", "batches", "a") == {"id": "a", "v": 1}  # ... and undone, all of it, when it fails
+    assert db.get("acme", "batches", "b") is None and db.size == 1
+    assert [r["id"] for _, r in db.scan("acme", "batches")] == ["a"]
+
+
+def test_a_group_is_one_append(tmp_path):
+    store, _ = opened(tmp_path / "db.json")
+    db = Database(store)
+    writes = []
+    store.write = lambda changes: writes.append(len(changes))  # type: ignore[method-assign]
+    with db.atomic():
+        for i in range(5):
+            db.put("acme", "batches", f"r{i}", {"id": f"r{i}"})
+    assert writes == [5]
+    store.close()
+
+
+# -- damage found at start ----------------------------------------------------------------------------------------
+
+
+def damage_byte(path, near=b"record 5"):
+    """One byte changed in the middle of the log, inside a value: the line still parses, its checksum does not."""
+    data = bytearray(path.read_bytes())
+    data[data.index(near) + 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def logged(path, count):
+    written(path, *([put(i, f"r{i}", memo=f"record {i}")] for i in range(1, count + 1)))
+
+
+def test_a_damaged_byte_in_the_log_stops_the_start_naming_file_line_and_commands(tmp_path):
+    db = tmp_path / "db.json"
+    logged(db, 9)
+    damage_byte(db.with_name("db.json.wal"))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".lock"}
+    with pytest.raises(DamagedStoreError) as refused:
+        TinyStore(db).load()
+    message = str(refused.value)
+    assert f"{db}.wal line 5" in message and "acme/batches/r5" in message
+    assert f"collect-mock check --db {db}" in message and f"collect-mock repair --db {db}" in message
+    assert "8 records" in message
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".lock"} == before  # untouched
+    TinyStore(db, lock_wait=0).close()  # and the lock was released
+
+
+def test_repair_keeps_every_readable_record_and_a_copy_of_the_damaged_file(tmp_path):
+    db = tmp_path / "db.json"
+    logged(db, 9)
+    damage_byte(db.with_name("db.json.wal"))
+    assert [d.line for d in check_database(db).damage] == [5]
+    dropped, kept = repair_database(db)
+    assert [d.record for d in dropped] == ["acme/batches/r5"] and kept == 8
+    assert [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+    assert set(records_of(db)) == {f"r{i}" for i in range(1, 10)} - {"r5"}
+    assert check_database(db).damage == []
+
+
+def test_a_truncated_snapshot_stops_the_start_and_repair_keeps_what_precedes_the_cut(tmp_path):
+    db = tmp_path / "db.json"
+    store, _ = opened(db)
+    store.compact([put(i, f"r{i}", memo="m" * 50) for i in range(1, 21)])
+    store.close()
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(DamagedStoreError, match="cut short"):
+        TinyStore(db).load()
+    dropped, kept = repair_database(db)
+    assert 10 <= kept < 20 and dropped
+    assert set(records_of(db)) == {f"r{i}" for i in range(1, kept + 1)}
+
+
+def test_a_damaged_byte_in_the_snapshot_loses_only_its_record(tmp_path):
+    db = tmp_path / "db.json"
+    store, _ = opened(db)
+    store.compact([put(i, f"r{i}", memo="m" * 50) for i in range(1, 21)])
+    store.close()
+    lines = db.read_bytes().split(b"\n")
+    lines[10] = lines[10].replace(b'"memo"', b'"me"mo"')
+    db.write_bytes(b"\n".join(lines))
+    damage = check_database(db).damage
+    assert len(damage) == 1 and damage[0].line == 11 and damage[0].record == "acme/batches/r9"
+    repair_database(db)
+    assert set(records_of(db)) == {f"r{i}" for i in range(1, 21)} - {"r9"}
+
+
+def test_a_torn_sealed_log_is_damage_not_a_crash_to_forgive(tmp_path):
+    db = tmp_path / "db.json"
+    logged(db, 3)
+    sealed = db.with_name("db.json.wal.1")
+    db.with_name("db.json.wal").rename(sealed)
+    sealed.write_bytes(sealed.read_bytes()[:-7])
+    with pytest.raises(DamagedStoreError, match=r"wal\.1 line 3: ends in the middle of a line"):
+        TinyStore(db).load()
+
+
+# -- files that are not ours, and a second server -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"name": "my-app", "version": "1.0.0"}', '{"_default": {"1": {"x": 1}}}', "[1, 2]", "key: value\n"],
+    ids=["package.json", "another-tinydb", "array", "yaml"],
+)
+def test_a_file_that_is_not_a_mock_database_is_refused_and_left_as_it_is(tmp_path, content):
+    path = tmp_path / "package.json"
+    path.write_text(content)
+    with pytest.raises(StoreError, match="is not a Collect mock database"):
+        TinyStore(path).load()
+    assert path.read_text() == content
+    assert not path.with_name("package.json.wal").exists()
+
+
+def test_a_second_store_on_the_same_database_is_refused_until_the_first_closes(tmp_path):
+    first, _ = opened(tmp_path / "db.json")
+    with pytest.raises(StoreBusyError, match="in use by another collect-mock"):
+        TinyStore(tmp_path / "db.json", lock_wait=0.1)
+    first.close()
+    TinyStore(tmp_path / "db.json", lock_wait=0).close()
 
 
 def test_an_unwritable_location_is_an_error(tmp_path):
@@ -81,59 +311,84 @@ def test_an_unwritable_location_is_an_error(tmp_path):
         TinyStore(tmp_path / "file" / "db.json")
 
 
+# -- compaction ---------------------------------------------------------------------------------------------------
+
+
 def wait(store):
     for _ in range(500):
         store.poll()
-        if store._child is None:
+        if store._child.pid is None:
             return
         time.sleep(0.01)
     raise AssertionError("the background compaction did not finish")
 
 
-def records_of(path):
-    with TinyStore(path) as store:
-        return {c.id: c.record for c in store.load()}
-
-
 def test_background_compaction_folds_the_log_while_writes_go_on(tmp_path):
-    store = TinyStore(tmp_path / "db.json")
+    store, _ = opened(tmp_path / "db.json")
     live = {i: put(i, f"r{i}") for i in range(1, 6)}
     store.write(list(live.values()))
     assert store.compact_in_background(lambda: list(live.values()))
     store.write([put(6, "r6")])  # lands in the fresh log while the child writes the snapshot
     wait(store)
     assert not (tmp_path / "db.json.wal.1").exists()
-    snapshot = json.loads((tmp_path / "db.json").read_text())
-    assert len(snapshot["records"]) == 5
+    assert len(json.loads((tmp_path / "db.json").read_text())["records"]) == 5
     assert (tmp_path / "db.json.wal").read_text().count("\n") == 1
     store.close()
     assert set(records_of(tmp_path / "db.json")) == {f"r{i}" for i in range(1, 7)}
 
 
+def test_a_failed_compaction_is_logged_shown_kept_and_retried(tmp_path, monkeypatch, caplog):
+    store, _ = opened(tmp_path / "db.json")
+    live = [put(i, f"r{i}") for i in range(1, 4)]
+    store.write(live)
+    monkeypatch.setattr("mockserver.storage.write_snapshot", lambda *a: (_ for _ in ()).throw(OSError(28, "No space")))
+    with caplog.at_level(logging.ERROR, logger="mockserver.compaction"):
+        assert store.compact_in_background(lambda: live)
+        wait(store)
+    assert "could not write the snapshot" in caplog.text and "No space" in caplog.text
+    state = store.status()["compaction"]
+    assert state["state"] == "failing" and state["failures"] == 1 and "No space" in state["last_error"]
+    assert not store.healthy and (tmp_path / "db.json.wal.1").exists()  # kept: replayed at start
+    assert not store.compaction_due(0, 1, 1)  # waits before trying again
+    monkeypatch.undo()
+    store.compaction.retry_at = 0
+    assert store.compaction_due(0, 1, 1)
+    store.write([put(4, "r4")])
+    assert store.compact_in_background(lambda: [*live, put(4, "r4")])
+    wait(store)
+    assert store.healthy and store.status()["compaction"]["state"] == "idle"
+    assert not list(tmp_path.glob("db.json.wal.*"))  # both sealed logs folded
+    store.close()
+    assert set(records_of(tmp_path / "db.json")) == {"r1", "r2", "r3", "r4"}
+
+
+def test_the_retry_waits_longer_after_each_failure():
+    state = compaction.CompactionState()
+    delays = []
+    for _ in range(4):
+        state.failed("db", "boom")
+        delays.append(round(state.retry_at - time.monotonic()))
+    assert delays == [5, 10, 20, 40]
+
+
 def test_a_crash_before_the_new_snapshot_replays_the_sealed_log(tmp_path):
-    with TinyStore(tmp_path / "db.json") as store:
-        store.write([put(1, "a"), put(2, "b")])
+    written(tmp_path / "db.json", [put(1, "a"), put(2, "b")])
     (tmp_path / "db.json.wal").rename(tmp_path / "db.json.wal.1")  # sealed, the child never finished
-    (tmp_path / "db.json.wal").write_text(json.dumps(Change(2, "acme", "batches", "b", None).as_json()) + "\n")
+    (tmp_path / "db.json.wal").write_bytes(wal.encode(Change(2, "acme", "batches", "b", None).as_json()))
     assert set(records_of(tmp_path / "db.json")) == {"a"}
 
 
 def test_a_crash_after_the_new_snapshot_replays_the_sealed_log_harmlessly(tmp_path):
-    with TinyStore(tmp_path / "db.json") as store:
-        store.write([put(1, "a", name="old"), put(1, "a", name="new"), put(2, "b")])
-        store.compact([put(1, "a", name="new"), put(2, "b")])
-    (tmp_path / "db.json.wal.1").write_text(
-        "".join(  # the sealed log that the snapshot already holds
-            json.dumps(c.as_json()) + "\n" for c in [put(1, "a", name="old"), put(1, "a", name="new"), put(2, "b")]
-        )
-    )
+    store, _ = opened(tmp_path / "db.json")
+    store.compact([put(1, "a", name="new"), put(2, "b")])
+    store.close()
+    history = [put(1, "a", name="old"), put(1, "a", name="new"), put(2, "b")]  # the sealed log it already holds
+    (tmp_path / "db.json.wal.1").write_bytes(b"".join(wal.encode(c.as_json()) for c in history))
     assert records_of(tmp_path / "db.json")["a"]["name"] == "new"
 
 
 def test_the_database_starts_a_background_compaction_every_n_writes(tmp_path):
-    from mockserver.database import Database
-
-    store = TinyStore(tmp_path / "db.json")
+    store, _ = opened(tmp_path / "db.json")
     db = Database(store, compact_every=10)
     for i in range(25):
         db.put("acme", "batches", f"r{i}", {"id": f"r{i}"})
@@ -141,3 +396,43 @@ def test_the_database_starts_a_background_compaction_every_n_writes(tmp_path):
     assert not (tmp_path / "db.json.wal.1").exists()
     assert len(json.loads((tmp_path / "db.json").read_text())["records"]) >= 10
     assert set(records_of(tmp_path / "db.json")) == {f"r{i}" for i in range(25)}
+
+
+def test_a_log_of_few_large_writes_is_folded_by_its_bytes(tmp_path):
+    store, _ = opened(tmp_path / "db.json")
+    db = Database(store, compact_every=1000, compact_bytes=20_000)
+    for i in range(30):
+        db.put("acme", "batches", "big", {"id": "big", "memo": f"{i}" + "x" * 1000})  # one record, rewritten
+    wait(store)
+    assert store.status()["log_bytes"] < 20_000  # folded long before 1,000 writes
+    assert json.loads((tmp_path / "db.json").read_text())["records"]
+    store.close()
+
+
+# -- one append, one request --------------------------------------------------------------------------------------
+
+
+def test_an_append_cut_short_by_a_kill_counts_for_nothing_not_for_its_first_lines(tmp_path):
+    """A kill in the middle of writing a batch request's 100 lines leaves some of them in the file."""
+    written(tmp_path / "db.json", [put(1, "before")])
+    group = wal.encode_all([put(i, f"g{i}").as_json() for i in range(2, 102)])
+    with open(tmp_path / "db.json.wal", "ab") as fh:
+        fh.write(group[: len(group) * 61 // 100])  # 61 whole lines and a torn one
+    store, loaded = opened(tmp_path / "db.json")
+    assert [c.id for c in loaded] == ["before"]
+    store.write([put(200, "after")])  # lands after the last whole append: the partial one was cut off
+    store.close()
+    assert set(records_of(tmp_path / "db.json")) == {"before", "after"}
+
+
+@pytest.mark.parametrize("line", [1, 2, 3], ids=["first", "middle", "last"])
+def test_a_damaged_line_of_an_append_takes_the_whole_request_with_it_on_repair(tmp_path, line):
+    db = tmp_path / "db.json"
+    written(db, [put(1, "alone")], [put(2, "g2"), put(3, "g3"), put(4, "g4")], [put(5, "later")])
+    log = db.with_name("db.json.wal")
+    lines = log.read_bytes().split(b"\n")
+    lines[line] = lines[line].replace(b'"acme"', b'"acne"')  # line 0 is "alone"; 1-3 the request's
+    log.write_bytes(b"\n".join(lines))
+    assert check_database(db).damage
+    repair_database(db)
+    assert set(records_of(db)) == {"alone", "later"}

@@ -1,4 +1,8 @@
-"""`PUT /invoices/{tenantId}/adjustment/sync/{id}`: an adjustment is a replacement answered with a token."""
+"""`PUT /invoices/{tenantId}/adjustment/sync/{id}`: an adjustment is a replacement answered with a token.
+
+As for a create, the workflow is complete when the answer comes: the adjusted invoice's `workflow_execution_id`
+is the adjustment's `executionArn`, and `X-Record-Id` names the invoice.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ from mockserver.handlers import handles
 
 @handles("adjustInvoice")
 def adjust(state: Any, caller: Any, id: str, body: dict[str, Any], **_: Any) -> tuple[Any, int, dict[str, str]]:
-    invoice = state.collections["invoices"].update(caller, id, body)
-    token = records.execution_token(caller.tenant, "invoices", "adjust", id, invoice["sys_last_modified_at"])
+    invoices = state.collections["invoices"]
+    token = records.execution_token(caller.tenant, "invoices", "adjust", id, state.clock.tick())
+    stamp = (
+        {"workflow_execution_id": token["executionArn"]} if "workflow_execution_id" in invoices.resource.fields else {}
+    )
+    invoices.update(caller, id, body, stamp)
     return token, 200, {"X-Record-Id": id}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,16 +26,22 @@ def free_port() -> int:
 class MockProcess:
     """`with MockProcess("--db", path) as mock:` a server on a free port; `mock.kill()` ends it with SIGKILL."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, env: dict[str, str] | None = None, preexec_fn: Callable[[], None] | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.args = ["serve", "--port", str(self.port), "--admin-token", ADMIN, *args]
         self.output = tempfile.NamedTemporaryFile(prefix="collect-mock-", suffix=".log", delete=False)  # noqa: SIM115
         self.process: subprocess.Popen[bytes] | None = None
+        self.env = {**os.environ, **(env or {})}
+        self.preexec_fn = preexec_fn
 
     def __enter__(self) -> MockProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", *self.args], stdout=self.output, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "mockserver", *self.args],
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            preexec_fn=self.preexec_fn,  # noqa: PLW1509 - a test's resource limits, set in the child only
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
