@@ -13,7 +13,7 @@ from connexion.spec import OpenAPISpecification, Specification
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from collect_contract import SPEC_PATH
-from mockserver import seeding
+from mockserver import conventions, seeding
 from mockserver.admin import admin_app
 from mockserver.auth import Auth
 from mockserver.contract import Contract
@@ -70,7 +70,9 @@ DOCS = ("/ui", "/openapi.json", "/openapi.yaml")
 def create_app(settings: Settings | None = None) -> MockApp:
     """Open (and on first start seed) the database, and serve the contract over it."""
     settings = settings or Settings()
-    contract = Contract.from_path(settings.spec_path)
+    # Any contract but the packaged one (proven by the tests) is checked against the conventions first.
+    packaged = settings.spec_path == SPEC_PATH
+    contract = Contract.from_path(SPEC_PATH) if packaged else conventions.load(settings.spec_path)
     state = MockState(
         settings=settings,
         contract=contract,
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None) -> MockApp:
     )
     open_database(state)
     # Connexion loads and validates the contract, and models each operation for the dispatcher.
-    specification = load_specification(contract.spec, packaged=settings.spec_path == SPEC_PATH)
+    specification = load_specification(contract.spec, packaged=packaged)
     resolver = MockResolver(state)
     security = SecurityHandlerFactory(state.auth.security_map())
     endpoints = {}
