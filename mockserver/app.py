@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import OpenAPIOperation
-from connexion.options import SwaggerUIOptions
 from connexion.security import SecurityHandlerFactory
 from connexion.spec import OpenAPISpecification, Specification
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -19,6 +17,7 @@ from mockserver.auth import Auth
 from mockserver.contract import Contract
 from mockserver.database import Database
 from mockserver.dispatch import Dispatcher, Endpoint
+from mockserver.docs import docs_app
 from mockserver.faults import Faults
 from mockserver.journal import Journal
 from mockserver.memory import paused_gc, settle
@@ -33,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 
 class MockApp:
-    """Routes `/_mock/*` to the admin API, `/ui` and `/openapi.json` to Swagger UI, the rest to the contract."""
+    """Routes `/_mock/*` to the admin API, `/ui` and `/openapi.*` to the docs (mockserver/docs.py), the rest to the
+    contract."""
 
     def __init__(self, state: MockState, api: Dispatcher, admin: ASGIApp, docs: ASGIApp):
         self.state = state
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> MockApp:
         endpoints[(operation.path, operation.method)] = Endpoint(
             modelled, modelled.function, security, settings.validate_responses
         )
-    return MockApp(state, Dispatcher(endpoints), admin_app(state), swagger_ui(specification, settings.swagger_ui))
+    return MockApp(state, Dispatcher(endpoints), admin_app(state), docs_app(specification, settings))
 
 
 class _ProvenSpecification(OpenAPISpecification):  # type: ignore[misc]
@@ -114,15 +114,6 @@ class _ProvenSpecification(OpenAPISpecification):  # type: ignore[misc]
 def load_specification(spec: dict[str, Any], packaged: bool) -> Specification:
     """Connexion's model of the contract; any contract other than the packaged one is checked first."""
     return _ProvenSpecification(spec) if packaged else Specification.load(spec)
-
-
-def swagger_ui(specification: Specification, enabled: bool) -> ASGIApp:
-    """Connexion's Swagger UI for the contract at /ui/, and the contract itself at /openapi.json."""
-    docs: ASGIApp = SwaggerUIMiddleware(Dispatcher({}))
-    docs.add_api(  # type: ignore[attr-defined]
-        specification, swagger_ui_options=SwaggerUIOptions(swagger_ui=enabled, swagger_ui_path="/ui")
-    )
-    return docs
 
 
 def open_database(state: MockState) -> None:
