@@ -94,8 +94,12 @@ conformance: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python scripts/fuzz $(if $(EXAMPLES),--max-examples $(EXAMPLES)) $(if $(SEED),--seed $(SEED))
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+# The tools the benchmark needs are checked first, with the system Python, before any install: it names the
+# command that installs what is missing (it never installs system packages itself).
+bench:
+	@$(PYTHON) -m benchmarks.prerequisites $(ARGS)
+	@$(MAKE) --no-print-directory $(STAMP)
+	$(BIN)/python -m benchmarks $(ARGS)
 
 lock: $(TOOLS)/uv-$(UV_VERSION)
 	printf '%s\n' '$(LOCK_TOOLS)' | tr ' ' '\n' | $(TOOLS)/bin/uv pip compile pyproject.toml - --all-extras --universal \
