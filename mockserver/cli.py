@@ -172,9 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         from collect_fixtures.generator import main as generate
 
         return int(generate(argv[1:]) or 0)
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
-        argv = ["serve", *argv]
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(with_command(argv))
     try:
         return int(COMMANDS[args.command](args) or 0)
     except KeyboardInterrupt:
@@ -182,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI reports, it does not crash
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+
+
+def with_command(argv: list[str]) -> list[str]:
+    """`serve` is the default command: `collect-mock --port 8081` is `collect-mock serve --port 8081`."""
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        return ["serve", *argv]
+    return argv
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
