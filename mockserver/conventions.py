@@ -223,7 +223,8 @@ def _item_paths(spec: dict[str, Any]) -> Iterator[Violation]:
 
 
 def _pages(spec: dict[str, Any]) -> Iterator[Violation]:
-    """Searches take an object body and answer {Items: [...]}; GETs below a collection answer JSON."""
+    """Searches take an object body and answer {Items: [...]}, batches take {operations: [...]}, GETs below a
+    collection answer JSON."""
     refs = Resolver(spec)
     for path, method, op in _operations(spec):
         segments = _segments(path)
@@ -240,6 +241,10 @@ def _pages(spec: dict[str, Any]) -> Iterator[Violation]:
                 yield Violation(
                     where, "a search must answer 200 with an application/json object whose Items is an array"
                 )
+        if method == "post" and segments[2:] == ["batch"]:
+            body = refs.inline(_json_schema(refs, op.get("requestBody")) or {})
+            if body.get("properties", {}).get("operations", {}).get("type") != "array":
+                yield Violation(where, "a batch body must be an application/json object with an operations array")
         if method == "get" and segments[2:] != ["{id}"] and all(s.startswith("{") for s in segments[3:]):
             if _json_schema(refs, op.get("responses", {}).get("200")) is None:
                 yield Violation(where, "needs a 200 response with an application/json body")

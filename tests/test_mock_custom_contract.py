@@ -203,6 +203,12 @@ def renamed_item(spec: dict, path: str) -> dict:
             "POST /batches/{tenantId}/search (searchBatches): a search must answer 200",
         ),
         (
+            lambda s: s["paths"]["/batches/{tenantId}/batch"]["post"]["requestBody"]["content"].update(
+                {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}
+            ),
+            "POST /batches/{tenantId}/batch (executeBatchOperations): a batch body must be an application/json object",
+        ),
+        (
             lambda s: s["components"]["securitySchemes"].update(basic={"type": "http", "scheme": "basic"}),
             "security scheme basic: type http (basic) is not one the mock checks",
         ),
@@ -234,6 +240,7 @@ def renamed_item(spec: dict, path: str) -> dict:
         "create-body",
         "item-method",
         "search-answer",
+        "batch-body",
         "auth",
         "custom",
         "paging",
