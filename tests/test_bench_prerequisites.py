@@ -3,6 +3,7 @@ the Prism comparison only), each with the command that installs it here."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -68,7 +69,8 @@ def test_python_m_benchmarks_stops_before_starting_anything(without, capsys, mon
 
 
 def test_make_bench_checks_the_tools_before_installing_anything():
+    alone = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # not `make test`'s
     plan = subprocess.run(
-        ["make", "-n", "bench"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        ["make", "--no-print-directory", "-n", "bench"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=alone
     ).stdout.splitlines()
     assert plan[0].endswith("-m benchmarks.prerequisites ")

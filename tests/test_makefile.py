@@ -51,8 +51,13 @@ def make(project: Path, *args: str, env: dict[str, str] | None = None) -> subpro
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, **(env or {})},
+        env={**outside_make(), **(env or {})},
     )
+
+
+def outside_make() -> dict[str, str]:
+    """The environment without what an enclosing `make test` passes down (flags, level)."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
 
 def built(project: Path) -> str:
@@ -64,7 +69,7 @@ def test_ctrl_c_during_the_install_leaves_a_venv_that_the_next_run_rebuilds(proj
     first = subprocess.Popen(
         ["make", f"PYTHON={project / 'fake-python3'}", "install"],
         cwd=project,
-        env={**os.environ, "FAKE_PIP_SECONDS": "30"},
+        env={**outside_make(), "FAKE_PIP_SECONDS": "30"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -82,6 +83,7 @@ def test_the_environment_steers_serve_when_no_command_is_given():
         banner = process.stdout.readline()
         assert banner == f"Collect mock serving http://127.0.0.1:{port}\n"
         base, auth = f"http://127.0.0.1:{port}", {"Authorization": "env-token"}
+        wait_until_healthy(base)  # the banner comes once the port is bound, a moment before it accepts
         for _ in range(3):
             body = {
                 "name": "n",
@@ -96,6 +98,17 @@ def test_the_environment_steers_serve_when_no_command_is_given():
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+def wait_until_healthy(base: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/_mock/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"the mock at {base} did not answer within {seconds} s")
 
 
 @pytest.mark.parametrize(
