@@ -18,11 +18,11 @@ LATEST := .venv-latest
 EDITABLE_QUIET := PYTHONWARNINGS='ignore:Editable installation'
 
 .DEFAULT_GOAL := help
-.PHONY: help install serve test test-latest lint check conformance fuzz bench lock clean clean-data
+.PHONY: help install serve test test-latest lint check conformance fuzz bench bench-tools lock clean clean-data
 
 # -I: the installed project, not the source folder next to it.
 ifneq ($(wildcard $(STAMP)),)
-ifneq ($(filter-out help clean clean-data lock,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help clean clean-data lock bench-tools,$(or $(MAKECMDGOALS),help)),)
 ifneq ($(shell $(BIN)/python -I -c 'import mockserver' >/dev/null 2>&1 && echo ok),ok)
 $(info .venv is broken (it cannot import the project): rebuilding it)
 .PHONY: $(STAMP)
@@ -96,10 +96,11 @@ fuzz: $(STAMP)
 
 # The tools the benchmark needs are checked first, with the system Python, before any install: it names the
 # command that installs what is missing (it never installs system packages itself).
-bench:
-	@$(PYTHON) -m benchmarks.prerequisites $(ARGS)
-	@$(MAKE) --no-print-directory $(STAMP)
+bench: bench-tools $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
+
+bench-tools:
+	@$(PYTHON) -m benchmarks.prerequisites $(ARGS)
 
 lock: $(TOOLS)/uv-$(UV_VERSION)
 	printf '%s\n' '$(LOCK_TOOLS)' | tr ' ' '\n' | $(TOOLS)/bin/uv pip compile pyproject.toml - --all-extras --universal \

@@ -43,8 +43,7 @@ def install_command(tools: list[Tool]) -> str:
         return f"{sudo}apt-get install -y {' '.join(dict.fromkeys(t.debian for t in tools))}"
     if shutil.which("brew"):
         return f"brew install {' '.join(dict.fromkeys(t.brew for t in tools))}"
-    names = " and ".join(t.binary for t in tools)
-    return f"your system's package manager ({names}; Debian packages: {' '.join(t.debian for t in tools)})"
+    return f"use your system's package manager (Debian: {' '.join(dict.fromkeys(t.debian for t in tools))})"
 
 
 def report(prism: bool = True) -> tuple[bool, list[str]]:
@@ -56,11 +55,11 @@ def report(prism: bool = True) -> tuple[bool, list[str]]:
     if required:
         needs = "; ".join(f"{t.binary} ({t.purpose})" for t in required)
         command = install_command(required)
-        lines.append(f"BenchmarkError: the benchmark needs {needs}: not found on PATH. Install it with: {command}")
+        lines.append(f"BenchmarkError: the benchmark needs {needs}: not found on PATH. Install it: {command}")
     if optional:
         names = " and ".join(t.binary for t in optional)
         lines.append(
-            f"note: without {names} the Prism comparison is skipped; install with: {install_command(optional)} "
+            f"note: without {names} the Prism comparison is skipped. Install them: {install_command(optional)} "
             "(or run with --no-prism)"
         )
     return not required, lines
