@@ -17,7 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
-from benchmarks import report, runner, wrk
+from benchmarks import prerequisites, report, runner
 from benchmarks.cases import OPS
 from benchmarks.options import Options
 from benchmarks.results import Results
@@ -110,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"BenchmarkError: no results at {saved}: run the benchmark first", file=sys.stderr)
             return 1
         return _publish(pickle.loads(saved.read_bytes()), options.out)
-    if not wrk.available():
-        print("BenchmarkError: wrk is not installed (Debian package `wrk`)", file=sys.stderr)
+    ready, lines = prerequisites.report(options.prism)
+    for line in lines:
+        print(line, file=sys.stderr)
+    if not ready:
         return 1
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"benchmark: about {options.wrk_seconds() / 60:.1f} min of wrk, plus data, walks and checks", flush=True)

@@ -5,21 +5,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import OpenAPIOperation
-from connexion.options import SwaggerUIOptions
 from connexion.security import SecurityHandlerFactory
 from connexion.spec import OpenAPISpecification, Specification
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collect_contract import SPEC_PATH
-from mockserver import seeding
+from mockserver import conventions, seeding
 from mockserver.admin import admin_app
 from mockserver.auth import Auth
 from mockserver.contract import Contract
 from mockserver.database import Database
 from mockserver.dispatch import Dispatcher, Endpoint, answer
+from mockserver.docs import docs_app
 from mockserver.errors import PROBLEM_JSON, problem_body, server_error_parts
 from mockserver.faults import Faults
 from mockserver.journal import Journal
@@ -37,7 +36,8 @@ logger = logging.getLogger(__name__)
 
 
 class MockApp:
-    """Routes `/_mock/*` to the admin API, `/ui` and `/openapi.json` to Swagger UI, the rest to the contract."""
+    """Routes `/_mock/*` to the admin API, `/ui` and `/openapi.*` to the docs (mockserver/docs.py), the rest to the
+    contract."""
 
     def __init__(self, state: MockState, api: Dispatcher, admin: ASGIApp, docs: ASGIApp):
         self.state = state
@@ -122,7 +122,9 @@ async def _answer_problem(send: Send, status: int, scope: Scope, allow: bytes | 
 def create_app(settings: Settings | None = None) -> MockApp:
     """Open (and on first start seed) the database, and serve the contract over it."""
     settings = settings or Settings()
-    contract = Contract.from_path(settings.spec_path)
+    # Any contract but the packaged one (proven by the tests) is checked against the conventions first.
+    packaged = settings.spec_path == SPEC_PATH
+    contract = Contract.from_path(SPEC_PATH) if packaged else conventions.load(settings.spec_path)
     db = Database(
         open_store(settings.db, fsync=settings.fsync),
         index_specs(contract),
@@ -149,7 +151,7 @@ def create_app(settings: Settings | None = None) -> MockApp:
         clock=clock,
     )
     # Connexion loads and validates the contract, and models each operation for the dispatcher.
-    specification = load_specification(contract.spec, packaged=settings.spec_path == SPEC_PATH)
+    specification = load_specification(contract.spec, packaged=packaged)
     resolver = MockResolver(state)
     security = SecurityHandlerFactory(state.auth.security_map())
     endpoints = {}
@@ -160,7 +162,7 @@ def create_app(settings: Settings | None = None) -> MockApp:
         endpoints[(operation.path, operation.method)] = Endpoint(
             modelled, modelled.function, security, settings.validate_responses
         )
-    return MockApp(state, Dispatcher(endpoints), admin_app(state), swagger_ui(specification, settings.swagger_ui))
+    return MockApp(state, Dispatcher(endpoints), admin_app(state), docs_app(specification, settings))
 
 
 class _ProvenSpecification(OpenAPISpecification):  # type: ignore[misc]
@@ -175,15 +177,6 @@ class _ProvenSpecification(OpenAPISpecification):  # type: ignore[misc]
 def load_specification(spec: dict[str, Any], packaged: bool) -> Specification:
     """Connexion's model of the contract; any contract other than the packaged one is checked first."""
     return _ProvenSpecification(spec) if packaged else Specification.load(spec)
-
-
-def swagger_ui(specification: Specification, enabled: bool) -> ASGIApp:
-    """Connexion's Swagger UI for the contract at /ui/, and the contract itself at /openapi.json."""
-    docs: ASGIApp = SwaggerUIMiddleware(Dispatcher({}))
-    docs.add_api(  # type: ignore[attr-defined]
-        specification, swagger_ui_options=SwaggerUIOptions(swagger_ui=enabled, swagger_ui_path="/ui")
-    )
-    return docs
 
 
 def open_database(db: Database, settings: Settings, contract: Contract, clock: Clock) -> None:

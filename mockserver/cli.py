@@ -1,11 +1,11 @@
 """`collect-mock`: serve the mock, and manage its database and seed data.
 
-    collect-mock serve    [--host H] [--port P] [--db PATH|:memory:] [--seed/--no-seed] [--token T] ...
-    collect-mock seed     --db PATH [--from DIR]
-    collect-mock reset    --db PATH
-    collect-mock export   --db PATH [--out FILE]
-    collect-mock check    --db PATH
-    collect-mock repair   --db PATH
+    collect-mock serve    [--host H] [--port P] [--db PATH|:memory:] [--spec PATH] [--seed/--no-seed] ...
+    collect-mock seed     [--db PATH] [--from DIR]
+    collect-mock reset    [--db PATH]
+    collect-mock export   [--db PATH] [--out FILE]
+    collect-mock check    [--db PATH]
+    collect-mock repair   [--db PATH]
     collect-mock fixtures --scale N --seed S --out DIR
 
 Errors are printed as `Type: message` with exit status 1 (2 for a bad command line), never as a traceback.
@@ -19,9 +19,11 @@ import json
 import logging
 import socket
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from mockserver import database_path
 from mockserver.settings import (
     DEFAULT_TOKEN,
     MEMORY,
@@ -30,20 +32,46 @@ from mockserver.settings import (
     parse_tokens,
 )
 
+ENV_PREFIX = "MOCKSERVER_"
+TOP_LEVEL_EPILOG = """\
+With no command, or with options only, collect-mock serves: `collect-mock --port 8081` is
+`collect-mock serve --port 8081`. `collect-mock COMMAND --help` shows a command's options; `collect-mock
+serve --help` also lists the MOCKSERVER_* environment variables."""
 
-def _settings_parser(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    parser.add_argument("--db", help=f"TinyDB file, or {MEMORY} (default: {defaults.db})")
+
+def _database_options(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    """--db and --spec: every command that opens a database reads it through the contract."""
+    parser.add_argument("--db", metavar="PATH", help=f"TinyDB file, or {MEMORY} (default: {defaults.db})")
+    parser.add_argument(
+        "--spec",
+        dest="spec_path",
+        metavar="PATH",
+        type=Path,
+        help="the contract: an OpenAPI 3.0 file following the conventions in docs/architecture.md "
+        "(default: the packaged openapi/collect.yaml)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
-    parser = argparse.ArgumentParser(prog="collect-mock", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="collect-mock",
+        description="Serve the Collect mock, and manage its database and seed data.",
+        epilog=TOP_LEVEL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    serve = commands.add_parser("serve", help="serve the mock API (the default command)")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the mock API (the default command)",
+        description="Serve the mock API, its Swagger UI at /ui/ and its admin API at /_mock/.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--host", help=f"address to listen on (default: {defaults.host})")
-    serve.add_argument("--port", type=int, help=f"port to listen on (default: {defaults.port})")
-    _settings_parser(serve, defaults)
+    serve.add_argument("--port", type=int, help=f"port to listen on, 0 for any free one (default: {defaults.port})")
+    _database_options(serve, defaults)
     serve.add_argument(
         "--seed",
         dest="seed",
@@ -72,27 +100,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--journal-size", type=int, help="requests kept in the journal, 0 for none (default: 10000)")
     serve.add_argument("--faults", type=_fault_file, help="JSON file with a list of fault rules to start with")
+    serve.add_argument(
+        "--no-swagger-ui", dest="swagger_ui", action="store_false", default=None, help="serve no Swagger UI at /ui/"
+    )
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    serve.epilog = environment_help(serve)
 
-    seed = commands.add_parser("seed", help="load seed data into a database file")
-    _settings_parser(seed, defaults)
+    seed = commands.add_parser("seed", help="load seed data into a database file", epilog=_DB_EPILOG)
+    _database_options(seed, defaults)
     seed.add_argument("--from", dest="source", type=Path, help="fixture directory (default: the shipped set)")
 
-    reset = commands.add_parser("reset", help="delete every record of a database file")
-    _settings_parser(reset, defaults)
+    reset = commands.add_parser("reset", help="delete every record of a database file", epilog=_DB_EPILOG)
+    _database_options(reset, defaults)
 
-    export = commands.add_parser("export", help="write a database's records as JSON")
-    _settings_parser(export, defaults)
+    export = commands.add_parser("export", help="write a database's records as JSON", epilog=_DB_EPILOG)
+    _database_options(export, defaults)
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
-    check = commands.add_parser("check", help="report what of a database file is damaged, changing nothing")
-    _settings_parser(check, defaults)
-    repair = commands.add_parser("repair", help="keep every readable record of a damaged database file")
-    _settings_parser(repair, defaults)
+    check = commands.add_parser(
+        "check", help="report what of a database file is damaged, changing nothing", epilog=_DB_EPILOG
+    )
+    _database_options(check, defaults)
+    repair = commands.add_parser(
+        "repair", help="keep every readable record of a damaged database file", epilog=_DB_EPILOG
+    )
+    _database_options(repair, defaults)
 
     fixtures = commands.add_parser("fixtures", help="generate a consistent fixture set of any size", add_help=False)
     fixtures.add_argument("args", nargs=argparse.REMAINDER)
     return parser
+
+
+_DB_EPILOG = f"{ENV_PREFIX}DB and {ENV_PREFIX}SPEC_PATH stand for --db and --spec when those are not given."
+
+
+def environment_help(parser: argparse.ArgumentParser) -> str:
+    """The epilog naming every `MOCKSERVER_*` variable `Settings.from_env` reads, derived from `Settings` so that
+    a new setting is listed with no edit here: with its flag where one has the setting's name as dest."""
+    flags: dict[str, dict[Any, str]] = {}
+    for action in parser._actions:
+        if action.option_strings:
+            flags.setdefault(action.dest, {})[action.const if action.nargs == 0 else None] = action.option_strings[0]
+    lines = ["environment variables (read at start; a flag given on the command line wins):"]
+    for setting in dataclasses.fields(Settings):
+        name, flag = ENV_PREFIX + setting.name.upper(), flags.get(setting.name, {})
+        if str(setting.type) == "bool":
+            meaning = ", ".join(f"{str(value).lower()}: as {option}" for value, option in sorted(flag.items()))
+            meaning = f"true or false ({meaning})" if meaning else "true or false"
+        else:
+            meaning = f"as {flag[None]}" if None in flag else "(no flag)"
+        lines.append(f"  {name:<30} {meaning}")
+    return "\n".join(lines)
+
+
+def _version() -> str:
+    try:
+        return version("collect-mock")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+        return "(not installed)"
 
 
 def _tokens(raw: str) -> dict[str, frozenset[str]]:
@@ -117,9 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         from collect_fixtures.generator import main as generate
 
         return int(generate(argv[1:]) or 0)
-    if not argv or argv[0].startswith("-"):
-        argv = ["serve", *argv]
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(with_command(argv))
     try:
         return int(COMMANDS[args.command](args) or 0)
     except KeyboardInterrupt:
@@ -129,10 +192,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def with_command(argv: list[str]) -> list[str]:
+    """`serve` is the default command: `collect-mock --port 8081` is `collect-mock serve --port 8081`."""
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        return ["serve", *argv]
+    return argv
+
+
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     """`MOCKSERVER_*` variables, then every command-line flag named like a `Settings` field, then `extra`."""
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(Settings) if hasattr(args, f.name)}
-    return Settings.from_env().replace(**flags).replace(**extra)
+    settings = Settings.from_env().replace(**flags).replace(**extra)
+    database_path.check(settings.db)
+    return settings
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -14,6 +14,9 @@ from typing import Any
 from connexion.exceptions import OAuthResponseProblem
 from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
 
+# One wording for an unknown token, whichever scheme carried it (connexion's say "apikey" or "token").
+UNKNOWN_CREDENTIAL = "The token in the Authorization header is not valid"
+
 
 class FixedSignatureCheck:
     """Mixin for security handlers whose check is `check(credential, request=...)`."""
@@ -22,7 +25,7 @@ class FixedSignatureCheck:
         async def wrapper(request: Any, *args: Any, required_scopes: Any = None) -> Any:
             info = func(*args, request=request)
             if info is None:
-                raise OAuthResponseProblem(detail=exception_msg)
+                raise OAuthResponseProblem(detail=UNKNOWN_CREDENTIAL)
             return info
 
         return wrapper
