@@ -62,6 +62,7 @@ class Runner:
         self.session.guard.budget = max(1, int(self.config.budget * (1 - CLEANUP_SHARE)))
         self._drivers: dict[tuple[str, str], threading.Event] = {}
         self._driver_errors: dict[tuple[str, str], str] = {}
+        self._driver_skips: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
         self._fuzzer: Fuzzer | None = None
         self._outcomes: dict[str, Outcome] = {}
@@ -162,6 +163,14 @@ class Runner:
         errors = [self._driver_errors[d] for d in self.drivers(unit.rule, unit.resource) if d in self._driver_errors]
         if errors:
             return Outcome(unit.rule.id, unit.resource, ERROR, "; ".join(errors))
+        drivers = self.drivers(unit.rule, unit.resource)
+        skips = [self._driver_skips[d] for d in drivers if d in self._driver_skips]
+        if drivers and len(skips) == len(drivers):
+            return Outcome(unit.rule.id, unit.resource, SKIPPED, "; ".join(skips))
+        if self._fuzzer is not None and unit.rule.drivers == ("fuzz.links",):
+            unexercised = self._fuzzer.unexercised(unit.resource)
+            if unexercised:
+                return Outcome(unit.rule.id, unit.resource, SKIPPED, unexercised)
         if not self.collector.saw(unit.resource) and unit.rule.kind == RESPONSE:
             return Outcome(unit.rule.id, unit.resource, SKIPPED, "no response of this resource to judge")
         return Outcome(unit.rule.id, unit.resource, PASSED)
@@ -181,6 +190,7 @@ class Runner:
         try:
             self._drive(driver, resource)
         except Skipped as skipped:
+            self._driver_skips[key] = str(skipped)
             self.collector.note(f"{driver}[{resource}] skipped: {skipped}")
         except Exception as exc:  # noqa: BLE001
             self._driver_errors[key] = f"{driver}: {self._describe(exc)}"
