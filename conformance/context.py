@@ -68,13 +68,18 @@ class Context:
         return self.contract.resources[name]
 
     def once(self, key: Any, make: Callable[[], T]) -> T:
-        """`make()` run once per run for `key` (other threads asking meanwhile wait for it); a failure is not
-        kept, so the next caller tries again."""
+        """`make()` run once per run for `key` (other threads asking meanwhile wait for it). A `Skipped` is kept
+        too: what could not be prepared once is not tried again (and paid for again) by the next check."""
         with self._lock:
             lock = self._shared_locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._shared:
-                self._shared[key] = make()
+                try:
+                    self._shared[key] = make()
+                except Skipped as skipped:
+                    self._shared[key] = skipped
+            if isinstance(self._shared[key], Skipped):
+                raise Skipped(str(self._shared[key]))
             return self._shared[key]  # type: ignore[no-any-return]
 
     # -- records ------------------------------------------------------------------------------------------------

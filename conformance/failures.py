@@ -44,7 +44,7 @@ class Failure(_SchemathesisFailure):
         message = f"Received: {self.received}\n{self.expected_label}: {self.expected}" + (f"\n{note}" if note else "")
         if operation is None and exchange is not None:
             operation = exchange.label
-        super().__init__(operation=operation, message=message, severity=Severity.HIGH)
+        super().__init__(operation=operation, title=self.title, message=message, severity=Severity.HIGH)
         self.exchange = exchange
 
     @property

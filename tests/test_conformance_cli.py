@@ -19,7 +19,7 @@ def args(target, monkeypatch):
 def test_list_rules_prints_the_catalog(capsys):
     assert cli.main(["--list-rules"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("ids.server-generated ") and len(lines) == 42
+    assert lines[0].startswith("ids.server-generated ") and len(lines) == 43
 
 
 def test_a_passing_run_exits_0_and_writes_both_reports(args, tmp_path, capsys):
