@@ -12,6 +12,11 @@ answered too, a record that is not new, a create that named nothing) is listed a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from conformance.context import Context
 from conformance.contract import Resource
 from conformance.report import Cleanup
@@ -19,6 +24,7 @@ from conformance.safety import Ownership
 
 PASSES = 3
 CHUNK = 100
+T = TypeVar("T")
 
 
 def clean_up(ctx: Context) -> Cleanup:
@@ -49,40 +55,48 @@ def clean_up(ctx: Context) -> Cleanup:
 def _confirm_pending(ctx: Context) -> None:
     """Read back the ids workflow creates reported and no check has read yet (fuzzing makes most of them)."""
     for resource in ctx.contract.resources.values():
-        for record_id in ctx.session.ledger.pending(resource.name):
-            ctx.confirm(resource.name, record_id)
+        _parallel(ctx, functools.partial(ctx.confirm, resource.name), ctx.session.ledger.pending(resource.name))
 
 
 def _remove(ctx: Context, resource: Resource, why: dict[tuple[str, str], str]) -> int:
     ledger, name = ctx.session.ledger, resource.name
     ids = ledger.ids(name)
+    answers: dict[str, str] = {}
     if "delete" in resource.operations:
-        for record_id in ids:
-            exchange = ctx.call(name, "delete", id=record_id)
-            _settle(ctx, resource, record_id, exchange.summary(), why)
-        return len(ids) - len(ledger.ids(name))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        exchange = ctx.batch(name, [{"operation": "delete", "id": i} for i in chunk])
-        body = exchange.json_or_none() if 200 <= exchange.status < 300 else None
-        results = body.get("results", []) if isinstance(body, dict) else []
-        answers = {str(r.get("id")): r for r in results if isinstance(r, dict)}
-        for record_id in chunk:
-            answer = answers.get(record_id, {})
-            _settle(ctx, resource, record_id, str(answer.get("error_message") or exchange.summary()), why)
+        for record_id, exchange in zip(ids, _parallel(ctx, lambda i: ctx.call(name, "delete", id=i), ids), strict=True):
+            answers[record_id] = exchange.summary()
+    else:
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            exchange = ctx.batch(name, [{"operation": "delete", "id": i} for i in chunk])
+            body = exchange.json_or_none() if 200 <= exchange.status < 300 else None
+            results = body.get("results", []) if isinstance(body, dict) else []
+            found = {str(r.get("id")): r for r in results if isinstance(r, dict)}
+            for record_id in chunk:
+                answers[record_id] = str(found.get(record_id, {}).get("error_message") or exchange.summary())
+    checks = _parallel(ctx, lambda i: ctx.get(name, i), ids)
+    for record_id, check in zip(ids, checks, strict=True):
+        _settle(ctx, resource, record_id, answers[record_id], check.status, why)
     return len(ids) - len(ledger.ids(name))
 
 
-def _settle(ctx: Context, resource: Resource, record_id: str, answer: str, why: dict[tuple[str, str], str]) -> None:
+def _parallel(ctx: Context, call: Callable[[str], T], ids: list[str]) -> list[T]:
+    """`call` for each id, `--workers` at once, in order (the guard still keeps the budget and rate limit)."""
+    with ThreadPoolExecutor(max_workers=ctx.config.workers) as pool:
+        return list(pool.map(call, ids))
+
+
+def _settle(
+    ctx: Context, resource: Resource, record_id: str, answer: str, status: int, why: dict[tuple[str, str], str]
+) -> None:
     """A record is removed once a GET of it answers 404, whatever the delete answered; else remember why not."""
     ledger = ctx.session.ledger
-    check = ctx.get(resource.name, record_id)
-    if check.status == 404:
+    if status == 404:
         ledger.discard(resource.name, record_id)
         return
     ledger.revive(resource.name, record_id)  # a delete that answered success and left the record
     if ledger.state(resource.name, record_id) is Ownership.OWNED:
-        why[(resource.name, record_id)] = f"{answer}; then GET answered {check.status}"
+        why[(resource.name, record_id)] = f"{answer}; then GET answered {status}"
 
 
 def _unlink(ctx: Context) -> None:

@@ -145,6 +145,13 @@ class Resource:
     def read_only(self) -> frozenset[str]:
         return frozenset(k for k, v in self.schema["properties"].items() if v.get("readOnly"))
 
+    @cached_property
+    def server_set(self) -> frozenset[str]:
+        """Fields the server sets whatever a body sends: the readOnly ones, and a workflow-backed record's
+        `workflow_execution_id` (its create's executionArn, NOTES.md Responses)."""
+        extra = {"workflow_execution_id"} if self.workflow and "workflow_execution_id" in self.fields else set()
+        return self.read_only | extra
+
     @property
     def all_operations(self) -> list[Operation]:
         return [*self.operations.values(), *self.lookups, *self.customs]

@@ -148,8 +148,9 @@ class Ledger:
     A create's answer (any 2xx) makes its id the run's own only when the record is new: no other create answered
     the same id, and the record, where the answer or a read-back carries them, has `sys_version` 1 and a
     `sys_created_at` no earlier than the run (values the create itself sent prove nothing either way). Anything
-    else is a `Stray`: disowned for good (the gate refuses writes to it, cleanup leaves it) and reported. A
-    workflow create answers a token, not the record: its id is `PENDING` until `confirm` sees the record.
+    else is a `Stray`: disowned for good (the gate refuses writes to it, cleanup leaves it) and reported. An id is
+    `PENDING` until `confirm` sees the record as stored (a GET of it): a create's answer may be a workflow token,
+    or carry a new record's values under an old record's id.
     """
 
     def __init__(self, started: datetime | None = None) -> None:
@@ -175,10 +176,14 @@ class Ledger:
                 self._disown(key, "two creates answered this id (ids.unique)")
                 return Ownership.DISOWNED
             self._answered.add(key)
-            if not isinstance(record, dict):
-                self._pending[key] = sent
-                return Ownership.PENDING
-            return self._judge(key, record, sent)
+            why = not_new(record, sent, self.started) if isinstance(record, dict) else None
+            if why:
+                self._disown(key, why)
+                return Ownership.DISOWNED
+            # What an answer says of the record proves little (a server may answer a new record's values with an
+            # old record's id): the record as stored is read back before anything is written to it.
+            self._pending[key] = sent
+            return Ownership.PENDING
 
     def confirm(self, collection: str, record_id: str, record: Any) -> Ownership:
         """Judge a PENDING id by the record a read-back answered."""

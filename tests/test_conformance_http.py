@@ -51,10 +51,11 @@ def test_the_ledger_learns_creates_and_deletes_from_the_answers():
     register_changes(ledger, exchange("POST", "/batches/acme", status=201, body={"id": "bat-2", "sys_version": 1}))
     results = [{"operation": "create", "id": "wo-2", "outcome": "success"}, {"operation": "create", "outcome": "error"}]
     register_changes(ledger, exchange("POST", "/writeOffs/acme/batch", body={"results": results}))
-    register_changes(ledger, exchange("DELETE", "/batches/acme/bat-1", body="bat-1"))
     register_changes(ledger, exchange("POST", "/batches/acme", status=400, body={"id": "bat-3"}))
-    assert ledger.ids("batches") == ["bat-2"]  # any 2xx create counts; a deleted record is no longer to remove
-    assert ledger.pending("writeOffs") == ["wo-2"]  # no record in the answer: read back before it is written to
+    # Any 2xx create counts; each record is read back (confirmed) before anything writes to it.
+    assert (ledger.pending("batches"), ledger.pending("writeOffs")) == (["bat-1", "bat-2"], ["wo-2"])
+    ledger.confirm("batches", "bat-2", {"id": "bat-2", "sys_version": 1})
+    assert ledger.ids("batches") == ["bat-2"]
 
 
 def test_a_create_that_answers_an_existing_record_is_not_the_runs():
@@ -64,7 +65,7 @@ def test_a_create_that_answers_an_existing_record_is_not_the_runs():
     register_changes(ledger, exchange("POST", "/batches/acme", body={"id": "bat-5", "sys_version": 1}))
     register_changes(ledger, exchange("POST", "/batches/acme", body={"id": "bat-5", "sys_version": 1}))
     register_changes(ledger, exchange("POST", "/batches/acme", status=201, body={"status": "created"}))
-    assert ledger.ids("batches") == [] and not ledger.owns("batches", "bat-9")
+    assert ledger.pending("batches") == [] and not ledger.owns("batches", "bat-9")
     assert [(s.record_id, s.why.split(":")[0]) for s in ledger.strays()] == [
         ("bat-9", "the record it names has sys_version 4, not 1"),
         ("bat-5", "two creates answered this id (ids.unique)"),

@@ -101,11 +101,16 @@ def test_a_deleted_record_of_the_run_stays_the_runs_to_probe():
 
 def test_an_id_a_create_answered_is_the_runs_only_when_the_record_is_new():
     allowed, ledger = gate()
-    assert ledger.claim("batches", "bat-new", {"id": "bat-new", "sys_version": 1}) is Ownership.OWNED
+    assert ledger.claim("batches", "bat-new", {"id": "bat-new", "sys_version": 1}) is Ownership.PENDING
+    assert ledger.confirm("batches", "bat-new", {"id": "bat-new", "sys_version": 1}) is Ownership.OWNED
     old = {"id": "bat-old", "sys_version": 1, "sys_created_at": "2023-04-01T09:00:00Z"}
     assert ledger.claim("batches", "bat-old", old) is Ownership.DISOWNED
     forged = {"id": "bat-forged", "sys_version": 99}  # the create sent sys_version 99 itself: that proves nothing
-    assert ledger.claim("batches", "bat-forged", forged, sent={"sys_version": 99}) is Ownership.OWNED
+    ledger.claim("batches", "bat-forged", forged, sent={"sys_version": 99})
+    assert ledger.confirm("batches", "bat-forged", forged) is Ownership.OWNED
+    # An answer that looks new, under the id of an old record: the record as stored decides.
+    ledger.claim("batches", "bat-2023", {"id": "bat-2023", "sys_version": 1})
+    assert ledger.confirm("batches", "bat-2023", {"id": "bat-2023", "sys_version": 5}) is Ownership.DISOWNED
     allowed.check("PATCH", "/batches/acme/bat-new", b"[]")
     with pytest.raises(ForeignRecordError, match="created at 2023-04-01.*before this run"):
         allowed.check("PATCH", "/batches/acme/bat-old", b"[]")
@@ -114,6 +119,7 @@ def test_an_id_a_create_answered_is_the_runs_only_when_the_record_is_new():
 def test_an_id_two_creates_answered_is_nobodys_to_write_to():
     allowed, ledger = gate()
     ledger.claim("batches", "bat-1", {"id": "bat-1", "sys_version": 1})
+    ledger.confirm("batches", "bat-1", {"id": "bat-1", "sys_version": 1})
     ledger.claim("batches", "bat-1", {"id": "bat-1", "sys_version": 1})
     with pytest.raises(ForeignRecordError, match="two creates answered this id"):
         allowed.check("DELETE", "/batches/acme/bat-1", None)

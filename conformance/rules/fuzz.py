@@ -139,7 +139,7 @@ def _judge_link(answer: Exchange, created: str, origin: str, written: Any) -> Br
         answer.contract.resources.get(answer.operation.resource or "") if answer.contract and answer.operation else None
     )
     differences = (
-        differing(written, body, resource.read_only if resource else frozenset()) if written is not None else []
+        differing(written, body, resource.server_set if resource else frozenset()) if written is not None else []
     )
     if differences:
         return BrokenLink(
@@ -189,7 +189,7 @@ def _plain(exchange: Exchange, body: Any) -> dict[str, Any]:
     kept = {}
     for name, value in body.items():
         prop = contract.deref(resource.schema["properties"].get(name, {})) if contract else {}
-        if name in resource.read_only or prop.get("format") or prop.get("x-references"):
+        if name in resource.server_set or prop.get("format") or prop.get("x-references"):
             continue
         if isinstance(value, (str, bool)) or (isinstance(value, int) and prop.get("type") == "integer"):
             kept[name] = value
