@@ -54,8 +54,11 @@ def clean_up(ctx: Context) -> Cleanup:
 
 def _confirm_pending(ctx: Context) -> None:
     """Read back the ids workflow creates reported and no check has read yet (fuzzing makes most of them)."""
+    ledger = ctx.session.ledger
     for resource in ctx.contract.resources.values():
-        _parallel(ctx, functools.partial(ctx.confirm, resource.name), ctx.session.ledger.pending(resource.name))
+        _parallel(ctx, functools.partial(ctx.confirm, resource.name), ledger.pending(resource.name))
+        for record_id in ledger.pending(resource.name):
+            ledger.abandon(resource.name, record_id, "a create reported it, and a GET of it answers no record")
 
 
 def _remove(ctx: Context, resource: Resource, why: dict[tuple[str, str], str]) -> int:

@@ -114,16 +114,8 @@ class Context:
         if record_id is None:
             raise Skipped(f"setup: a create of a {collection} record answered {exchange.status} naming no record")
         self._require_owned(collection, record_id)
-        # The record is read back as stored: the ledger judges it by that, and the create is checked by it. A
-        # workflow-backed create may finish just after its answer on a real deployment: the read that set-up
-        # needs waits a little (the contract says the record is stored first; `fuzz.stateful-links` checks that).
-        for delay in READ_BACK_DELAYS:
-            exchange = self.get(collection, record_id)
-            if exchange.status != 404:
-                break
-            time.sleep(delay)
-        else:
-            exchange = self.get(collection, record_id)
+        # The record is read back as stored: the ledger judges it by that, and the create is checked by it.
+        exchange = self._read_back(collection, record_id)
         if exchange.status != 200:
             raise Skipped(
                 f"setup: GET of the {collection} record {record_id!r} just created answered {exchange.summary(120)}"
@@ -142,10 +134,22 @@ class Context:
             )
 
     def confirm(self, collection: str, record_id: str) -> None:
-        """Read back a record a create reported with a token, so that the ledger can tell whether it is new."""
-        exchange = self.get(collection, record_id)
+        """Read back a record a create reported, so that the ledger can tell whether it is new (a record not
+        readable yet stays pending: a later write or the cleanup asks again)."""
+        exchange = self._read_back(collection, record_id)
         record = exchange.json_or_none() if exchange.status == 200 else None
-        self.session.ledger.confirm(collection, record_id, record)
+        self.session.ledger.confirm(collection, record_id, record if isinstance(record, dict) else None)
+
+    def _read_back(self, collection: str, record_id: str) -> Exchange:
+        """GET a record a create just reported. A workflow-backed create may finish just after its answer on a
+        real deployment: the read waits a little (the contract says the record is stored first;
+        `fuzz.stateful-links` checks that)."""
+        for delay in READ_BACK_DELAYS:
+            exchange = self.get(collection, record_id)
+            if exchange.status != 404:
+                return exchange
+            time.sleep(delay)
+        return self.get(collection, record_id)
 
     def read(self, collection: str, record_id: str, written: Record | None = None, **params: Any) -> Record:
         """GET a record that must exist, and check that it is that record (and holds the values `written`).

@@ -186,17 +186,25 @@ class Ledger:
             return Ownership.PENDING
 
     def confirm(self, collection: str, record_id: str, record: Any) -> Ownership:
-        """Judge a PENDING id by the record a read-back answered."""
+        """Judge a PENDING id by the record a read-back answered (None: it answered no record, it stays PENDING)."""
         key = (collection, record_id)
         with self._lock:
             if key not in self._pending:
                 return self._state(key) or Ownership.DISOWNED
+            if record is None:
+                return Ownership.PENDING  # not readable (yet): neither the run's nor someone else's
             sent = self._pending.pop(key)
             if not isinstance(record, dict) or record.get("id") != record_id:
                 got = record.get("id") if isinstance(record, dict) else record
                 self._disown(key, f"a GET of it answered {'record ' + repr(got) if got else 'no record'}")
                 return Ownership.DISOWNED
             return self._judge(key, record, sent)
+
+    def abandon(self, collection: str, record_id: str, why: str) -> None:
+        """Give up a PENDING id that never became readable: there is nothing to remove, and it is reported."""
+        with self._lock:
+            if (collection, record_id) in self._pending:
+                self._disown((collection, record_id), why)
 
     def disown(self, collection: str, record_id: str, why: str) -> None:
         with self._lock:

@@ -151,7 +151,9 @@ async def _supplied_id_refused_with_422(call: Call) -> Response:
 
 
 def test_failure_titles_say_what_was_observed(target):
-    refused = Defect("SuppliedIdRefused422", "ids.supplied-id-rejected", "422 instead of 400", _supplied_id_refused_with_422)
+    refused = Defect(
+        "SuppliedIdRefused422", "ids.supplied-id-rejected", "422 instead of 400", _supplied_id_refused_with_422
+    )
     _, report = run(target, refused, ("ids.supplied-id-rejected",))
     assert titles(report, "ids.supplied-id-rejected") == {"Create with an id not refused with 400"}
 

@@ -26,7 +26,9 @@ def stranger(name: str, rule: str, failure: str, summary: str) -> Callable[[Appl
     return register
 
 
-@stranger("EnumFixed", "status.bad-body-400", "InvalidBodyAccepted", "a proxy replaces invalid enum values with valid ones")
+@stranger(
+    "EnumFixed", "status.bad-body-400", "InvalidBodyAccepted", "a proxy replaces invalid enum values with valid ones"
+)
 async def enum_fixed(call: Call) -> Response:
     body = call.request.json()
     if call.kind != "create" or not isinstance(body, dict):
