@@ -19,8 +19,8 @@ from typing import TypeVar
 
 from conformance.context import Context
 from conformance.contract import Resource
+from conformance.ledger import Ownership
 from conformance.report import Cleanup
-from conformance.safety import Ownership
 
 PASSES = 3
 CHUNK = 100

@@ -24,7 +24,8 @@ from conformance.coverage import Coverage
 from conformance.errors import SetupError, Skipped
 from conformance.factory import Bodies, Record, dependency_order
 from conformance.http import Client, Exchange, Session, created_id
-from conformance.safety import MISSING_PREFIX, Ownership
+from conformance.ledger import Ownership
+from conformance.safety import MISSING_PREFIX
 
 READ_BACK_DELAYS = (0.1, 0.3, 0.9)
 T = TypeVar("T")

@@ -23,7 +23,8 @@ from requests.adapters import HTTPAdapter
 
 from conformance.config import Config
 from conformance.contract import Contract, Operation
-from conformance.safety import TOKEN_VARIABLE, Gate, Guard, Ledger, Redactor
+from conformance.ledger import Ledger
+from conformance.safety import TOKEN_VARIABLE, Gate, Guard, Redactor
 
 Observer = Callable[["Exchange"], None]
 UNSET: Any = object()

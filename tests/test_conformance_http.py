@@ -10,7 +10,7 @@ from collect_contract import SPEC_PATH
 from conformance import Config
 from conformance.contract import Contract
 from conformance.http import Exchange, Session, created_id, register_changes
-from conformance.safety import Ledger
+from conformance.ledger import Ledger
 from tests.defects.server import TENANT, TOKEN
 
 CONTRACT = Contract.from_path(SPEC_PATH)

@@ -11,7 +11,8 @@ import pytest
 from collect_contract import SPEC_PATH
 from conformance import BudgetExhausted, ForeignRecordError, ReadOnlyViolation
 from conformance.contract import Contract
-from conformance.safety import Gate, Guard, Ledger, Ownership, Redactor, parse_retry_after
+from conformance.ledger import Ledger, Ownership
+from conformance.safety import Gate, Guard, Redactor, parse_retry_after
 
 CONTRACT = Contract.from_path(SPEC_PATH)
 

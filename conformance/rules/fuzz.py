@@ -19,8 +19,8 @@ from conformance.contract import Resource
 from conformance.errors import SafetyError, Skipped
 from conformance.failures import BrokenLink, InvalidDataAccepted, ServerErrorResponse
 from conformance.http import Exchange, created_id
+from conformance.ledger import Ownership
 from conformance.registry import WRITES, fuzz_rule
-from conformance.safety import Ownership
 from conformance.schemathesis_bridge import exchange_of
 
 # Invalid input is a 400 (collect.yaml info, Limits); an id with a slash cannot be routed at all, hence 404.

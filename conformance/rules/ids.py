@@ -15,6 +15,7 @@ from conformance.failures import (
     UnknownIdAnswered,
 )
 from conformance.http import Exchange, created_id
+from conformance.ledger import Ownership
 from conformance.registry import rule
 from conformance.rules._support import (
     expect_status,
@@ -24,7 +25,6 @@ from conformance.rules._support import (
     succeeded,
     unchanged,
 )
-from conformance.safety import Ownership
 
 PATTERN = r"^[\w|-]+$"
 

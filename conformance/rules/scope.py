@@ -20,8 +20,8 @@ from conformance.contract import Operation, Resource
 from conformance.errors import Skipped
 from conformance.failures import Failure
 from conformance.http import Exchange
+from conformance.ledger import Ownership
 from conformance.rules._support import Record, ids, lookups, next_key, records_of, walk
-from conformance.safety import Ownership
 
 GROWTH = 101  # one above the page size of 100 that the mock and many DynamoDB-backed APIs use
 BATCH_LIMIT = 100  # creates per batch request (002 L565-592)
