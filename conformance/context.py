@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from conformance import failures
@@ -241,7 +242,20 @@ def differing(written: Any, stored: Any, ignored: frozenset[str] = frozenset(), 
         return [found for i, (w, s) in pairs for found in differing(w, s, path=f"{path}[{i}]")]
     if written == stored and isinstance(written, bool) == isinstance(stored, bool):
         return []
+    if isinstance(written, str) and isinstance(stored, str) and _same_moment(written, stored):
+        return []  # one date-time in another notation (`...59Z` stored as `...59.000Z`)
     return [f"{path}: sent {shorten(written)}, stored {shorten(stored)}"]
+
+
+def _same_moment(one: str, other: str) -> bool:
+    if "T" not in one or "T" not in other:
+        return False
+    try:
+        first = datetime.fromisoformat(one.replace("Z", "+00:00"))
+        second = datetime.fromisoformat(other.replace("Z", "+00:00"))
+        return first.utcoffset() is not None and second.utcoffset() is not None and first == second
+    except ValueError:
+        return False
 
 
 def shorten(value: Any) -> str:
