@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import yaml
-from openapi_schema_validator import OAS30ReadValidator
+from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
 
 try:  # the C loader reads the 8,000-line contract ten times faster
     from yaml import CSafeLoader as _Loader
@@ -44,6 +44,42 @@ class Filter:
     name: str
     match: str
     schema: dict[str, Any]  # the schema of one value (the item schema for lists and ranges)
+
+
+# Keywords a value can break on its own, and the formats a JSON value can break (a JSON number always meets
+# `float` and `double`, which only say how it is stored).
+ASSERTED = ("enum", "minimum", "maximum", "pattern", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems")
+BREAKABLE_FORMATS = ("date", "date-time", "int32", "int64")
+MAX_DEPTH = 8
+ValuePath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One constraint the contract states for a request value, where it sits, and the schema that states it.
+
+    `path` leads from the body (or the parameter) to the value: property names, and 0 for an array's first
+    item. `keyword` is a JSON Schema keyword (`type`, `enum`, `minimum`, `pattern`, `required`,
+    `additionalProperties`, ...) or one of the contract's own (`x-conditional-required`, `x-references`);
+    `detail` is the field a `required` or `x-conditional-required` names (with the condition) or the schema a
+    reference names.
+    """
+
+    where: str  # "body", "query" or "path"
+    path: ValuePath
+    keyword: str
+    schema: dict[str, Any] = field(repr=False, compare=False, hash=False)
+    detail: Any = None
+
+    @property
+    def location(self) -> str:
+        """`body.line_items[0].quantity`, `query.fields`, `path.status` (the required field for `required`)."""
+        text = self.where
+        for step in self.path:
+            text += f"[{step}]" if isinstance(step, int) else f".{step}"
+        if self.keyword in ("required", "x-conditional-required"):
+            text += f".{self.detail if self.keyword == 'required' else self.detail[1]}"
+        return text
 
 
 @dataclass
@@ -109,6 +145,13 @@ class Resource:
     def read_only(self) -> frozenset[str]:
         return frozenset(k for k, v in self.schema["properties"].items() if v.get("readOnly"))
 
+    @cached_property
+    def server_set(self) -> frozenset[str]:
+        """Fields the server sets whatever a body sends: the readOnly ones, and a workflow-backed record's
+        `workflow_execution_id` (its create's executionArn, NOTES.md Responses)."""
+        extra = {"workflow_execution_id"} if self.workflow and "workflow_execution_id" in self.fields else set()
+        return self.read_only | extra
+
     @property
     def all_operations(self) -> list[Operation]:
         return [*self.operations.values(), *self.lookups, *self.customs]
@@ -121,7 +164,7 @@ class Contract:
         self.spec = spec
         self.operations: dict[str, Operation] = {}
         self.resources: dict[str, Resource] = {}
-        self._validators: dict[str, Any] = {}
+        self._validators: dict[Any, Any] = {}
         self._routes: list[tuple[re.Pattern[str], Operation]] = []
         self._derive()
 
@@ -157,6 +200,66 @@ class Contract:
         if key not in self._validators:
             self._validators[key] = OAS30ReadValidator({"components": self.spec["components"], **schema})
         return self._validators[key]
+
+    def request_validator(self, schema: dict[str, Any]) -> Any:
+        """A cached validator of request values for `schema`: readOnly properties are not needed, formats count."""
+        key = ("request", repr(schema))
+        if key not in self._validators:
+            self._validators[key] = OAS30WriteValidator(
+                {"components": self.spec["components"], **schema}, format_checker=oas30_format_checker
+            )
+        return self._validators[key]
+
+    def request_schema(self, operation: Operation) -> dict[str, Any] | None:
+        """The JSON schema of an operation's request body (None without one)."""
+        content = (operation.raw.get("requestBody") or {}).get("content") or {}
+        media = content.get("application/json") or {}
+        return media.get("schema")
+
+    def body_constraints(self, schema: dict[str, Any]) -> list[Constraint]:
+        """Every constraint the contract states for a request body of `schema`, in schema order."""
+        found: list[Constraint] = []
+        self._visit(schema, "body", (), found, 0)
+        return found
+
+    def parameter_constraints(self, operation: Operation) -> list[Constraint]:
+        """Every constraint the contract states for the operation's parameters that a URL can break (a URL
+        carries text only, so `type: string` cannot be broken there), plus `required` for required queries."""
+        found: list[Constraint] = []
+        for name, parameter in operation.parameters.items():
+            where = parameter["in"]
+            if name == "tenantId" or where not in ("path", "query"):
+                continue
+            schema = self.deref(parameter.get("schema") or {})
+            if where == "query" and parameter.get("required"):
+                found.append(Constraint(where, (), "required", schema, name))
+            self._visit(schema, where, (name,), found, 0)
+        return [c for c in found if not (c.where != "body" and c.keyword == "type")]
+
+    def _visit(self, schema: Any, where: str, path: ValuePath, found: list[Constraint], depth: int) -> None:
+        schema = self.deref(schema)
+        if not isinstance(schema, dict) or depth > MAX_DEPTH:
+            return
+        if "type" in schema and "enum" not in schema:
+            found.append(Constraint(where, path, "type", schema))
+        found += [Constraint(where, path, keyword, schema) for keyword in ASSERTED if keyword in schema]
+        if schema.get("format") in BREAKABLE_FORMATS:
+            found.append(Constraint(where, path, "format", schema))
+        if schema.get("x-references"):
+            found.append(Constraint(where, path, "x-references", schema, schema["x-references"]))
+        properties = {n: p for n, p in (schema.get("properties") or {}).items() if not self.deref(p).get("readOnly")}
+        for name in schema.get("required", []):
+            if name in properties:
+                found.append(Constraint(where, path, "required", schema, name))
+        if schema.get("additionalProperties") is False:
+            found.append(Constraint(where, path, "additionalProperties", schema))
+        for rule in schema.get("x-conditional-required") or []:
+            for name in rule.get("then", []):
+                found.append(Constraint(where, path, "x-conditional-required", schema, (dict(rule["if"]), name)))
+        for name, prop in properties.items():
+            self._visit(prop, where, (*path, name), found, depth + 1)
+        if schema.get("type") == "array" and "items" in schema:
+            self._visit(schema["items"], where, (*path, 0), found, depth + 1)
 
     def property_schema(self, resource: Resource, name: str) -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/{resource.schema_name}/properties/{name}"}

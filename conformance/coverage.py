@@ -30,6 +30,7 @@ class ConstraintProbe:
     keyword: str  # the constraint: "enum", "maximum", "pattern", "required", "x-conditional-required", ...
     status: int | None  # the status the target answered (None: not sent)
     verdict: str  # "passed", "failed" or "not verified"
+    reason: str = ""  # why a probe was not verified (not sent)
 
 
 @dataclass

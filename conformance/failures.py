@@ -8,6 +8,9 @@ codes and media types), as in Schemathesis' `Received: 500\\nDocumented: 200, 40
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from schemathesis.core.failures import Failure as _SchemathesisFailure
@@ -41,12 +44,30 @@ class Failure(_SchemathesisFailure):
         message = f"Received: {self.received}\n{self.expected_label}: {self.expected}" + (f"\n{note}" if note else "")
         if operation is None and exchange is not None:
             operation = exchange.label
-        super().__init__(operation=operation, message=message, severity=Severity.HIGH)
+        super().__init__(operation=operation, title=self.title, message=message, severity=Severity.HIGH)
         self.exchange = exchange
 
     @property
     def _unique_key(self) -> str:
         return f"{self.received}|{self.expected}"
+
+
+_observing: ContextVar[type[Failure] | None] = ContextVar("observing", default=None)
+
+
+@contextmanager
+def observing(failure: type[Failure]) -> Iterator[None]:
+    """While a rule's check runs, what the shared steps observe (a read-back of another record) is its failure."""
+    token = _observing.set(failure)
+    try:
+        yield
+    finally:
+        _observing.reset(token)
+
+
+def current() -> type[Failure] | None:
+    """The failure class of the rule whose check is running in this thread (None outside a check)."""
+    return _observing.get()
 
 
 class MalformedGeneratedId(Failure):
@@ -131,6 +152,12 @@ class UndocumentedContentType(Failure):
     """Response has a media type that the operation does not document for its status."""
 
     rule, code, kind_title, expected_label = "schema.content-type", "CC302", "Undocumented Content-Type", "Documented"
+
+
+class ResponseHeaderMismatch(Failure):
+    """A documented response header is missing, or does not match its schema."""
+
+    rule, code, kind_title = "schema.headers", "CC303", "Documented header missing or invalid"
 
 
 class IncompleteWalk(Failure):

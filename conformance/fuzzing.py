@@ -16,6 +16,7 @@ import copy
 import itertools
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +28,9 @@ from schemathesis.errors import FailureGroup
 
 from conformance.context import Context
 from conformance.contract import METHODS, Operation, Resource
-from conformance.errors import BudgetExhausted, SafetyError
+from conformance.errors import BudgetExhausted, SafetyError, SetupError, Skipped
 from conformance.failures import Failure, InvalidDataAccepted
-from conformance.rules.fuzz import REJECTION_STATUSES
+from conformance.rules.fuzz import REJECTION_STATUSES, follow_create_links, linked_create, links_reach_created_records
 from conformance.safety import harmless_id
 from conformance.schemathesis_bridge import register_contract
 from conformance.tolerance import date_fields, tolerated
@@ -129,10 +130,14 @@ class CaseMapper:
                 case.body = body
 
     def pick(self, collection: str) -> str:
-        """The next of a few records created for fuzzing (writes to them harm nobody)."""
+        """The next of a few records created for fuzzing (writes to them harm nobody); an id that names nothing
+        when the target did not let the run make records of its own."""
         with self._lock:
             if collection not in self._pools:
-                ids = [str(self.ctx.create(collection)["id"]) for _ in range(POOL_SIZE)]
+                try:
+                    ids = [str(self.ctx.create(collection)["id"]) for _ in range(POOL_SIZE)]
+                except (Skipped, SetupError):
+                    ids = [self.ctx.missing_id()]
                 self._pools[collection] = itertools.cycle(ids)
             return str(next(self._pools[collection]))
 
@@ -159,7 +164,11 @@ class CaseMapper:
             if many and isinstance(value, list) and all(isinstance(v, str) for v in value):
                 record[name] = []
             elif not many and isinstance(value, str):
-                record[name] = str(self.ctx.world(self.ctx.contract.resource_of_schema(schema_name).name)["id"])
+                try:
+                    target = self.ctx.world(self.ctx.contract.resource_of_schema(schema_name).name)
+                except (Skipped, SetupError):
+                    continue  # no record of the run to name: the generated value stays
+                record[name] = str(target["id"])
         return record
 
 
@@ -173,6 +182,9 @@ class Fuzzer:
         self.headers = {"Authorization": ctx.session.auth_header}
         self.mapper = CaseMapper(ctx)
         self.tolerated: dict[str, int] = {}
+        # Per resource: stateful steps that followed a link to a record a create had just reported.
+        self.links_followed: Counter[str] = Counter()
+        self.links_ran = False
         self._tolerate = frozenset(ctx.config.tolerate)
         self._dates = date_fields(ctx.contract)
 
@@ -240,6 +252,29 @@ class Fuzzer:
         machine = hypothesis.seed(self.seed("stateful"))(self.state_machine())
         with HYPOTHESIS_LOCK:
             machine.run(settings=settings(self.ctx.config.max_examples, stateful_step_count=STEPS))
+        self.links_ran = True
+        if links_reach_created_records in self.checks:
+            for resource in self.ctx.contract.resources.values():
+                self._follow(resource)
+
+    def _follow(self, resource: Resource) -> None:
+        """Follow the create's links once for each resource, whatever the scenarios happened to try."""
+        try:
+            followed, failures = follow_create_links(self.ctx, resource)
+        except (Skipped, SetupError, Failure):
+            return  # the create was refused, or not the run's own: nothing followed (see `unexercised`)
+        self.links_followed[resource.name] += followed
+        for failure in failures:
+            self.on_failure(failure)
+
+    def unexercised(self, resource: str) -> str | None:
+        """Why the stateful run proved nothing about `resource`'s links (None when it followed some)."""
+        if not self.links_ran or self.links_followed[resource]:
+            return None
+        return (
+            f"no stateful scenario (of {self.ctx.config.max_examples}) followed a link from a successful create of "
+            f"{resource}"
+        )
 
     def state_machine(self) -> Any:
         fuzzer = self
@@ -261,6 +296,8 @@ class Fuzzer:
                 return response
 
             def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+                if linked_create(self.recorder, case) is not None:
+                    fuzzer.links_followed[fuzzer.mapper.operation(case).resource or ""] += 1
                 fuzzer.validate(case, response, transport_kwargs=kwargs, recorder=self.recorder)
 
         return ConformanceStateMachine

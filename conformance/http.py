@@ -29,7 +29,8 @@ from requests.adapters import HTTPAdapter
 
 from conformance.config import Config
 from conformance.contract import Contract, Operation
-from conformance.safety import TOKEN_VARIABLE, Gate, Guard, Ledger, Redactor
+from conformance.ledger import Ledger
+from conformance.safety import TOKEN_VARIABLE, Gate, Guard, Redactor
 from conformance.text import has_unprintable
 
 Observer = Callable[["Exchange"], None]
@@ -332,28 +333,61 @@ class GuardedAdapter(HTTPAdapter):
 
 
 def register_changes(ledger: Ledger, exchange: Exchange) -> None:
-    """Add the records a successful create made to the ledger; drop the ones a delete removed."""
+    """Tell the ledger what a successful (any 2xx) create made and a delete removed.
+
+    The ledger decides whether a record a create answered is the run's own (see `Ledger.claim`); a 2xx create
+    that names no record is remembered too, since whatever it stored cannot be cleaned up.
+    """
     operation = exchange.operation
-    if operation is None or operation.resource is None or exchange.status != 200:
+    if operation is None or operation.resource is None or not 200 <= exchange.status < 300:
         return
     collection = operation.resource
     if operation.kind == "create":
         created = created_id(exchange)
-        if created:
-            ledger.add(collection, created)
+        if created is None:
+            ledger.unidentified(collection, f"{operation.label} answered {exchange.status} without naming a record")
+        else:
+            ledger.claim(collection, created, _record_named(exchange.json_or_none(), created), _sent(exchange))
     elif operation.kind == "delete":
         ledger.discard(collection, exchange.path_params.get("id", ""))
-    elif operation.kind in ("replace", "patch") and ledger.owns(collection, exchange.path_params.get("id", "")):
-        ledger.add(collection, exchange.path_params["id"])  # a server that revives a deleted record on write
+    elif operation.kind in ("replace", "patch"):
+        ledger.revive(collection, exchange.path_params.get("id", ""))  # a server that revives a deleted record
     elif operation.kind == "batch":
-        body = exchange.json_or_none()
-        for result in (body or {}).get("results", []) if isinstance(body, dict) else []:
-            if not isinstance(result, dict) or result.get("outcome") != "success" or not result.get("id"):
-                continue
-            if result.get("operation") == "create":
-                ledger.add(collection, str(result["id"]))
-            elif result.get("operation") == "delete":
-                ledger.discard(collection, str(result["id"]))
+        _register_batch(ledger, collection, exchange)
+
+
+def _register_batch(ledger: Ledger, collection: str, exchange: Exchange) -> None:
+    body, sent = exchange.json_or_none(), _sent(exchange)
+    objects = (
+        [o.get("object") for o in sent.get("operations", []) if isinstance(o, dict)] if isinstance(sent, dict) else []
+    )
+    creates = iter(o for o in objects if o is not None)
+    for result in (body or {}).get("results", []) if isinstance(body, dict) else []:
+        if not isinstance(result, dict):
+            continue
+        sent_object = next(creates, None) if result.get("operation") == "create" else None
+        if result.get("outcome") != "success":
+            continue
+        record_id = result.get("id")
+        if result.get("operation") == "create":
+            if isinstance(record_id, str) and record_id:
+                ledger.claim(collection, record_id, _record_named(result.get("object"), record_id), sent_object)
+            else:
+                ledger.unidentified(collection, f"a batch create succeeded without naming a record ({exchange.label})")
+        elif result.get("operation") == "delete" and isinstance(record_id, str):
+            ledger.discard(collection, record_id)
+
+
+def _record_named(body: Any, record_id: str) -> dict[str, Any] | None:
+    """`body` when it is the record `record_id` (a create's answer may be an execution token instead)."""
+    return body if isinstance(body, dict) and body.get("id") == record_id else None
+
+
+def _sent(exchange: Exchange) -> Any:
+    try:
+        return json.loads(exchange.request_body or b"null")
+    except ValueError:
+        return None
 
 
 def created_id(exchange: Exchange) -> str | None:
@@ -362,7 +396,7 @@ def created_id(exchange: Exchange) -> str | None:
         return exchange.headers["x-record-id"]
     body = exchange.json_or_none()
     if isinstance(body, dict):
-        if isinstance(body.get("id"), str):
+        if isinstance(body.get("id"), str) and body["id"]:
             return str(body["id"])
         if isinstance(body.get("executionArn"), str):
             return str(body["executionArn"]).rsplit(":", 1)[-1] or None

@@ -15,12 +15,13 @@ keeps the `ids.*` and `paging.*` rules, `--skip-rules fuzz` drops every Schemath
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.errors import ConfigError
-from conformance.failures import Failure
+from conformance.failures import Failure, observing
 
 BEHAVIOUR, RESPONSE, FUZZ = "behaviour", "response", "fuzz"
 # Catalog order of the areas (the issue's order); rules keep their registration order within an area.
@@ -60,7 +61,7 @@ class Registry:
         self._rules: dict[str, Rule] = {}
 
     def register(self, rule: Rule) -> Rule:
-        if rule.id in self._rules and self._rules[rule.id].check is not rule.check:
+        if rule.id in self._rules and _unwrapped(self._rules[rule.id].check) is not _unwrapped(rule.check):
             raise ValueError(f"rule {rule.id!r} is registered twice")
         if rule.failure.rule != rule.id:
             raise ValueError(
@@ -105,11 +106,22 @@ def rule(
     needs: Iterable[str] = (WRITES,),
     applies: Callable[[Any], bool] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a behaviour check `check(ctx, resource)` as the rule `rule_id`."""
+    """Register a behaviour check `check(ctx, resource)` as the rule `rule_id`.
+
+    The check runs `observing` its failure class: what the shared steps see go wrong on the way (a read-back that
+    answers another record than the one asked for) is reported as this rule's failure.
+    """
 
     def register(check: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(check)
+        def observed(ctx: Any, resource: Any) -> Any:
+            with observing(failure):
+                return check(ctx, resource)
+
         REGISTRY.register(
-            Rule(rule_id, statement, source, failure, check, BEHAVIOUR, frozenset(needs), applies, (), (_name(check),))
+            Rule(
+                rule_id, statement, source, failure, observed, BEHAVIOUR, frozenset(needs), applies, (), (_name(check),)
+            )
         )
         return check
 
@@ -149,6 +161,10 @@ def fuzz_rule(
         return check
 
     return register
+
+
+def _unwrapped(check: Callable[..., Any]) -> Callable[..., Any]:
+    return getattr(check, "__wrapped__", check)
 
 
 def _name(check: Callable[..., Any]) -> str:

@@ -9,6 +9,7 @@ and cut (see `conformance.collector`); the view bounds how many of them are list
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from conformance.coverage import OperationCoverage
@@ -100,9 +101,10 @@ def constraints_text(entry: OperationCoverage) -> str:
     probes = entry.constraints
     if not probes:
         return ""
-    passed = sum(1 for p in probes if p.verdict == "passed")
+    counts = Counter(p.verdict for p in probes)
+    tally = ", ".join(f"{counts[v]} {v}" for v in ("passed", "failed", "not verified") if counts[v])
     kinds = ", ".join(sorted({p.keyword for p in probes}))
-    return f"{len(probes)} ({passed} passed): {kinds}"
+    return f"{len(probes)} ({tally}): {kinds}"
 
 
 # -- Markdown ---------------------------------------------------------------------------------------------------

@@ -204,12 +204,19 @@ class Runner:
             with self._lock:
                 self.tracebacks.setdefault(self.session.redact(crash[1]), []).append(unit.name)
             return _outcome(unit, Ending(ERROR, f"{INTERNAL}: {crash[0]}", internal=True))
-        endings = [self._driver_endings[d] for d in self.drivers(unit.rule, unit.resource) if d in self._driver_endings]
-        for status in (ERROR, NOT_VERIFIED):  # an error of a driver outweighs a gap of another
-            found = [e for e in endings if e.status == status]
-            if found:
-                reason = "; ".join(e.reason for e in found)
-                return _outcome(unit, Ending(status, reason, found[0].why, any(e.internal for e in found)))
+        drivers = self.drivers(unit.rule, unit.resource)
+        endings = [self._driver_endings[d] for d in drivers if d in self._driver_endings]
+        errors = [e for e in endings if e.status == ERROR]
+        if errors:  # an error of a driver outweighs what the others judged
+            reason = "; ".join(e.reason for e in errors)
+            return _outcome(unit, Ending(ERROR, reason, errors[0].why, any(e.internal for e in errors)))
+        gaps = [e for e in endings if e.status == NOT_VERIFIED]
+        if drivers and len(gaps) == len(drivers):  # no driver produced traffic to judge
+            return _outcome(unit, Ending(NOT_VERIFIED, "; ".join(e.reason for e in gaps), gaps[0].why))
+        if self._fuzzer is not None and unit.rule.drivers == ("fuzz.links",):
+            unexercised = self._fuzzer.unexercised(unit.resource)
+            if unexercised:
+                return _outcome(unit, Ending(NOT_VERIFIED, unexercised, Reason.NO_TRAFFIC))
         if not self.collector.saw(unit.resource) and unit.rule.kind == RESPONSE:
             return _outcome(unit, Ending(NOT_VERIFIED, "no response of this resource to judge", Reason.NO_TRAFFIC))
         return Outcome(unit.rule.id, unit.resource, PASSED)

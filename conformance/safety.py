@@ -1,7 +1,7 @@
 """What keeps the suite polite and harmless on a real deployment, in one place that every request passes.
 
 - `Guard`: a request budget, a rate limit, and the back-off for 429 (honouring `Retry-After`);
-- `Ledger`: the records this run created (from the create answers themselves), the only ones it may change;
+- `Ledger` (`conformance.ledger`): the records this run created, when they are new: the only ones it may change;
 - `Gate`: refuses, before sending, any write to another tenant or to a record the ledger does not hold, and
   any unsafe request in read-only mode;
 - `Redactor`: removes the token from every text the suite shows or writes.
@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 from conformance.contract import ID_PATTERN, Contract
 from conformance.errors import BudgetExhausted, ForeignRecordError, ReadOnlyViolation
+from conformance.ledger import Ledger, Ownership
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MISSING_PREFIX = "cfz-missing-"
@@ -120,40 +121,6 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-class Ledger:
-    """The records this run created, per collection (and those it has deleted since, still its own to probe)."""
-
-    def __init__(self) -> None:
-        self._created: dict[str, dict[str, None]] = {}
-        self._retired: set[tuple[str, str]] = set()  # ours once, deleted since: still ours to probe
-        self._lock = threading.Lock()
-
-    def add(self, collection: str, record_id: str) -> None:
-        with self._lock:
-            self._created.setdefault(collection, {})[record_id] = None
-
-    def discard(self, collection: str, record_id: str) -> None:
-        with self._lock:
-            if self._created.get(collection, {}).pop(record_id, 0) is None:
-                self._retired.add((collection, record_id))
-
-    def owns(self, collection: str, record_id: str) -> bool:
-        with self._lock:
-            return record_id in self._created.get(collection, {}) or (collection, record_id) in self._retired
-
-    def ids(self, collection: str) -> list[str]:
-        with self._lock:
-            return list(self._created.get(collection, {}))
-
-    def collections(self) -> list[str]:
-        with self._lock:
-            return [c for c, ids in self._created.items() if ids]
-
-    def count(self) -> int:
-        with self._lock:
-            return sum(len(ids) for ids in self._created.values())
-
-
 def harmless_id(value: Any) -> bool:
     """An id that cannot name someone else's record: invented by the suite, or outside the id pattern even once
     stripped of surrounding white space (a server that trims `abc\n` would reach `abc`)."""
@@ -163,12 +130,21 @@ def harmless_id(value: Any) -> bool:
 
 
 class Gate:
-    """Decides, before a request leaves, whether the suite may send it."""
+    """Decides, before a request leaves, whether the suite may send it.
+
+    `confirm(collection, id)` (set by the run's `Context`) reads back a record a workflow create reported, so
+    that the ledger can tell whether it is new before anything writes to it.
+    """
 
     def __init__(self, contract: Contract, ledger: Ledger, tenant: str, readable: Iterable[str], read_only: bool):
         self.contract, self.ledger, self.tenant = contract, ledger, tenant
         self.readable = {tenant, *readable}
         self.read_only = read_only
+        self.confirm: Callable[[str, str], None] | None = None
+
+    def allow_reads(self, tenant: str) -> None:
+        """GET requests may go to `tenant` too (a tenant the suite made up, to look for leaks)."""
+        self.readable.add(tenant)
 
     def check(self, method: str, path: str, body: bytes | None) -> None:
         method = method.upper()
@@ -188,13 +164,25 @@ class Gate:
         if tenant != self.tenant:
             raise ForeignRecordError(f"{method} {path}: writes go to tenant {self.tenant!r} only")
         collection = operation.resource or ""
-        if "id" in params and not self._ours(collection, unquote(params["id"])):
-            raise ForeignRecordError(f"{method} {path}: {params['id']!r} is not a record this run created")
+        if "id" in params:
+            refusal = self._refusal(collection, unquote(params["id"]))
+            if refusal:
+                raise ForeignRecordError(f"{method} {path}: {params['id']!r} {refusal}")
         if operation.kind == "batch":
             self._check_batch(collection, body)
 
-    def _ours(self, collection: str, record_id: Any) -> bool:
-        return harmless_id(record_id) or self.ledger.owns(collection, record_id)
+    def _refusal(self, collection: str, record_id: Any) -> str | None:
+        """Why the run may not write to `record_id` (None when it may)."""
+        if harmless_id(record_id):
+            return None
+        state = self.ledger.state(collection, record_id)
+        if state is Ownership.PENDING and self.confirm is not None:
+            self.confirm(collection, record_id)
+            state = self.ledger.state(collection, record_id)
+        if state is Ownership.OWNED:
+            return None
+        why = self.ledger.why_not(collection, record_id)
+        return f"is not a record this run created ({why})" if why else "is not a record this run created"
 
     def _check_batch(self, collection: str, body: bytes | None) -> None:
         try:
@@ -203,12 +191,11 @@ class Gate:
             return  # not JSON: nothing the server could execute
         operations = data.get("operations") if isinstance(data, dict) else None
         for item in operations if isinstance(operations, list) else []:
-            if (
-                isinstance(item, dict)
-                and item.get("operation") != "create"
-                and not self._ours(collection, item.get("id"))
-            ):
-                raise ForeignRecordError(f"batch operation on {item.get('id')!r}: not a record this run created")
+            if not isinstance(item, dict) or item.get("operation") == "create":
+                continue
+            refusal = self._refusal(collection, item.get("id"))
+            if refusal:
+                raise ForeignRecordError(f"batch operation on {item.get('id')!r}: {refusal}")
 
 
 class Redactor:

@@ -26,7 +26,7 @@ def files(tmp_path) -> list[str]:
 def test_list_rules_prints_the_catalog(capsys):
     assert cli.main(["--list-rules"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("ids.server-generated ") and len(lines) == 42
+    assert lines[0].startswith("ids.server-generated ") and len(lines) == 43
 
 
 def test_help_explains_every_exit_status_and_the_reasons_partial_coverage_may_accept(capsys):

@@ -6,6 +6,7 @@ import pytest
 from openapi_schema_validator import OAS30WriteValidator
 
 from collect_contract import SPEC_PATH
+from conformance import probes
 from conformance.contract import Contract
 from conformance.factory import Bodies, dependency_order
 from conformance.fuzzing import pin_tenant
@@ -55,3 +56,60 @@ def test_schemathesis_sees_the_tenant_written_into_the_paths():
     link = pinned["paths"]["/writeOffs/acme"]["post"]["responses"]["200"]["links"]["GetWriteOff"]
     assert link["parameters"] == {"id": "$response.header.X-Record-Id"}
     assert "/batches/{tenantId}/{id}" in CONTRACT.spec["paths"]  # the contract itself is left as it is
+
+
+def test_the_constraints_of_a_body_come_from_the_contract_alone():
+    writeoff = CONTRACT.resources["writeOffs"]
+    found = {(c.location, c.keyword) for c in CONTRACT.body_constraints(CONTRACT.record_schema(writeoff))}
+    assert {
+        ("body.method", "enum"),
+        ("body.line_items", "minItems"),
+        ("body.line_items[0].quantity", "type"),
+        ("body.date", "format"),
+        ("body.invoice_id", "required"),
+        ("body", "additionalProperties"),
+        ("body.bad_debts_expense_gl_account_id", "x-conditional-required"),
+        ("body.invoice_id", "x-references"),
+    } <= found
+    assert not {location for location, _ in found if location.startswith("body.sys_")}  # readOnly: not sent
+    assert ("body.total", "format") not in found  # `double`: every JSON number meets it
+
+
+def test_every_body_probe_breaks_exactly_its_constraint():
+    for resource in CONTRACT.resources.values():
+        schema = CONTRACT.record_schema(resource)
+        body = Bodies(CONTRACT, "bu-run", "fy-run").create(resource, lambda target: f"{target}-of-the-run")
+        full = probes.filled(CONTRACT, schema, body)
+        assert list(CONTRACT.request_validator(schema).iter_errors(full)) == [], resource.name
+        unprobed = set()
+        for constraint in CONTRACT.body_constraints(schema):
+            probe = probes.body_probe(CONTRACT, schema, full, constraint, "cfz-missing-1")
+            if isinstance(probe, str):
+                unprobed.add((constraint.location, constraint.keyword))
+                continue
+            errors = list(CONTRACT.request_validator(schema).iter_errors(probe.value))
+            if constraint.keyword in ("x-conditional-required", "x-references"):
+                assert errors == [], constraint  # the contract's own keywords: the schema still holds
+            else:
+                assert {(e.validator, tuple(e.absolute_path)) for e in errors} == {
+                    (constraint.keyword, constraint.path)
+                }, constraint
+        # Every value of the wrong length is outside the currency enum too: that constraint cannot break alone.
+        assert unprobed <= {("body.currency_code", "minLength"), ("body.currency_code", "maxLength")}, unprobed
+
+
+def test_parameter_constraints_are_those_a_url_can_break():
+    by_status = CONTRACT.operations["listBatchesByStatus"]
+    found = {(c.location, c.keyword) for c in CONTRACT.parameter_constraints(by_status)}
+    assert found == {
+        ("path.status", "enum"),
+        ("query.fields", "minItems"),
+        ("query.fields", "uniqueItems"),
+        ("query.fields[0]", "enum"),
+        ("query.exclusiveStartKey", "minLength"),
+    }
+    dependents = CONTRACT.operations["getBatchDependents"]
+    assert {(c.location, c.keyword) for c in CONTRACT.parameter_constraints(dependents)} == {
+        ("query.ids", "required"),
+        ("query.ids", "pattern"),
+    }

@@ -15,7 +15,7 @@ from collect_contract import SPEC_PATH
 from conformance import Config
 from conformance.contract import Contract
 from conformance.http import Exchange, Session, created_id, register_changes
-from conformance.safety import Ledger
+from conformance.ledger import Ledger
 from tests.defects.server import TENANT, TOKEN
 
 CONTRACT = Contract.from_path(SPEC_PATH)
@@ -102,12 +102,30 @@ def test_a_create_reports_its_record_by_header_body_or_execution_arn():
 
 def test_the_ledger_learns_creates_and_deletes_from_the_answers():
     ledger = Ledger()
-    register_changes(ledger, exchange("POST", "/batches/acme", body={"id": "bat-1"}))
+    register_changes(ledger, exchange("POST", "/batches/acme", body={"id": "bat-1", "sys_version": 1}))
+    register_changes(ledger, exchange("POST", "/batches/acme", status=201, body={"id": "bat-2", "sys_version": 1}))
     results = [{"operation": "create", "id": "wo-2", "outcome": "success"}, {"operation": "create", "outcome": "error"}]
     register_changes(ledger, exchange("POST", "/writeOffs/acme/batch", body={"results": results}))
-    register_changes(ledger, exchange("DELETE", "/batches/acme/bat-1", body="bat-1"))
     register_changes(ledger, exchange("POST", "/batches/acme", status=400, body={"id": "bat-3"}))
-    assert (ledger.ids("batches"), ledger.ids("writeOffs")) == ([], ["wo-2"])
+    # Any 2xx create counts; each record is read back (confirmed) before anything writes to it.
+    assert (ledger.pending("batches"), ledger.pending("writeOffs")) == (["bat-1", "bat-2"], ["wo-2"])
+    ledger.confirm("batches", "bat-2", {"id": "bat-2", "sys_version": 1})
+    assert ledger.ids("batches") == ["bat-2"]
+
+
+def test_a_create_that_answers_an_existing_record_is_not_the_runs():
+    ledger = Ledger()
+    old = {"id": "bat-9", "sys_version": 4, "sys_created_at": "2023-01-01T00:00:00Z"}
+    register_changes(ledger, exchange("POST", "/batches/acme", body=old))
+    register_changes(ledger, exchange("POST", "/batches/acme", body={"id": "bat-5", "sys_version": 1}))
+    register_changes(ledger, exchange("POST", "/batches/acme", body={"id": "bat-5", "sys_version": 1}))
+    register_changes(ledger, exchange("POST", "/batches/acme", status=201, body={"status": "created"}))
+    assert ledger.pending("batches") == [] and not ledger.owns("batches", "bat-9")
+    assert [(s.record_id, s.why.split(":")[0]) for s in ledger.strays()] == [
+        ("bat-9", "the record it names has sys_version 4, not 1"),
+        ("bat-5", "two creates answered this id (ids.unique)"),
+        ("", "POST /batches/{tenantId} answered 201 without naming a record"),
+    ]
 
 
 @pytest.mark.parametrize("client", ["httpx", "requests"])

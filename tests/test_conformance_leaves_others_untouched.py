@@ -1,5 +1,6 @@
 """The conformance suite's own safety, end to end: against a deployment that holds other records, a full
-read-write run leaves every record it did not create exactly as it was, and takes its own records away."""
+read-write run leaves every record it did not create exactly as it was, and takes its own records away (and says
+so: what it created, removed and left)."""
 
 import httpx
 import pytest
@@ -49,6 +50,7 @@ def test_a_full_run_leaves_every_record_it_did_not_create_untouched(deployment):
         )
     )
     assert report.ok, report.summary()
+    assert report.cleanup.left == [] and sum(report.cleanup.created.values()) > 100
     after = everything(deployment)
     changed = [key for key, record in before.items() if after.get(key) != record]
     assert not changed, f"{len(changed)} records the run did not create were changed or removed: {changed[:5]}"

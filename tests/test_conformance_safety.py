@@ -11,7 +11,8 @@ import pytest
 from collect_contract import SPEC_PATH
 from conformance import BudgetExhausted, ForeignRecordError, ReadOnlyViolation
 from conformance.contract import Contract
-from conformance.safety import Gate, Guard, Ledger, parse_retry_after
+from conformance.ledger import Ledger, Ownership
+from conformance.safety import Gate, Guard, parse_retry_after
 
 CONTRACT = Contract.from_path(SPEC_PATH)
 
@@ -97,6 +98,62 @@ def test_a_deleted_record_of_the_run_stays_the_runs_to_probe():
     ledger.discard("invoices", "inv-1")
     allowed.check("PUT", "/invoices/acme/inv-1", b"{}")
     assert ledger.ids("invoices") == []
+
+
+def test_an_id_a_create_answered_is_the_runs_only_when_the_record_is_new():
+    allowed, ledger = gate()
+    assert ledger.claim("batches", "bat-new", {"id": "bat-new", "sys_version": 1}) is Ownership.PENDING
+    assert ledger.confirm("batches", "bat-new", {"id": "bat-new", "sys_version": 1}) is Ownership.OWNED
+    old = {"id": "bat-old", "sys_version": 1, "sys_created_at": "2023-04-01T09:00:00Z"}
+    assert ledger.claim("batches", "bat-old", old) is Ownership.DISOWNED
+    forged = {"id": "bat-forged", "sys_version": 99}  # the create sent sys_version 99 itself: that proves nothing
+    ledger.claim("batches", "bat-forged", forged, sent={"sys_version": 99})
+    assert ledger.confirm("batches", "bat-forged", forged) is Ownership.OWNED
+    # An answer that looks new, under the id of an old record: the record as stored decides.
+    ledger.claim("batches", "bat-2023", {"id": "bat-2023", "sys_version": 1})
+    assert ledger.confirm("batches", "bat-2023", {"id": "bat-2023", "sys_version": 5}) is Ownership.DISOWNED
+    allowed.check("PATCH", "/batches/acme/bat-new", b"[]")
+    with pytest.raises(ForeignRecordError, match="created at 2023-04-01.*before this run"):
+        allowed.check("PATCH", "/batches/acme/bat-old", b"[]")
+
+
+def test_an_id_two_creates_answered_is_nobodys_to_write_to():
+    allowed, ledger = gate()
+    ledger.claim("batches", "bat-1", {"id": "bat-1", "sys_version": 1})
+    ledger.confirm("batches", "bat-1", {"id": "bat-1", "sys_version": 1})
+    ledger.claim("batches", "bat-1", {"id": "bat-1", "sys_version": 1})
+    with pytest.raises(ForeignRecordError, match="two creates answered this id"):
+        allowed.check("DELETE", "/batches/acme/bat-1", None)
+    theirs = {"operations": [{"operation": "delete", "id": "bat-1"}]}
+    with pytest.raises(ForeignRecordError, match="batch operation on 'bat-1'"):
+        allowed.check("POST", "/batches/acme/batch", json.dumps(theirs).encode())
+    assert ledger.ids("batches") == [] and [s.record_id for s in ledger.strays()] == ["bat-1"]
+
+
+def test_a_token_answered_create_is_read_back_before_anything_writes_to_it():
+    allowed, ledger = gate()
+    reads = []
+
+    def confirm(collection: str, record_id: str) -> None:
+        reads.append(record_id)
+        stored = {"id": record_id, "sys_version": 1} if record_id == "inv-1" else {"id": "inv-other"}
+        ledger.confirm(collection, record_id, stored)
+
+    allowed.confirm = confirm
+    assert ledger.claim("invoices", "inv-1") is Ownership.PENDING
+    assert ledger.claim("invoices", "inv-2") is Ownership.PENDING
+    allowed.check("PUT", "/invoices/acme/inv-1", b"{}")
+    with pytest.raises(ForeignRecordError, match="a GET of it answered record 'inv-other'"):
+        allowed.check("PUT", "/invoices/acme/inv-2", b"{}")
+    assert reads == ["inv-1", "inv-2"] and ledger.ids("invoices") == ["inv-1"]
+
+
+def test_reads_may_go_to_a_tenant_the_run_made_up():
+    allowed, _ = gate()
+    allowed.allow_reads("cfz-other-1")
+    allowed.check("GET", "/batches/cfz-other-1", None)
+    with pytest.raises(ForeignRecordError, match="writes go to tenant 'acme' only"):
+        allowed.check("POST", "/batches/cfz-other-1", b"{}")
 
 
 def test_batch_patch_and_delete_operations_need_records_of_the_run():

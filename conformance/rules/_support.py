@@ -6,9 +6,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.context import Context
+from conformance.context import Context, shorten
 from conformance.contract import Operation, Resource
-from conformance.errors import Reason, SetupError, Skipped
+from conformance.errors import Reason, Skipped
 from conformance.failures import Failure
 from conformance.http import Exchange
 
@@ -16,38 +16,62 @@ START = "exclusiveStartKey"
 Record = dict[str, Any]
 
 
-def expect_status(exchange: Exchange, statuses: Iterable[int], failure: type[Failure], what: str = "") -> None:
-    """Raise `failure` unless the answer has one of `statuses`."""
+def expect_status(
+    exchange: Exchange, statuses: Iterable[int], failure: type[Failure], what: str = "", title: str | None = None
+) -> None:
+    """Raise `failure` unless the answer has one of `statuses` (titled by what was observed, when given)."""
     allowed = sorted(set(statuses))
     if exchange.status not in allowed:
         expected = " or ".join(map(str, allowed)) + (f" ({what})" if what else "")
-        raise failure(received=exchange.summary(), expected=expected, exchange=exchange)
+        raise failure(received=exchange.summary(), expected=expected, exchange=exchange, title=title)
+
+
+def succeeded(exchange: Exchange) -> bool:
+    return 200 <= exchange.status < 300
 
 
 def require_ok(exchange: Exchange, doing: str) -> Any:
-    """The JSON body of a 200 that a check needs in order to go on; anything else is a setup error."""
-    if exchange.status != 200:
-        raise SetupError(f"{doing}: {exchange.summary()}")
+    """The JSON body of a success (any 2xx) that a check needs in order to go on; anything else leaves the rule
+    not verified (a 201 where the contract says 200 is `status.documented`'s finding)."""
+    if not 200 <= exchange.status < 300:
+        raise Skipped(f"setup refused: {doing} answered {exchange.summary(120)}", Reason.SETUP_REFUSED)
     return exchange.json_or_none()
 
 
 def require_deleted(ctx: Context, collection: str, record_id: str) -> Exchange:
-    """Delete one of the run's records; a refusal is a setup error."""
+    """Delete one of the run's records; a refusal leaves the rule not verified."""
     exchange = ctx.delete(collection, record_id)
     if not deleted(exchange):
-        raise SetupError(f"could not delete {collection} {record_id!r}: {exchange.summary()}")
+        raise Skipped(
+            f"setup refused: the delete of {collection} {record_id!r} answered {exchange.summary(120)}",
+            Reason.SETUP_REFUSED,
+        )
     return exchange
 
 
 def deleted(exchange: Exchange) -> bool:
     """Whether a DELETE, or a one-operation batch delete, succeeded."""
-    if exchange.status != 200:
+    if not 200 <= exchange.status < 300:
         return False
     body = exchange.json_or_none()
     if exchange.operation is not None and exchange.operation.kind == "batch":
         results = body.get("results") if isinstance(body, dict) else None
         return isinstance(results, list) and bool(results) and all(r.get("outcome") == "success" for r in results)
     return True
+
+
+def unchanged(ctx: Context, resource: Resource, before: Record, failure: type[Failure], what: str) -> None:
+    """Read the record back: it must be exactly `before` (read back just before `what`)."""
+    after = ctx.read(resource.name, before["id"])
+    if after != before:
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        shown = ", ".join(f"{k} {shorten(before.get(k))} -> {shorten(after.get(k))}" for k in changed[:5])
+        raise failure(
+            received=f"after {what}: {shown}",
+            expected="the record unchanged",
+            title=f"{what[0].upper()}{what[1:]} changed the record",
+            exchange=ctx.session.last,
+        )
 
 
 def records_of(body: Any) -> list[Record]:
@@ -138,8 +162,11 @@ def sample_record(ctx: Context, collection: str) -> Record:
         return ctx.create(collection)
     exchange = ctx.call(collection, "list")
     found = records_of(exchange.json_or_none()) if exchange.status == 200 else []
+    found = [r for r in found if isinstance(r.get("id"), str) and r["id"]]
     if not found:
-        raise Skipped(f"read-only and the tenant has no {collection} to read", Reason.NO_RECORDS)
+        raise Skipped(
+            f"no records: read-only, and the tenant's first page of {collection} has none to read", Reason.NO_RECORDS
+        )
     return found[0]
 
 

@@ -7,8 +7,7 @@ from conformance.contract import Resource
 from conformance.failures import RecordNotDeleted, ReferencedRecordDeleted
 from conformance.registry import rule
 from conformance.rules._support import deleted, walk
-from conformance.rules.paging import scoped_walks
-from conformance.rules.scope import scoped_records
+from conformance.rules.scope import scoped_records, scoped_walks
 
 
 @rule(
@@ -22,19 +21,28 @@ def delete_removes_the_record(ctx: Context, resource: Resource) -> None:
     victim, survivor = scoped_records(ctx, resource, 2)
     exchange = ctx.delete(resource.name, victim["id"])
     body = exchange.json_or_none()
+    batch = exchange.operation is not None and exchange.operation.kind == "batch"
+    results = body.get("results") if batch and isinstance(body, dict) else None
     named = (
-        body
-        if exchange.operation and exchange.operation.kind == "delete"
-        else ((body or {}).get("results") or [{}])[0].get("id")
+        (results[0].get("id") if isinstance(results, list) and results and isinstance(results[0], dict) else None)
+        if batch
+        else body
     )
     if not deleted(exchange) or named != victim["id"]:
-        raise RecordNotDeleted(received=exchange.summary(), expected=f"200 naming {victim['id']!r}", exchange=exchange)
+        raise RecordNotDeleted(
+            received=exchange.summary(),
+            expected=f"200 naming {victim['id']!r}",
+            title="Delete refused" if not deleted(exchange) else "Delete answered without naming the record",
+            exchange=exchange,
+        )
     for operation, args in scoped_walks(resource, survivor):
-        found = walk(ctx, operation, RecordNotDeleted, **args).ids
-        if victim["id"] in found or survivor["id"] not in found:
+        found = walk(ctx, operation, RecordNotDeleted, **args)
+        if victim["id"] in found.ids or survivor["id"] not in found.ids:
             raise RecordNotDeleted(
-                received=f"{operation.operation_id} ids {found}",
+                received=f"{operation.operation_id} ids {found.ids}",
                 expected=f"{survivor['id']!r} without {victim['id']!r}",
+                title="Deleted record still listed" if victim["id"] in found.ids else "Delete removed another record",
+                exchange=found.exchanges[-1],
             )
 
 
@@ -51,15 +59,23 @@ def referenced_records_are_kept(ctx: Context, resource: Resource) -> None:
         target = ctx.create(resource.name)
         ctx.create(other, **{field: [target["id"]] if many else target["id"]})
         exchange = ctx.delete(resource.name, target["id"])
-        refused = (
-            exchange.status == 409
-            if exchange.operation and exchange.operation.kind == "delete"
-            else exchange.status == 200 and not deleted(exchange)
-        )
-        still = ctx.get(resource.name, target["id"]).status
-        if not refused or still != 200:
+        direct = exchange.operation is not None and exchange.operation.kind == "delete"
+        refused = exchange.status == 409 if direct else exchange.status == 200 and not deleted(exchange)
+        still = ctx.get(resource.name, target["id"])
+        expected = f"409 (or an error result) while {other}.{field} names it; then GET 200"
+        if still.status != 200:
             raise ReferencedRecordDeleted(
-                received=f"{exchange.summary()}; then GET {still}",
-                expected=f"409 (or an error result) while {other}.{field} names it; then GET 200",
+                received=f"{exchange.summary(150)}; then GET {still.status}",
+                expected=expected,
+                title="Referenced record deleted",
                 exchange=exchange,
             )
+        if not refused:
+            title = "Delete of a referenced record answered success" if deleted(exchange) else None
+            raise ReferencedRecordDeleted(
+                received=f"{exchange.summary(150)}; the record stays (GET 200)",
+                expected=expected,
+                title=title or "Delete of a referenced record not refused with 409",
+                exchange=exchange,
+            )
+        ctx.read(resource.name, target["id"])

@@ -14,13 +14,12 @@ from conformance.contract import Resource
 from conformance.factory import DROP
 from conformance.failures import (
     FailedTestChangedRecord,
-    Failure,
     InvalidPatchChangedRecord,
     PatchMisapplied,
     ServerManagedFieldPatched,
 )
 from conformance.registry import rule
-from conformance.rules._support import Record, expect_status, required_fields, scratch_fields
+from conformance.rules._support import Record, expect_status, required_fields, scratch_fields, unchanged
 
 Patch = list[dict[str, Any]]
 
@@ -29,13 +28,6 @@ def _fresh(ctx: Context, resource: Resource) -> tuple[Record, str, str]:
     """A new record without its two scratch fields, and their names."""
     a, b = scratch_fields(resource)
     return ctx.create(resource.name, **{a: DROP, b: DROP}), a, b
-
-
-def _unchanged(ctx: Context, resource: Resource, before: Record, failure: type[Failure], what: str) -> None:
-    after = ctx.read(resource.name, before["id"])
-    if after != before:
-        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-        raise failure(received=f"{what} changed {changed}", expected="the record unchanged")
 
 
 @rule(
@@ -65,7 +57,15 @@ def patch_operations_follow_rfc6902(ctx: Context, resource: Resource) -> None:
         exchange = ctx.call(resource.name, "patch", id=record["id"], json=patch)
         expect_status(exchange, [200], PatchMisapplied, f"patch {patch}")
         stored = ctx.read(resource.name, record["id"])
-        for source, what in ((exchange.json_or_none() or {}, "the answer"), (stored, "the stored record")):
+        answer = exchange.json_or_none()
+        if not isinstance(answer, dict) or answer.get("id") != record["id"]:
+            raise PatchMisapplied(
+                received=f"the answer: {exchange.summary(200)}",
+                expected=f"the record {record['id']!r} as stored after {patch}",
+                title="Patch answered another record",
+                exchange=exchange,
+            )
+        for source, what in ((answer, "the answer"), (stored, "the stored record")):
             got = {k: source.get(k) for k in wanted}
             if got != wanted:
                 raise PatchMisapplied(received=f"{what}: {got}", expected=f"{wanted} after {patch}", exchange=exchange)
@@ -85,8 +85,14 @@ def failed_test_changes_nothing(ctx: Context, resource: Resource) -> None:
         [{"op": "test", "path": f"/{a}", "value": "absent"}],
     ):
         exchange = ctx.call(resource.name, "patch", id=record["id"], json=patch)
-        expect_status(exchange, [400, 409], FailedTestChangedRecord, "a patch whose test fails")
-        _unchanged(ctx, resource, before, FailedTestChangedRecord, "a patch whose test failed")
+        expect_status(
+            exchange,
+            [400, 409],
+            FailedTestChangedRecord,
+            "a patch whose test fails",
+            "Patch with a failing test not refused",
+        )
+        unchanged(ctx, resource, before, FailedTestChangedRecord, "a patch whose test failed")
 
 
 @rule(
@@ -108,8 +114,10 @@ def invalid_patch_changes_nothing(ctx: Context, resource: Resource) -> None:
         first + [{"op": "remove", "path": "/cfz_absent_field"}],
     ):
         exchange = ctx.call(resource.name, "patch", id=record["id"], json=patch)
-        expect_status(exchange, [400], InvalidPatchChangedRecord, f"patch {patch[1]}")
-        _unchanged(ctx, resource, before, InvalidPatchChangedRecord, f"patch {patch[1]}")
+        expect_status(
+            exchange, [400], InvalidPatchChangedRecord, f"patch {patch[1]}", "Invalid patch not refused with 400"
+        )
+        unchanged(ctx, resource, before, InvalidPatchChangedRecord, f"the refused patch {patch[1]}")
 
 
 @rule(
@@ -127,5 +135,11 @@ def server_managed_fields_cannot_be_patched(ctx: Context, resource: Resource) ->
         [{"op": "remove", "path": "/sys_created_at"}],
     ):
         exchange = ctx.call(resource.name, "patch", id=record["id"], json=patch)
-        expect_status(exchange, [400], ServerManagedFieldPatched, f"patch {patch[0]}")
-        _unchanged(ctx, resource, before, ServerManagedFieldPatched, f"patch {patch[0]}")
+        expect_status(
+            exchange,
+            [400],
+            ServerManagedFieldPatched,
+            f"patch {patch[0]}",
+            "Patch of a server-managed field not refused with 400",
+        )
+        unchanged(ctx, resource, before, ServerManagedFieldPatched, f"the refused patch {patch[0]}")

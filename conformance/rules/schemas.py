@@ -13,10 +13,13 @@ from typing import Any
 from jsonschema.exceptions import best_match
 
 from conformance.contract import Contract, Operation
-from conformance.failures import ResponseBodyMismatch, UndocumentedContentType
+from conformance.failures import ResponseBodyMismatch, ResponseHeaderMismatch, UndocumentedContentType
 from conformance.http import Exchange
 from conformance.registry import response_rule
 
+# Headers the contract documents whose presence depends on the answer: X-Last-Evaluated-Key is sent only while
+# more records remain (the paging rules check that it is there when they are). They are judged where present.
+CONDITIONAL_HEADERS = frozenset({"x-last-evaluated-key"})
 # Operations whose 200 body holds records of their resource, and where.
 RECORD_KINDS = {"get": "self", "replace": "self", "patch": "self", "create": "self", "list": "list", "lookup": "page"}
 
@@ -45,6 +48,55 @@ def content_type_is_documented(exchange: Exchange) -> None:
         raise UndocumentedContentType(
             received=exchange.media_type or "no Content-Type", expected=", ".join(documented), exchange=exchange
         )
+
+
+@response_rule(
+    "schema.headers",
+    "A response carries every header its operation documents for its status (the Access-Control-Allow-* headers "
+    "the invoice and batch pages show on their answers, X-Record-Id on workflow creates, Retry-After on 429), each "
+    "valid against its schema; X-Last-Evaluated-Key, sent only while more records remain, is judged where present.",
+    source="003 L240-243, 004 L86-89 (Headers: Access-Control-Allow-*); NOTES.md Responses (X-Record-Id, "
+    "X-Last-Evaluated-Key, 429 Retry-After)",
+    failure=ResponseHeaderMismatch,
+)
+def documented_headers_are_sent(exchange: Exchange) -> None:
+    operation, contract = exchange.operation, exchange.contract
+    response = operation.raw["responses"].get(str(exchange.status)) if operation else None
+    if contract is None or not isinstance(response, dict):
+        return  # an undocumented status is `status.documented`'s finding
+    documented = response.get("headers") or {}
+    missing = [n for n in documented if n.lower() not in exchange.headers and n.lower() not in CONDITIONAL_HEADERS]
+    if missing:
+        raise ResponseHeaderMismatch(
+            received=f"{exchange.status} without {', '.join(missing)}",
+            expected=f"the headers documented for {exchange.status}: {', '.join(documented)}",
+            title="Documented header missing",
+            exchange=exchange,
+        )
+    for name, header in documented.items():
+        value = exchange.headers.get(name.lower())
+        schema = contract.deref(header).get("schema")
+        if value is None or schema is None:
+            continue
+        error = best_match(contract.validator(schema).iter_errors(_typed(contract, schema, value)))
+        if error is not None:
+            raise ResponseHeaderMismatch(
+                received=f"{name}: {value!r} ({error.message[:200]})",
+                expected=f"a {name} valid against its schema",
+                title="Documented header invalid",
+                exchange=exchange,
+            )
+
+
+def _typed(contract: Contract, schema: dict[str, Any], value: str) -> Any:
+    """A header's text as the JSON value its schema describes (a number for `integer`, text otherwise)."""
+    kind = contract.deref(schema).get("type")
+    if kind in ("integer", "number"):
+        try:
+            return int(value) if kind == "integer" else float(value)
+        except ValueError:
+            return value
+    return value
 
 
 @response_rule(

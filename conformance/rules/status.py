@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.context import Context
-from conformance.contract import Resource
+from conformance.contract import Constraint, Operation, Resource
 from conformance.errors import Reason, Skipped
 from conformance.failures import (
     DanglingReferenceAccepted,
+    Failure,
     ForeignTenantAllowed,
     InvalidBodyAccepted,
     InvalidParameterAccepted,
@@ -17,8 +18,11 @@ from conformance.failures import (
     UndocumentedStatus,
 )
 from conformance.http import Exchange
+from conformance.probes import MISSING, valid_value
 from conformance.registry import OTHER_TENANT, response_rule, rule
-from conformance.rules._support import expect_status, lookups, required_fields, sample_record
+from conformance.rules._probing import Sent, not_verified, probe_body, probe_parameters, record_probe, summary
+from conformance.rules._support import expect_status, lookups, sample_record, succeeded, unchanged
+from conformance.rules.scope import scope_overrides, search_body, stored_in_scope
 
 BOGUS_TOKEN = "cfz-not-a-valid-token"
 
@@ -35,58 +39,133 @@ def status_code_is_documented(exchange: Exchange) -> None:
         raise UndocumentedStatus(received=exchange.status, expected=", ".join(operation.statuses), exchange=exchange)
 
 
-def _required_string(resource: Resource) -> str:
-    required = required_fields(resource)
-    strings = [n for n in required if resource.schema["properties"][n].get("type") == "string"]
-    return str((strings or required)[0])
-
-
 @rule(
     "status.bad-body-400",
-    "A body that is not JSON, is not an object, lacks a required field, has a field of the wrong type or a field "
-    "the schema does not list is a 400.",
-    source="000 L236 (400 The write off you supplied was invalid); collect.yaml info (Limits)",
+    "A request body that is not JSON, or that breaks exactly one constraint the contract states for it (type, "
+    "enum, range, pattern, length, format, item count, required, a field the schema does not list, "
+    "x-conditional-required), is a 400 and stores nothing: each such constraint of the create, patch, search and "
+    "batch bodies is probed once, from a body that is otherwise valid.",
+    source="000 L236 (400 The write off you supplied was invalid), L820; collect.yaml info (Limits)",
     failure=InvalidBodyAccepted,
 )
 def invalid_bodies_are_400(ctx: Context, resource: Resource) -> None:
-    name, required = resource.name, _required_string(resource)
-    cases: list[tuple[str, dict[str, Any]]] = [
-        ("malformed JSON", {"content": b'{"name": ', "headers": {"Content-Type": "application/json"}}),
-        ("a JSON array, not an object", {"json": []}),
-        (f"no required field {required!r}", {"json": {k: v for k, v in ctx.body(name).items() if k != required}}),
-        (f"{required!r} of the wrong type", {"json": ctx.body(name, **{required: {"not": "a string"}})}),
-        ("a field the schema does not list", {"json": ctx.body(name, cfz_unknown_field=1)}),
-    ]
-    for what, kwargs in cases:
-        expect_status(ctx.call(name, "create", **kwargs), [400], InvalidBodyAccepted, f"create with {what}")
-    if "search" in resource.operations:
-        body = {"business_unit_id": ctx.unique("bu"), "cfz_unknown_filter": ["x"]}
-        expect_status(ctx.call(name, "search", json=body), [400], InvalidBodyAccepted, "search with an unknown filter")
+    name, operations = resource.name, resource.operations
+    malformed = ctx.call(name, "create", content=b'{"name": ', headers={"Content-Type": "application/json"})
+    sent = [Sent(operations["create"], Constraint("body", (), "JSON", {}), malformed, 400)]
+    scope = scope_overrides(ctx, resource)
+    base = ctx.body(name, **scope)
+    probes, controls = probe_body(ctx, operations["create"], base, lambda body: ctx.call(name, "create", json=body))
+    sent += probes
+    if "search" in operations:
+        search = search_body(resource, base)
+        sent += probe_body(ctx, operations["search"], search, lambda body: ctx.call(name, "search", json=body))[0]
+    if "batch" in operations:
+        harmless = {"operations": [{"operation": "patch", "id": ctx.missing_id(), "patch_directives": []}]}
+        sent += probe_body(ctx, operations["batch"], harmless, lambda body: ctx.call(name, "batch", json=body))[0]
+    unprobed, before = "", None
+    target = ctx.call(name, "create", json=ctx.body(name, **scope))
+    accepted = len(controls) + succeeded(target)  # creates of the scope that were meant to store a record
+    try:
+        before = ctx.read(name, ctx.created(name, target)["id"])
+    except Skipped as skipped:
+        unprobed = f"patch documents not probed: {skipped}"
+    if before is not None:
+        no_op = [{"op": "test", "path": "/id", "value": before["id"]}]
+        patch, record_id = operations["patch"], before["id"]
+        sent += probe_body(ctx, patch, no_op, lambda body: ctx.call(name, "patch", id=record_id, json=body))[0]
+    deviations = [s for s in sent if s.deviates]
+    if deviations:
+        accepted = any(succeeded(s.exchange) for s in deviations)
+        raise InvalidBodyAccepted(
+            received=summary(deviations, len(sent)),
+            expected="400 for a body that breaks exactly one stated constraint",
+            title="Invalid body accepted" if accepted else "Invalid body not refused with 400",
+            exchange=deviations[0].exchange,
+        )
+    _nothing_stored(ctx, resource, base, accepted, InvalidBodyAccepted)
+    if before is not None:
+        unchanged(ctx, resource, before, InvalidBodyAccepted, "the refused patches")
+    if unprobed:
+        raise Skipped(unprobed)
+
+
+def _nothing_stored(ctx: Context, resource: Resource, body: Any, accepted: int, failure: type[Failure]) -> None:
+    """The scope of `body` holds no more records than the `accepted` creates made: refused ones stored nothing."""
+    stored = stored_in_scope(ctx, resource, body, failure)
+    if len(stored) > accepted:
+        raise failure(
+            received=f"{len(stored)} records in the probes' scope ({', '.join(stored[:8])}), {accepted} of them "
+            "made by creates that were accepted",
+            expected="nothing stored by a refused create",
+            title="Refused create stored a record",
+        )
 
 
 @rule(
     "status.bad-param-400",
-    "An unknown query parameter, an unknown `fields` name, an empty start key, a path id outside the id pattern "
-    "or a lookup value outside its enum is a 400.",
-    source="000 L315-321, L365-371; NOTES.md Parameters",
+    "A request whose one path or query parameter breaks a constraint the contract states for it (pattern, enum, "
+    "length, a name outside `fields`, a repeated name, a missing required query), or that names a query parameter "
+    "the operation does not define, is a 400: each such constraint of each operation is probed once.",
+    source="000 L315-321, L365-371; NOTES.md Parameters; collect.yaml info (Limits: an undefined query parameter)",
     failure=InvalidParameterAccepted,
     needs=(),
 )
 def invalid_parameters_are_400(ctx: Context, resource: Resource) -> None:
-    name, record = resource.name, sample_record(ctx, resource.name)
-    checks: list[tuple[str, Exchange]] = [
-        ("an unknown query parameter", ctx.call(name, "list", params={"cfz_unknown": "1"})),
-        ("an unknown field in `fields`", ctx.call(name, "list", params={"fields": "id,cfz_no_such_field"})),
-        ("an empty exclusiveStartKey", ctx.call(name, "list", params={"exclusiveStartKey": ""})),
-        ("an unknown field in `fields`", ctx.get(name, record["id"], fields="id,cfz_no_such_field")),
-        ("an id outside ^[\\w|-]+$", ctx.get(name, "cfz.bad.id")),
-    ]
-    for lookup in resource.lookups:
-        for param in (p for p, _ in lookup.lookup if "enum" in lookup.parameters[p].get("schema", {})):
-            args = {p: "cfz-value" for p, _ in lookup.lookup} | {param: "cfz-not-in-enum"}
-            checks.append((f"{param} outside its enum", ctx.client.call(lookup.operation_id, **args)))
-    for what, exchange in checks:
-        expect_status(exchange, [400], InvalidParameterAccepted, what)
+    record = sample_record(ctx, resource.name)
+    found = {operation.operation_id: args for operation, args in lookups(resource, record)}
+    sent: list[Sent] = []
+    writes = not ctx.config.read_only
+    for operation in resource.all_operations:
+        if not operation.is_safe and not writes:
+            continue
+        request = _valid_request(ctx, resource, operation, record, found)
+        if request is None:
+            for constraint in ctx.contract.parameter_constraints(operation):
+                not_verified(ctx, operation, constraint, f"no record holds the values {operation.operation_id} needs")
+            continue
+        sent += probe_parameters(ctx, operation, *request)
+    deviations = [s for s in sent if s.deviates]
+    if deviations:
+        raise InvalidParameterAccepted(
+            received=summary(deviations, len(sent)),
+            expected="400 for a request with one parameter that breaks a stated constraint",
+            exchange=deviations[0].exchange,
+        )
+
+
+def _valid_request(
+    ctx: Context, resource: Resource, operation: Operation, record: dict[str, Any], found: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+    """Path arguments, query and body of a valid request of `operation` about `record` (None when there is none).
+    A delete gets a record of its own: a target that ignores a bad parameter deletes it."""
+    name, kind = resource.name, operation.kind
+    harmless = [{"operation": "patch", "id": ctx.missing_id(), "patch_directives": []}]
+    simple: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
+        "list": ({}, {}, {}),
+        "warm_up": ({}, {}, {}),
+        "get": ({"id": record["id"]}, {}, {}),
+        "patch": ({"id": record["id"]}, {}, {"json": []}),
+        "search": ({}, {}, {"json": search_body(resource, record)}),
+        "batch": ({}, {}, {"json": {"operations": harmless}}),
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "lookup":
+        return (found[operation.operation_id], {}, {}) if operation.operation_id in found else None
+    if kind == "replace":
+        return {"id": record["id"]}, {}, {"json": ctx.body(name)}
+    if kind == "create":
+        return {}, {}, {"json": ctx.body(name)}
+    if kind == "delete":
+        return {"id": ctx.create(name)["id"]}, {}, {}
+    # An operation of its own shape: the record's id wherever it takes an id, a valid body where it takes one.
+    path = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "path" and n != "tenantId"}
+    query = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "query" and p.get("required")}
+    schema = ctx.contract.request_schema(operation)
+    if schema is None:
+        return path, query, {}
+    body = valid_value(ctx.contract, schema)
+    return None if body is MISSING else (path, query, {"json": body})
 
 
 @rule(
@@ -104,6 +183,8 @@ def missing_credentials_are_401(ctx: Context, resource: Resource) -> None:
         (BOGUS_TOKEN, "an unknown API key"),
     ):
         expect_status(ctx.call(name, "list", auth=auth), [401], MissingAuthAccepted, f"list with {what}")
+        unknown = ctx.call(name, "get", id=ctx.missing_id(), auth=auth)
+        expect_status(unknown, [401], MissingAuthAccepted, f"get of a record with {what}")
     if not ctx.config.read_only:
         # A server that ignores auth would create this record; the ledger still removes it at the end.
         exchange = ctx.call(name, "create", json=ctx.body(name), auth=None)
@@ -145,22 +226,31 @@ def other_tenant_is_403(ctx: Context, resource: Resource) -> None:
     applies=lambda resource: bool(resource.references),
 )
 def dangling_references_are_409(ctx: Context, resource: Resource) -> None:
-    name = resource.name
-    record = ctx.create(name)
+    name, operations = resource.name, resource.operations
+    scope = scope_overrides(ctx, resource)
+    record = ctx.create(name, **scope)
+    before = ctx.read(name, record["id"])
+    sent: list[Sent] = []
     for field, (_, many) in resource.references.items():
         dangling: Any = [ctx.missing_id()] if many else ctx.missing_id()
-        created = ctx.call(name, "create", json=ctx.body(name, **{field: dangling}))
-        expect_status(created, [409], DanglingReferenceAccepted, f"create with {field}={dangling!r}")
-        replaced = ctx.call(name, "replace", id=record["id"], json=ctx.body(name, **{field: dangling}))
-        expect_status(replaced, [409], DanglingReferenceAccepted, f"replace with {field}={dangling!r}")
-        patch = [{"op": "add", "path": f"/{field}", "value": dangling}]
-        expect_status(
-            ctx.call(name, "patch", id=record["id"], json=patch), [409], DanglingReferenceAccepted, f"patch of {field}"
+        constraint = Constraint("body", (field,), "x-references", {}, resource.references[field][0])
+        for kind, exchange in (
+            ("create", ctx.call(name, "create", json=ctx.body(name, **(scope | {field: dangling})))),
+            ("replace", ctx.call(name, "replace", id=record["id"], json=ctx.body(name, **(scope | {field: dangling})))),
+            (
+                "patch",
+                ctx.call(name, "patch", id=record["id"], json=[{"op": "add", "path": f"/{field}", "value": dangling}]),
+            ),
+        ):
+            sent.append(record_probe(ctx, operations[kind], constraint, exchange, 409))
+    deviations = [s for s in sent if s.deviates]
+    if deviations:
+        accepted = any(succeeded(s.exchange) for s in deviations)
+        raise DanglingReferenceAccepted(
+            received=summary(deviations, len(sent)),
+            expected="409 for a write whose reference names no record of the tenant",
+            title="Missing reference accepted" if accepted else "Missing reference not refused with 409",
+            exchange=deviations[0].exchange,
         )
-        after = ctx.read(name, record["id"])
-        if after.get(field) != record.get(field) or after.get("sys_version") != record.get("sys_version"):
-            version = record.get("sys_version")
-            raise DanglingReferenceAccepted(
-                received=f"{field}={after.get(field)!r}, sys_version {after.get('sys_version')}",
-                expected=f"the record unchanged ({field}={record.get(field)!r}, sys_version {version})",
-            )
+    _nothing_stored(ctx, resource, ctx.body(name, **scope), 1, DanglingReferenceAccepted)
+    unchanged(ctx, resource, before, DanglingReferenceAccepted, "the refused replaces and patches")

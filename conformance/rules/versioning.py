@@ -23,16 +23,19 @@ SOURCE = "000 L150-172 (sys_version, sys_created_*, sys_last_modified_*); collec
 
 
 def _history(ctx: Context, resource: Resource, failure: Any) -> list[Record]:
-    """The record after its create, a replace and a patch."""
+    """The record after its create, a replace and a patch, each read back (it must hold what was written)."""
     name = resource.name
     record = ctx.create(name)
     states = [record]
-    replaced = ctx.call(name, "replace", id=record["id"], json=ctx.body(name))
-    expect_status(replaced, [200], failure, "a valid replace")
-    states.append(ctx.read(name, record["id"]))
-    patch = [{"op": "add", "path": f"/{scratch_fields(resource, 1)[0]}", "value": "cfz-patched"}]
-    expect_status(ctx.call(name, "patch", id=record["id"], json=patch), [200], failure, "a valid patch")
-    states.append(ctx.read(name, record["id"]))
+    body = ctx.body(name)
+    replaced = ctx.call(name, "replace", id=record["id"], json=body)
+    expect_status(replaced, [200], failure, "a valid replace", "Valid replace refused")
+    states.append(ctx.read(name, record["id"], written=body))
+    field = scratch_fields(resource, 1)[0]
+    patch = [{"op": "add", "path": f"/{field}", "value": "cfz-patched"}]
+    patched = ctx.call(name, "patch", id=record["id"], json=patch)
+    expect_status(patched, [200], failure, "a valid patch", "Valid patch refused")
+    states.append(ctx.read(name, record["id"], written={field: "cfz-patched"}))
     return states
 
 
@@ -103,15 +106,24 @@ def sent_server_fields_are_ignored(ctx: Context, resource: Resource) -> None:
         }.items()
         if k in resource.fields
     }
-    record = ctx.create(name, **forged)
+    sent = ctx.body(name, **forged)
+    exchange = ctx.call(name, "create", json=sent)
+    record = ctx.created(name, exchange)
     if any(record.get(k) == v for k, v in forged.items()):
         raise ServerFieldsAccepted(
-            received={k: record.get(k) for k in forged}, expected="the server's own values after create"
+            received={k: record.get(k) for k in forged},
+            expected="the server's own values after create",
+            exchange=exchange,
         )
-    exchange = ctx.call(name, "replace", id=record["id"], json=ctx.body(name, **forged))
-    expect_status(exchange, [200], ServerFieldsAccepted, "a replace carrying sys_* values")
-    after = ctx.read(name, record["id"])
+    body = ctx.body(name, **forged)
+    exchange = ctx.call(name, "replace", id=record["id"], json=body)
+    expect_status(
+        exchange, [200], ServerFieldsAccepted, "a replace carrying sys_* values", "Replace with sys_* values refused"
+    )
+    after = ctx.read(name, record["id"], written={k: v for k, v in body.items() if k not in forged})
     if any(after.get(k) == v for k, v in forged.items()):
         raise ServerFieldsAccepted(
-            received={k: after.get(k) for k in forged}, expected="the server's own values after replace"
+            received={k: after.get(k) for k in forged},
+            expected="the server's own values after replace",
+            exchange=ctx.session.last,
         )

@@ -18,10 +18,15 @@ Apply = Callable[[Call], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class Defect:
-    name: str  # the failure class it trips
+    name: str
     rule: str
     summary: str
     apply: Apply
+    failure: str = ""  # the failure class it trips, when its name is not that class's
+
+    @property
+    def trips(self) -> str:
+        return self.failure or self.name
 
 
 DEFECTS: dict[str, Defect] = {}

@@ -128,6 +128,13 @@ async def undocumented_content_type(call: Call) -> Response:
     )
 
 
+@defect("ResponseHeaderMismatch", "schema.headers", "the Access-Control-Allow-* headers are stripped from every answer")
+async def response_header_mismatch(call: Call) -> Response:
+    response = await call.forward()
+    kept = [(k, v) for k, v in response.headers if not k.lower().startswith(b"access-control-allow-")]
+    return Response(response.status, kept, response.body)
+
+
 @defect("ResponseBodyMismatch", "schema.response-body", "GET leaves the required sys_created_at out of records")
 async def response_body_mismatch(call: Call) -> Response:
     if call.kind != "get":
