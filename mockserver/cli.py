@@ -5,6 +5,7 @@
     collect-mock reset    --db PATH
     collect-mock export   --db PATH [--out FILE]
     collect-mock fixtures --scale N --seed S --out DIR
+    collect-mock proxy    --upstream URL [--port N] [--record DIR]   (mockserver/proxy: the validating recorder)
 
 Errors are printed as `Type: message` with exit status 1 (2 for a bad command line), never as a traceback.
 """
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mockserver.proxy import cli as proxy_cli
 from mockserver.settings import (
     DEFAULT_ADMIN_TOKEN,
     DEFAULT_TOKEN,
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_parser(export, defaults)
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
+    proxy_cli.add_parser(commands)
     fixtures = commands.add_parser("fixtures", help="generate a consistent fixture set of any size", add_help=False)
     fixtures.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -218,4 +221,4 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "seed": seed, "reset": reset, "export": export}
+COMMANDS = {"serve": serve, "seed": seed, "reset": reset, "export": export, "proxy": proxy_cli.run}

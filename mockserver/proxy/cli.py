@@ -1,0 +1,142 @@
+"""`collect-mock proxy`: the validating recorder from the command line.
+
+    collect-mock proxy --upstream URL [--port 8081] [--record DIR] [--redact FIELDS] [--report FILE]
+
+Point a client at it instead of the deployment: every request is forwarded unchanged and its answer streamed
+back unchanged, while each exchange is checked against the contract and its state rules; the drift seen so far
+is at /_mock/drift, and at exit (Ctrl-C) a summary is printed, the drift report written (--report) and the
+recording written as fixtures (--record DIR) that `collect-mock seed --from DIR` loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from mockserver.proxy.settings import ProxySettings
+
+ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
+MAX_SUMMARY_GROUPS = 12
+
+
+def add_parser(commands: Any) -> None:
+    """Register `proxy` on the subcommands of `collect-mock`."""
+    defaults = ProxySettings(upstream="http://127.0.0.1")
+    proxy = commands.add_parser(
+        "proxy",
+        help="forward to a deployment, checking every request and answer against the contract (and record them)",
+        description=(__doc__ or "").split("\n\n")[2],
+    )
+    proxy.add_argument(
+        "--upstream", required=True, help="the deployment to forward to, e.g. https://collect.api.example.com"
+    )
+    proxy.add_argument("--host", help=f"address to listen on (default: {defaults.host})")
+    proxy.add_argument("--port", type=int, help=f"port to listen on (default: {defaults.port})")
+    proxy.add_argument("--record", type=Path, metavar="DIR", help="write what was seen as fixtures into DIR at exit")
+    proxy.add_argument(
+        "--redact", type=_names, metavar="FIELDS", help="fields never recorded or reported, comma-separated"
+    )
+    proxy.add_argument("--report", type=Path, metavar="FILE", help="write the drift report at exit (.md, .html, .json)")
+    proxy.add_argument("--admin-token", help="token of /_mock/* (default: $MOCKSERVER_ADMIN_TOKEN or dev-admin-token)")
+    proxy.add_argument(
+        "--journal-size", type=int, help=f"exchanges kept in the journal (default: {defaults.journal_size})"
+    )
+    proxy.add_argument(
+        "--timeout", type=float, help=f"seconds to wait for the upstream (default: {defaults.timeout:g})"
+    )
+    proxy.add_argument("--spec", type=Path, dest="spec_path", help="the contract (default: the packaged collect.yaml)")
+    proxy.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def settings_from(args: argparse.Namespace) -> ProxySettings:
+    names = ("host", "port", "record", "redact", "report", "admin_token", "journal_size", "timeout", "spec_path")
+    values = {name: getattr(args, name) for name in names}
+    values["admin_token"] = values["admin_token"] or os.environ.get(ADMIN_TOKEN_ENV) or None
+    return ProxySettings(upstream=args.upstream).replace(**values)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mockserver.proxy.app import ProxyApp
+
+    settings = settings_from(args)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    listener = _bind(settings.host, settings.port)
+    app = ProxyApp(settings)
+    base = f"http://{settings.host}:{listener.getsockname()[1]}"
+    print(
+        f"Collect validating recorder on {base}, forwarding to {settings.base}\n"
+        f"  drift so far: {base}/_mock/drift  (admin token: "
+        f"{'dev-admin-token' if settings.admin_token == 'dev-admin-token' else 'as given (not shown)'})\n"
+        f"  recording:    {settings.record or 'off (--record DIR)'}\n"
+        "  stop with Ctrl-C: a summary follows",
+        flush=True,
+    )
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, server_header=False, date_header=False)
+    uvicorn.Server(config).run(sockets=[listener])
+    return finish(app)
+
+
+def finish(app: Any) -> int:
+    """At exit: every exchange checked, the report and the recording written, the summary printed."""
+    app.checker.stop()
+    report = app.report()
+    lines = ["", report.headline]
+    lines += [f"  {name}: {value}" for name, value in report.facts[:2]]
+    for group in report.groups[:MAX_SUMMARY_GROUPS]:
+        where = f" {group.pattern}" if group.pattern else ""
+        lines.append(f"  {group.count:>5} × {group.kind.value} {group.operation}{where}: {group.first.message}")
+    if len(report.groups) > MAX_SUMMARY_GROUPS:
+        lines.append(f"  … and {len(report.groups) - MAX_SUMMARY_GROUPS} more groups (see the report)")
+    status = 0
+    if app.settings.report is not None:
+        status |= _written(lines, "drift report", app.settings.report, lambda: _write_report(app, report))
+    if app.recorder is not None:
+        status |= _written(lines, "recording", app.settings.record, lambda: _recorded(app.recorder.write()))
+    print("\n".join(lines), flush=True)
+    return status
+
+
+def _write_report(app: Any, report: Any) -> str:
+    from collect_drift import write
+
+    write(app.settings.report, report)
+    return ""
+
+
+def _recorded(manifest: dict[str, Any]) -> str:
+    kept = sum(n for per in manifest["records"].values() for n in per.values())
+    rejected = sum(n for per in manifest["rejected"].values() for n in per.values())
+    return f"{kept} records" + (f", {rejected} rejected (see _rejected/)" if rejected else "")
+
+
+def _written(lines: list[str], what: str, path: Path, write: Any) -> int:
+    try:
+        detail = write()
+    except OSError as exc:
+        print(f"collect-mock proxy: could not write the {what} {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    lines.append(f"  {what}: {path}" + (f" ({detail})" if detail else ""))
+    return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind before anything else, so that a busy port is a clear message rather than a late traceback."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return listener
