@@ -1,6 +1,6 @@
 """`ProxyApp`: the validating recorder as an ASGI app. Every request outside `/_mock/` is forwarded to the
-upstream deployment with one pooled `httpx.AsyncClient`, and its answer streamed back as it arrives, bytes
-unchanged (the raw bytes, Content-Encoding and all); a copy goes to the checker thread once the answer is sent.
+upstream deployment through pooled httpx clients, and its answer streamed back as it arrives, bytes unchanged
+(the raw bytes, Content-Encoding and all); a copy then goes to the checker process (`mockserver.proxy.worker`).
 
     /_mock/health          liveness and counts (no token needed)
     /_mock/journal         what was forwarded, as the mock's journal API (GET with its filters, DELETE)
@@ -8,6 +8,12 @@ unchanged (the raw bytes, Content-Encoding and all); a copy goes to the checker 
     /_mock/record          POST: write the recording now (with --record)
 
 Every admin route but health needs `Authorization: Bearer <admin token>`.
+
+Upstream requests are spread over a few `httpx.AsyncClient`s ("lanes"), each with a small pool, the least busy
+one first: one client's pool looks at every connection it holds on each request (and takes an AnyIO lock),
+which made a single client fall to a third of its throughput at 32 concurrent requests on this machine (see
+httpx issue #3215 and docs/drift.md). At low concurrency every request takes the first lane, so its
+connections stay warm.
 """
 
 from __future__ import annotations
@@ -23,61 +29,43 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Message, Receive, Scope, Send
 
-from collect_contract import SPEC_PATH
-from collect_drift import DriftLog, DriftReport, as_dict, build, kinds_line
-from collect_drift.report import markdown
-from mockserver.app import load_specification
-from mockserver.contract import Contract
 from mockserver.errors import PROBLEM_JSON, problem_body
-from mockserver.journal import Journal
-from mockserver.proxy.checker import Checker
 from mockserver.proxy.exchange import Observation
-from mockserver.proxy.inspect import Inspector
-from mockserver.proxy.recorder import Recorder
-from mockserver.proxy.redact import Redaction
 from mockserver.proxy.settings import ProxySettings
+from mockserver.proxy.worker import CheckerGone, CheckerProcess
 
 # Headers of one connection, not of the request or answer (RFC 9110 7.6.1), and the host, which is the upstream's.
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
      b"transfer-encoding", b"upgrade", b"host"}
 )  # fmt: skip
-DRAIN_SECONDS = 10.0
-TITLE = "Validating recorder: the service against its contract"
+LANES, LANE_CONNECTIONS = 16, 2
 
 
 class ProxyApp:
     def __init__(self, settings: ProxySettings):
         self.settings = settings
-        contract = Contract.from_path(settings.spec_path)
-        self.contract = contract
-        self.redaction = Redaction(settings.redact)
-        self.journal = Journal(settings.journal_size)
-        self.drift = DriftLog()
-        self.recorder = (
-            Recorder(contract, settings.record, self.redaction, settings.base) if settings.record is not None else None
-        )
-        specification = load_specification(contract.spec, packaged=settings.spec_path == SPEC_PATH)
-        inspector = Inspector(contract, specification)
-        self.checker = Checker(inspector, self.journal, self.drift, self.redaction, self.recorder, settings.backlog)
+        self.checker = CheckerProcess(settings)
         self.upstream = httpx.URL(settings.base)
-        self.client: httpx.AsyncClient | None = None
+        self.lanes: list[httpx.AsyncClient] = []
+        self.busy: list[int] = []
         self.admin = admin_app(self)
-        self.started = time.time()
         self._number = 0
 
-    def http(self) -> httpx.AsyncClient:
-        """One pooled client for every forwarded request, made in the serving loop; it adds no header of its
-        own (no Accept-Encoding the client did not send), and follows no redirect (the client does)."""
-        if self.client is None:
-            self.client = httpx.AsyncClient(
-                timeout=self.settings.timeout,
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-                follow_redirects=False,
-            )
-            for name in ("accept", "accept-encoding", "user-agent"):
-                self.client.headers.pop(name, None)
-        return self.client
+    def lane(self) -> int:
+        """The least busy lane (the first among equals), made on first use in the serving loop."""
+        if not self.lanes:
+            for _ in range(LANES):
+                client = httpx.AsyncClient(
+                    timeout=self.settings.timeout,
+                    limits=httpx.Limits(max_connections=LANE_CONNECTIONS, max_keepalive_connections=LANE_CONNECTIONS),
+                    follow_redirects=False,  # the client follows them, or not
+                )
+                for name in ("accept", "accept-encoding", "user-agent"):  # add no header the client did not send
+                    client.headers.pop(name, None)
+                self.lanes.append(client)
+            self.busy = [0] * LANES
+        return self.busy.index(min(self.busy))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -100,9 +88,13 @@ class ProxyApp:
                 return
 
     async def aclose(self) -> None:
-        if self.client is not None:
-            await self.client.aclose()
-            self.client = None
+        for client in self.lanes:
+            await client.aclose()
+        self.lanes, self.busy = [], []
+
+    def close(self) -> None:
+        """Stop the checker process (what it found is gone with it: ask for it first)."""
+        self.checker.stop()
 
     # -- forwarding -----------------------------------------------------------------------------------------
 
@@ -117,12 +109,14 @@ class ProxyApp:
             raw_path=self.upstream.raw_path.rstrip(b"/") + raw_path + (b"?" + query if query else b"")
         )
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP]
-        client = self.http()
+        lane = self.lane()
+        client = self.lanes[lane]
+        self.busy[lane] += 1
         try:
-            response = await client.send(
-                client.build_request(scope["method"], url, headers=headers, content=body), stream=True
-            )
+            request = client.build_request(scope["method"], url, headers=headers, content=body)
+            response = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
+            self.busy[lane] -= 1
             detail = f"The upstream {self.settings.base} did not answer: {type(exc).__name__}: {exc}"
             data = problem_body(502, detail, "Bad Gateway")
             await _answer(send, 502, [(b"content-type", PROBLEM_JSON.encode())], data)
@@ -149,6 +143,7 @@ class ProxyApp:
             await send({"type": "http.response.body", "body": held or b"", "more_body": False})
         finally:
             await response.aclose()
+            self.busy[lane] -= 1
         answer_headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw]
         self._submit(number, scope, body, response.status_code, answer_headers, bytes(captured), str(url), started,
                      truncated)  # fmt: skip
@@ -173,21 +168,6 @@ class ProxyApp:
             )
         )  # fmt: skip
 
-    # -- what was seen --------------------------------------------------------------------------------------
-
-    def report(self) -> DriftReport:
-        counts = self.checker.counts
-        facts = [
-            ("Upstream", self.settings.base),
-            ("Requests", f"{counts.forwarded} forwarded, {counts.checked} checked, {counts.unchecked} not checked "
-                         f"(backlog or size), {counts.outside} outside the contract"),
-            ("Since", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.started))),
-            ("Reproductions", "read the credential from COLLECT_TOKEN"),
-        ]  # fmt: skip
-        drift = build(self.drift, self.contract.spec, title=TITLE, headline="", facts=facts)
-        drift.headline = f"{'DRIFT' if drift.groups else 'NO DRIFT'}: {kinds_line(drift)}"
-        return drift
-
 
 async def _read_body(receive: Receive) -> bytes:
     chunks = []
@@ -207,27 +187,28 @@ async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], b
 def admin_app(proxy: ProxyApp) -> Router:
     token = proxy.settings.admin_token
 
+    async def ask(command: str, *args: Any) -> Any:
+        return await asyncio.to_thread(proxy.checker.ask, command, *args)
+
     def guarded(endpoint: Any) -> Any:
         async def check(request: Request) -> Response:
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.removeprefix("Bearer ").strip(), token):
                 return _problem(401, "Unauthorized", "The admin API needs 'Authorization: Bearer <admin token>'")
-            # What was forwarded before this call is in what it shows.
-            await asyncio.to_thread(proxy.checker.drain, DRAIN_SECONDS)
-            result: Response = await endpoint(request)
+            try:
+                result: Response = await endpoint(request)
+            except CheckerGone as exc:
+                return _problem(503, "Service Unavailable", str(exc))
             return result
 
         return check
 
     async def health(_: Request) -> Response:
-        counts = proxy.checker.counts
-        return JSONResponse({"status": "ok", "upstream": proxy.settings.base, "forwarded": counts.forwarded,
-                             "checked": counts.checked, "drift": proxy.drift.total})  # fmt: skip
+        return JSONResponse({"status": "ok", "upstream": proxy.settings.base, "forwarded": proxy.checker.forwarded})
 
     async def journal(request: Request) -> Response:
         if request.method == "DELETE":
-            with proxy.checker.lock:
-                proxy.journal.clear()
+            await ask("journal-clear")
             return JSONResponse({"status": "cleared"})
         q = request.query_params
         try:
@@ -235,35 +216,36 @@ def admin_app(proxy: ProxyApp) -> Router:
             limit = int(q["limit"]) if "limit" in q else None
         except ValueError:
             return _problem(400, "Bad Request", "Query parameters 'status' and 'limit' must be integers")
-        with proxy.checker.lock:
-            entries = proxy.journal.find(q.get("method"), q.get("path"), q.get("tenant"), status, q.get("operation"),
-                                         limit)  # fmt: skip
-        return JSONResponse({"count": len(entries), "entries": [e.as_dict() for e in entries]})
+        filters = (q.get("method"), q.get("path"), q.get("tenant"), status, q.get("operation"), limit)
+        return JSONResponse(await ask("journal", *filters))
 
     async def drift(request: Request) -> Response:
         if request.method == "DELETE":
-            proxy.drift.clear()
+            await ask("drift-clear")
             return JSONResponse({"status": "cleared"})
-        report = proxy.report()
         shape = request.query_params.get("format", "json")
-        if shape in ("markdown", "md"):
-            return Response(markdown(report), media_type="text/markdown; charset=utf-8")
-        if shape == "html":
-            from collect_drift.htmlpage import html_page
-
-            return Response(html_page(report), media_type="text/html; charset=utf-8")
-        if shape != "json":
+        if shape not in ("json", "markdown", "html"):
             return _problem(400, "Bad Request", f"Query parameter 'format' is {shape!r}: one of json, markdown, html")
-        return JSONResponse(as_dict(report))
+        found = await ask("drift", shape)
+        if shape == "markdown":
+            return Response(found, media_type="text/markdown; charset=utf-8")
+        if shape == "html":
+            return Response(found, media_type="text/html; charset=utf-8")
+        return JSONResponse(found)
+
+    async def counts(_: Request) -> Response:
+        return JSONResponse(await ask("counts"))
 
     async def record(_: Request) -> Response:
-        if proxy.recorder is None:
+        manifest = await ask("record")
+        if manifest is None:
             return _problem(409, "Conflict", "Nothing is recorded: start the proxy with --record DIR")
-        return JSONResponse(proxy.recorder.write())
+        return JSONResponse(manifest)
 
     return Router(
         routes=[
             Route("/_mock/health", health, methods=["GET"]),
+            Route("/_mock/counts", guarded(counts), methods=["GET"]),
             Route("/_mock/journal", guarded(journal), methods=["GET", "DELETE"]),
             Route("/_mock/drift", guarded(drift), methods=["GET", "DELETE"]),
             Route("/_mock/record", guarded(record), methods=["POST"]),

@@ -21,7 +21,6 @@ from typing import Any
 from mockserver.proxy.settings import ProxySettings
 
 ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
-MAX_SUMMARY_GROUPS = 12
 
 
 def add_parser(commands: Any) -> None:
@@ -89,45 +88,15 @@ def run(args: argparse.Namespace) -> int:
 
 def finish(app: Any) -> int:
     """At exit: every exchange checked, the report and the recording written, the summary printed."""
-    app.checker.stop()
-    report = app.report()
-    lines = ["", report.headline]
-    lines += [f"  {name}: {value}" for name, value in report.facts[:2]]
-    for group in report.groups[:MAX_SUMMARY_GROUPS]:
-        where = f" {group.pattern}" if group.pattern else ""
-        lines.append(f"  {group.count:>5} × {group.kind.value} {group.operation}{where}: {group.first.message}")
-    if len(report.groups) > MAX_SUMMARY_GROUPS:
-        lines.append(f"  … and {len(report.groups) - MAX_SUMMARY_GROUPS} more groups (see the report)")
-    status = 0
-    if app.settings.report is not None:
-        status |= _written(lines, "drift report", app.settings.report, lambda: _write_report(app, report))
-    if app.recorder is not None:
-        status |= _written(lines, "recording", app.settings.record, lambda: _recorded(app.recorder.write()))
-    print("\n".join(lines), flush=True)
-    return status
-
-
-def _write_report(app: Any, report: Any) -> str:
-    from collect_drift import write
-
-    write(app.settings.report, report)
-    return ""
-
-
-def _recorded(manifest: dict[str, Any]) -> str:
-    kept = sum(n for per in manifest["records"].values() for n in per.values())
-    rejected = sum(n for per in manifest["rejected"].values() for n in per.values())
-    return f"{kept} records" + (f", {rejected} rejected (see _rejected/)" if rejected else "")
-
-
-def _written(lines: list[str], what: str, path: Path, write: Any) -> int:
     try:
-        detail = write()
-    except OSError as exc:
-        print(f"collect-mock proxy: could not write the {what} {path}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    lines.append(f"  {what}: {path}" + (f" ({detail})" if detail else ""))
-    return 0
+        lines = app.checker.ask("finish")
+    finally:
+        app.close()
+    print("\n".join(lines), flush=True)
+    failed = [line for line in lines if line.strip().startswith("could not write")]
+    for line in failed:
+        print(f"collect-mock proxy: {line.strip()}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _bind(host: str, port: int) -> socket.socket:

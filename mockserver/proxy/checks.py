@@ -1,110 +1,68 @@
-"""Everything the recorder does with an exchange once its answer has gone back: off the request's path.
-
-The forwarding side hands each finished exchange to `Checker.submit` (a bounded queue); one thread then
-journals it, checks it against the contract and the state rules, adds what it finds to the drift log and
-keeps its records for the recording. An exchange that finds the queue full is forwarded but not checked, and
-counted as such: the recorder never slows the client down to keep up.
+"""What the recorder does with each exchange, in its checker process (`mockserver.proxy.worker`): journal it,
+check it against the contract (`inspect`) and the state rules (`observed`), add what it finds to the drift log,
+and keep its records for the recording (`recorder`). Nothing here runs on the request's path.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from collect_drift import Drift, DriftKind, DriftLog, Evidence, Location, Seen
+from collect_contract import SPEC_PATH
+from collect_drift import Drift, DriftKind, DriftLog, DriftReport, Evidence, Location, Seen, build, kinds_line
 from collect_drift.shell import curl
+from mockserver.app import load_specification
+from mockserver.contract import Contract
 from mockserver.journal import MAX_BODY, Journal
 from mockserver.proxy.exchange import Observation
 from mockserver.proxy.inspect import Endpoint, Finding, Inspector
 from mockserver.proxy.observed import ObservedState
 from mockserver.proxy.recorder import Recorder
 from mockserver.proxy.redact import Redaction
+from mockserver.proxy.settings import ProxySettings
 
 logger = logging.getLogger(__name__)
 TEXT_LIMIT = 600
+TITLE = "Validating recorder: the service against its contract"
 TOKEN_VARIABLE = "COLLECT_TOKEN"
 PAGES = ("list", "lookup", "search")
 
 
 @dataclass
 class Counts:
-    forwarded: int = 0
+    forwarded: int = 0  # counted by the forwarding process
     checked: int = 0
-    unchecked: int = 0  # the queue was full, or the answer too large to check
+    unchecked: int = 0  # the backlog was full (forwarding process), or the answer too large to check
     outside: int = 0  # requests to paths the contract does not have
     failures: int = 0  # the checker's own errors (logged)
 
 
-class Checker:
-    def __init__(
-        self,
-        inspector: Inspector,
-        journal: Journal,
-        drift: DriftLog,
-        redaction: Redaction,
-        recorder: Recorder | None = None,
-        backlog: int = 10_000,
-    ):
-        self.inspector, self.journal, self.drift = inspector, journal, drift
-        self.redaction, self.recorder = redaction, recorder
-        self.state = ObservedState(inspector.contract)
+class Checks:
+    def __init__(self, settings: ProxySettings):
+        self.settings = settings
+        self.contract = Contract.from_path(settings.spec_path)
+        specification = load_specification(self.contract.spec, packaged=settings.spec_path == SPEC_PATH)
+        self.inspector = Inspector(self.contract, specification)
+        self.journal = Journal(settings.journal_size)
+        self.drift = DriftLog()
+        self.redaction = Redaction(settings.redact)
+        self.recorder = (
+            Recorder(self.contract, settings.record, self.redaction, settings.base) if settings.record else None
+        )
+        self.state = ObservedState(self.contract)
         self.counts = Counts()
-        self.lock = threading.Lock()  # the journal and the state, between this thread and the admin API
-        self._queue: queue.Queue[Observation | None] = queue.Queue(maxsize=backlog)
-        self._idle = threading.Condition()
-        self._pending = 0
-        self._thread = threading.Thread(target=self._run, name="collect-proxy-checker", daemon=True)
-        self._thread.start()
-
-    def submit(self, seen: Observation) -> None:
-        with self._idle:
-            self.counts.forwarded += 1
-            try:
-                self._queue.put_nowait(seen)
-            except queue.Full:
-                self.counts.unchecked += 1
-                return
-            self._pending += 1
-
-    def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until every exchange submitted so far is checked (or `timeout` passes)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.drain(timeout)
-        self._queue.put(None)
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            seen = self._queue.get()
-            if seen is None:
-                return
-            try:
-                self.check(seen)
-            except Exception:  # noqa: BLE001 - one exchange the checker cannot read must not stop it
-                self.counts.failures += 1
-                logger.exception("could not check %s %s", seen.method, seen.path)
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
 
     # -- one exchange ---------------------------------------------------------------------------------------
 
     def check(self, seen: Observation) -> None:
         endpoint, params = self.inspector.route(seen.method, seen.path)
-        with self.lock:
-            self.journal.record(
-                at=seen.at, method=seen.method, path=seen.path, query=seen.query, tenant=params.get("tenantId"),
-                operation_id=endpoint.operation.operation_id if endpoint else None, status=seen.status,
-                duration_ms=seen.duration_ms, body=seen.body[: MAX_BODY + 1],
-            )  # fmt: skip
+        self.journal.record(
+            at=seen.at, method=seen.method, path=seen.path, query=seen.query, tenant=params.get("tenantId"),
+            operation_id=endpoint.operation.operation_id if endpoint else None, status=seen.status,
+            duration_ms=seen.duration_ms, body=seen.body[: MAX_BODY + 1],
+        )  # fmt: skip
         if endpoint is None:
             self.counts.outside += 1
             if 200 <= seen.status < 300:
@@ -115,8 +73,7 @@ class Checker:
             return
         found = self.inspector.request(endpoint, params, seen) if 200 <= seen.status < 300 else []
         found += self.inspector.response(endpoint, seen)
-        with self.lock:
-            found += self.state.observe(endpoint.operation, params, seen)
+        found += self.state.observe(endpoint.operation, params, seen)
         if self.recorder is not None and 200 <= seen.status < 300:
             self._record(endpoint, params, seen)
         self.counts.checked += 1
@@ -188,3 +145,18 @@ class Checker:
             else raw.decode("utf-8", "replace")
         )
         return text if len(text) <= TEXT_LIMIT else f"{text[:TEXT_LIMIT]}… ({len(text):,} characters in all)"
+
+    # -- what was seen --------------------------------------------------------------------------------------
+
+    def report(self, forwarded: int, unchecked: int, since: str) -> DriftReport:
+        counts = self.counts
+        facts = [
+            ("Upstream", self.settings.base),
+            ("Requests", f"{forwarded} forwarded, {counts.checked} checked, {unchecked + counts.unchecked} not "
+                         f"checked (backlog or size), {counts.outside} outside the contract"),
+            ("Since", since),
+            ("Reproductions", "read the credential from COLLECT_TOKEN"),
+        ]  # fmt: skip
+        drift = build(self.drift, self.contract.spec, title=TITLE, headline="", facts=facts)
+        drift.headline = f"{'DRIFT' if drift.groups else 'NO DRIFT'}: {kinds_line(drift)}"
+        return drift
