@@ -66,6 +66,9 @@ def settings_from(args: argparse.Namespace) -> ProxySettings:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from mockserver.testing import quiet_import_app
+
+    quiet_import_app()
     from mockserver.proxy.app import ProxyApp
 
     settings = settings_from(args)
@@ -82,7 +85,10 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False, server_header=False, date_header=False)
-    uvicorn.Server(config).run(sockets=[listener])
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:  # uvicorn raises the signal again once it has shut down: the normal way to stop
+        pass
     return finish(app)
 
 

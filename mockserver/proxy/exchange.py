@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.validation import parse_json
+import orjson
 
 DECODERS: dict[str, Callable[[bytes], bytes]] = {
     "gzip": gzip.decompress,
@@ -55,8 +55,8 @@ class Observation:
         """The request body as JSON, or None (not JSON, or none)."""
         if "request" not in self._json:
             try:
-                self._json["request"] = parse_json(self.body) if self.body.strip() else None
-            except Exception:  # noqa: BLE001 - the mock's parser raises its problem: not JSON here
+                self._json["request"] = orjson.loads(self.body) if self.body.strip() else None
+            except orjson.JSONDecodeError:
                 self._json["request"] = None
         return self._json["request"]
 
@@ -87,6 +87,6 @@ def _decoded_json(observation: Observation) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body)
-    except ValueError:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None

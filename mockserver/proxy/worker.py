@@ -14,6 +14,7 @@ import itertools
 import logging
 import multiprocessing
 import queue
+import signal
 import threading
 import time
 from multiprocessing.process import BaseProcess
@@ -90,6 +91,12 @@ class CheckerProcess:
 
 def serve(settings: ProxySettings, inbox: Any, outbox: Any) -> None:
     """The checker process: check each exchange; answer each command in turn."""
+    # Ctrl-C in a terminal reaches the whole process group: the forwarding process stops and then asks for the
+    # summary, so this one must outlive the signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from mockserver.testing import quiet_import_app
+
+    quiet_import_app()  # the web stack's import-time warnings are not the user's
     from mockserver.proxy.commands import Commands
 
     commands = Commands(settings)
