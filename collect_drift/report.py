@@ -23,6 +23,8 @@ Redact = Callable[[str], str]
 MAX_GROUPS_SHOWN = 200  # groups shown in full; the rest are counted (the JSON form lists them all)
 BODY_LIMIT = 600
 NO_CHANGE = {
+    DriftKind.STATUS: "no contract change: the contract documents this status for the operation; the service gives "
+    "it where the model (the contract's rules) gives another",
     DriftKind.ORDER: "no contract change: the contract only says the order is stable; the model pages in "
     "creation order",
     DriftKind.STATE: "no contract change: the service departs from a rule the contract states (or the model's "
