@@ -178,7 +178,7 @@ class Comparer:
         if not step.compare_body:
             return found
         t_items, m_items = own_items(target), own_items(model)
-        found += paging(t_items, m_items, target.exchanges[-1], model.exchanges[-1])
+        found += paging(t_items, m_items, target.exchanges[0], model.exchanges[0])
         m_by_id = {record[RECORD]: record for record, _, _ in m_items}
         for record, page, at in t_items:
             other = m_by_id.get(record[RECORD])
