@@ -212,7 +212,8 @@ def test_an_upstream_that_does_not_answer_is_a_502_in_the_problem_shape():
         assert [e["status"] for e in journal["entries"]] == [502]
 
 
-def test_the_command_line_reports_at_exit_and_writes_the_report_and_the_recording(target, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_command_line_reports_at_exit_and_writes_the_report_and_the_recording(target, tmp_path, stop):
     target.reset()
     target.app.switch(PlantedDrift())
     port = free_port()
@@ -233,7 +234,7 @@ def test_the_command_line_reports_at_exit_and_writes_the_report_and_the_recordin
         created = httpx.post(f"{base_url}/batches/{TENANT}", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
         assert created.status_code == 201
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         out, _ = process.communicate(timeout=60)
     target.reset()
     assert process.returncode == 0, out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False, server_header=False, date_header=False)
+    signal.signal(signal.SIGTERM, _interrupt)  # a stop, like Ctrl-C: the summary and the files still come
     try:
         uvicorn.Server(config).run(sockets=[listener])
     except KeyboardInterrupt:  # uvicorn raises the signal again once it has shut down: the normal way to stop
@@ -92,10 +94,19 @@ def run(args: argparse.Namespace) -> int:
     return finish(app)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def finish(app: Any) -> int:
     """At exit: every exchange checked, the report and the recording written, the summary printed."""
+    from mockserver.proxy.worker import CheckerGone
+
     try:
         lines = app.checker.ask("finish")
+    except CheckerGone as exc:
+        print(f"collect-mock proxy: no summary: {exc}", file=sys.stderr)
+        return 1
     finally:
         app.close()
     print("\n".join(lines), flush=True)
