@@ -201,6 +201,9 @@ def test_bodies_and_headers_pass_through_unchanged():
         headers = sent.json()["headers"]
         assert headers["authorization"] == "Bearer x" and headers["x-mine"] == "1"
         assert "accept-encoding" not in headers or headers["accept-encoding"] == "gzip, deflate"
+        httpx.request("OPTIONS", f"{base_url}/big")  # a CORS preflight is HTTP's, not an operation
+        outside = {g["field"] for g in drift_of(base_url)["groups"] if g["location"] == "path"}
+        assert outside == {"GET /big", "POST /echo"}  # answered 2xx, and no operation of the contract has them
 
 
 def test_an_upstream_that_does_not_answer_is_a_502_in_the_problem_shape():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,7 +29,7 @@ from conformance.differential.sequence import Step
 from conformance.errors import ConformanceError
 from conformance.progress import ProgressPrinter
 from conformance.report import Exit, Report
-from conformance.runner import unable
+from conformance.runner import INTERNAL, unable
 from conformance.safety import Redactor
 
 ORACLE_TOKEN_ENV = "COLLECT_CONFORMANCE_ORACLE_TOKEN"
@@ -66,8 +67,14 @@ def execute(config: Config) -> int:
                 mode = "read-only" if run.config.read_only else "read-write"
                 print(f"Differential: {config.base_url} (tenant {config.tenant}, {mode}, seed {run.config.seed}) "
                       f"against the model: {len(run.steps)} steps", file=sys.stderr, flush=True)  # fmt: skip
-            report = run.run(_progress if config.progress else None)
-            run.close()
+            try:
+                report = run.run(_progress if config.progress else None)
+            except Exception as exc:  # noqa: BLE001 - the run itself broke: still say so in every file
+                report = unable(run.config, run.redact(f"{INTERNAL}: {type(exc).__name__}: {exc}"))
+                report.tracebacks = [(run.redact("".join(traceback.format_exception(exc))), ["differential"])]
+                report.duration = time.monotonic() - run.started
+            finally:
+                run.close()
             return _finish(report, run.config, run.drift_report(report), run.redact, printer)
     except ConformanceError as exc:  # the model did not start or did not answer
         redact = Redactor([config.token])

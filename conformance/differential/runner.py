@@ -62,12 +62,12 @@ class DifferentialRun:
         self.contract = Contract.from_path(self.config.spec)
         self.spec = SpecMap(self.contract.spec)
         made = server_made_fields(self.contract)
-        self.target = Side("target", self._session(self.config), Normalizer(made), self.config.max_pages)
+        self.target = Side("target", Session(self.config, self.contract), Normalizer(made), self.config.max_pages)
         model_config = Config(
             base_url=oracle.base_url, token=oracle.token, tenant=self.config.tenant, spec=self.config.spec,
             rate_limit=0.0, budget=MODEL_BUDGET, timeout=self.config.timeout, progress=False,
         )  # fmt: skip
-        self.model = Side("model", self._session(model_config), Normalizer(made), self.config.max_pages)
+        self.model = Side("model", Session(model_config, self.contract), Normalizer(made), self.config.max_pages)
         self.redact = Redactor([self.config.token, oracle.token])
         self.comparer = Comparer(self.contract, self.spec)
         marker = f"cfz{seed:x}-{int(time.time() * 1000) % 16**6:06x}"
@@ -84,9 +84,6 @@ class DifferentialRun:
         self.stopped = ""
         self.cleanup = Cleanup()
         self.started = time.monotonic()
-
-    def _session(self, config: Config) -> Session:
-        return Session(config, self.contract)
 
     def unit_of(self, step: Step) -> Unit:
         operation = self.contract.operations[step.operation_id]
@@ -109,19 +106,25 @@ class DifferentialRun:
     def run(self, progress: Progress | None = None) -> Report:
         guard = self.target.session.guard
         guard.budget = max(1, int(self.config.budget * (1 - CLEANUP_SHARE)))
-        for number, step in enumerate(self.steps, 1):
-            try:
-                self.step(step)
-            except BudgetExhausted as exc:
-                self.stopped = f"stopped early: {exc}"
-                break
-            except (ConformanceError, httpx.HTTPError) as exc:
-                why = "the suite refused to send a request" if isinstance(exc, SafetyError) else "a side did not answer"
-                self.errors.setdefault(self.unit_of(step), self.redact(f"{why}: {type(exc).__name__}: {exc}"))
-            if progress:
-                progress(number, len(self.steps), step)
-        guard.budget = self.config.budget
-        self.clean_up()
+        try:
+            for number, step in enumerate(self.steps, 1):
+                try:
+                    self.step(step)
+                except BudgetExhausted as exc:
+                    self.stopped = f"stopped early: {exc}"
+                    break
+                except (ConformanceError, httpx.HTTPError) as exc:
+                    why = (
+                        "the suite refused to send a request"
+                        if isinstance(exc, SafetyError)
+                        else "a side did not answer"
+                    )
+                    self.errors.setdefault(self.unit_of(step), self.redact(f"{why}: {type(exc).__name__}: {exc}"))
+                if progress:
+                    progress(number, len(self.steps), step)
+        finally:  # whatever stopped the sequence, the run's records go
+            guard.budget = self.config.budget
+            self.clean_up()
         return self.report()
 
     def step(self, step: Step) -> None:
