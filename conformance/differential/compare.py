@@ -57,6 +57,7 @@ class Answers:
 
     exchanges: list[Exchange]
     normal: Normalizer
+    complete: bool = True  # a walk that reached its last page (not stopped at the page limit)
 
 
 class Comparer:
@@ -178,7 +179,8 @@ class Comparer:
         if not step.compare_body:
             return found
         t_items, m_items = own_items(target), own_items(model)
-        found += paging(t_items, m_items, target.exchanges[0], model.exchanges[0])
+        if target.complete and model.complete:  # a walk cut short cannot say which records it lacks
+            found += paging(t_items, m_items, target.exchanges[0], model.exchanges[0])
         m_by_id = {record[RECORD]: record for record, _, _ in m_items}
         for record, page, at in t_items:
             other = m_by_id.get(record[RECORD])

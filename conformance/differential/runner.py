@@ -29,7 +29,7 @@ from conformance.contract import Contract
 from conformance.differential.compare import Answers, Comparer, Finding
 from conformance.differential.normalize import Normalizer, server_made_fields
 from conformance.differential.sequence import SequenceBuilder, Step
-from conformance.differential.sides import Side, Unresolved
+from conformance.differential.sides import Side, Unresolved, next_key
 from conformance.errors import BudgetExhausted, ConformanceError, Reason, SafetyError, TargetError
 from conformance.http import Exchange, Session
 from conformance.render import exit_line
@@ -139,6 +139,10 @@ class DifferentialRun:
         self.ran[unit] += 1
         found = self._ownership(step, target[-1], model[-1])
         answers = Answers(target, self.target.normal), Answers(model, self.model.normal)
+        if step.walk and (next_key(target[-1]) or next_key(model[-1])):
+            answers[0].complete = answers[1].complete = False
+            self.notes.append(f"{step.where} stopped after {self.config.max_pages} pages: which records it returns, "
+                              "and in which order, was not compared")  # fmt: skip
         found += (self.comparer.walk if step.walk else self.comparer.call)(step, *answers)
         for finding in found:
             self.log.add(self.drift(step, finding))
