@@ -244,3 +244,27 @@ def test_the_command_line_reports_at_exit_and_writes_the_report_and_the_recordin
     assert "DRIFT: 1 status-differs" in out and "drift report:" in out and "recording:" in out
     assert "`createBatch` answered 201" in (tmp_path / "drift.md").read_text()
     assert json.loads((tmp_path / "rec" / "conformance" / "batches.json").read_text())[0]["name"] == "b"
+
+
+class ExampleAnswers:
+    """What a stateless mock of the contract does (Prism answers its examples): every invoice read is the same."""
+
+    name = "ExampleAnswers"
+
+    async def apply(self, call):
+        response = await call.forward()
+        if call.operation and call.operation.operation_id == "getInvoice" and response.status == 200:
+            return response.with_json({**response.json(), "id": "inv-001179"})
+        return response
+
+
+def test_a_read_that_answers_another_record_is_a_drift_of_the_id_rules(target):
+    target.reset()
+    target.app.switch(ExampleAnswers())
+    with proxy(target.base_url) as (base_url, _):
+        client_session(base_url, TOKEN, TENANT, records=3)
+        report = drift_of(base_url)
+    target.reset()
+    found = {(g["operation_id"], g["kind"], g["field"]) for g in report["groups"]}
+    assert found == {("getInvoice", "state-rule-differs", "/id")}
+    assert report["groups"][0]["count"] == 3 and "answered the record 'inv-001179'" in report["groups"][0]["message"]

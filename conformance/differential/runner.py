@@ -29,7 +29,7 @@ from conformance.contract import Contract
 from conformance.differential.compare import Answers, Comparer, Finding
 from conformance.differential.normalize import Normalizer, server_made_fields
 from conformance.differential.sequence import SequenceBuilder, Step
-from conformance.differential.sides import Side, Unresolved, next_key
+from conformance.differential.sides import Side, Unresolved, endless, next_key
 from conformance.errors import BudgetExhausted, ConformanceError, Reason, SafetyError, TargetError
 from conformance.http import Exchange, Session
 from conformance.render import exit_line
@@ -113,13 +113,9 @@ class DifferentialRun:
                 except BudgetExhausted as exc:
                     self.stopped = f"stopped early: {exc}"
                     break
-                except (ConformanceError, httpx.HTTPError) as exc:
-                    why = (
-                        "the suite refused to send a request"
-                        if isinstance(exc, SafetyError)
-                        else "a side did not answer"
-                    )
-                    self.errors.setdefault(self.unit_of(step), self.redact(f"{why}: {type(exc).__name__}: {exc}"))
+                except ConformanceError as exc:  # a side did not answer (it says which), or the gate refused
+                    why = "the suite refused to send a request: " if isinstance(exc, SafetyError) else ""
+                    self.errors.setdefault(self.unit_of(step), self.redact(f"{step.where}: {why}{exc}"))
                 if progress:
                     progress(number, len(self.steps), step)
         finally:  # whatever stopped the sequence, the run's records go
@@ -139,10 +135,15 @@ class DifferentialRun:
         self.ran[unit] += 1
         found = self._ownership(step, target[-1], model[-1])
         answers = Answers(target, self.target.normal), Answers(model, self.model.normal)
+        if step.walk and endless(target) and not endless(model):
+            message = "The target's walk gives a paging key it gave before: following its keys never ends."
+            found.append(Finding(DriftKind.STATE, Location.BODY, "", "a key given twice", "an end (the model)",
+                                 message, rule="paging", target=target[-1], model=model[-1]))  # fmt: skip
         if step.walk and (next_key(target[-1]) or next_key(model[-1])):
             answers[0].complete = answers[1].complete = False
-            self.notes.append(f"{step.where} stopped after {self.config.max_pages} pages: which records it returns, "
-                              "and in which order, was not compared")  # fmt: skip
+            if not endless(target):
+                self.notes.append(f"{step.where} stopped after {self.config.max_pages} pages: which records it "
+                                  "returns, and in which order, was not compared")  # fmt: skip
         found += (self.comparer.walk if step.walk else self.comparer.call)(step, *answers)
         for finding in found:
             self.log.add(self.drift(step, finding))

@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from conformance.contract import ID_PATTERN
 from conformance.differential.normalize import Normalizer
 from conformance.differential.sequence import NO_BODY, Raw, Ref, Step
+from conformance.errors import TargetError
 from conformance.http import Client, Exchange, Session, created_id
 from conformance.safety import Ledger
 
@@ -63,7 +66,14 @@ class Side:
                 raise Unresolved(f"{ref} is not a record the run may write to on the {self.name}")
 
     def send(self, step: Step) -> list[Exchange]:
-        """The step's exchanges: one, or every page of a walk (at most `max_pages`)."""
+        """The step's exchanges: one, or every page of a walk (at most `max_pages`); TargetError naming this side
+        when it does not answer."""
+        try:
+            return self._send(step)
+        except httpx.TransportError as exc:
+            raise TargetError(f"the {self.name} did not answer: {type(exc).__name__}: {exc}") from None
+
+    def _send(self, step: Step) -> list[Exchange]:
         path = {name: self.resolve(value) for name, value in step.path.items()}
         query = {name: self.resolve(value) for name, value in step.query.items()}
         extra: dict[str, Any] = {}
@@ -72,10 +82,12 @@ class Side:
         elif step.body is not NO_BODY:
             extra = {"json": self.resolve(step.body)}
         pages = [self.client.call(step.operation_id, **path, params=query or None, **extra)]
+        given: set[str] = set()
         while step.walk and len(pages) < self.max_pages:
             key = next_key(pages[-1])
-            if key is None:
+            if key is None or key in given:  # the end, or a key given before: the walk would never end
                 break
+            given.add(key)
             pages.append(self.client.call(step.operation_id, **path, params={**query, START_KEY: key}, **extra))
         return pages
 
@@ -130,6 +142,12 @@ class Side:
         self.own.add(ref)
         self.ledger.claim(ref.collection, record_id)
         return None
+
+
+def endless(pages: list[Exchange]) -> bool:
+    """The walk's last page gives a key that an earlier page gave: following keys would never end."""
+    keys = [next_key(page) for page in pages]
+    return keys[-1] is not None and keys[-1] in keys[:-1]
 
 
 def next_key(exchange: Exchange) -> str | None:

@@ -70,6 +70,10 @@ class ObservedState:
             return []
         key: Key = (tenant, resource.collection, params.get("id", ""))
         body, kind, status = seen.response_json(), operation.kind, seen.status
+        if kind in ("get", "replace", "patch") and status == 200 and isinstance(body, dict) and "id" in body:
+            if body["id"] != key[2]:  # the answer is another record: nothing about this one can be learned from it
+                message = f"A {kind} of {key[2]!r} answered the record {body['id']!r}."
+                return [_state(Location.BODY, "/id", repr(body["id"]), repr(key[2]), message, "ids")]
         if kind == "create" and 200 <= status < 300:
             return self._created(resource, tenant, body, seen)
         if kind in ("get", "replace", "patch", "delete") and status == 404:
