@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--other-tenant", help="a tenant the token must NOT reach (enables the 403/isolation rules)")
     target.add_argument("--spec", type=Path, help="the contract (default: the packaged collect.yaml)")
     target.add_argument("--spawn-mock", action="store_true", help="start a fresh mock server and check it")
-    target.add_argument("--differential", action="store_true", default=None, help="compare with a fresh mock")
+    target.add_argument("--differential", action="store_true", default=None, help="drift: compare with a fresh mock")
     target.add_argument("--oracle", help="with --differential: the mock to compare with, instead of a fresh one")
     run = parser.add_argument_group("selection and generation")
     run.add_argument("--rules", type=_ids, help="rule ids or areas to run, comma-separated (default: all)")
