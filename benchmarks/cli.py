@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, help=f"repeats per case (default: {defaults.repeats})")
     p.add_argument("--walk-repeats", type=int, help=f"full list walks per size (default: {defaults.walk_repeats})")
     p.add_argument("--no-prism", dest="prism", action="store_false", default=None, help="skip Prism")
+    p.add_argument("--no-proxy", dest="proxy", action="store_false", default=None, help="skip the recorder")
     p.add_argument("--no-durability", dest="durability", action="store_false", default=None)
     p.add_argument("--no-conformance", dest="conformance", action="store_false", default=None)
     p.add_argument("--data", type=Path, help=f"cache of data sets, Prism and logs (default: {defaults.data})")
@@ -88,6 +89,7 @@ def options_from(args: argparse.Namespace) -> Options:
         repeats=args.repeats,
         walk_repeats=args.walk_repeats,
         prism=args.prism,
+        proxy=args.proxy,
         durability=args.durability,
         conformance=args.conformance,
         data=args.data,

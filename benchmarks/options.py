@@ -25,6 +25,7 @@ class Options:
     walk_repeats: int = 2
     wrk_threads: int = 1  # one core for wrk, one for the server under test
     prism: bool = True
+    proxy: bool = True  # the validating recorder in front of the smallest mock
     durability: bool = True
     conformance: bool = True
     conformance_timeout: float = 420.0
@@ -37,7 +38,7 @@ class Options:
     def wrk_seconds(self) -> float:
         """A bound on the time spent in wrk, printed before the run starts."""
         cases = sum(len(self.sizes) * len(self.levels(op)) for op in self.ops)
-        cases += len(self.concurrency) * 2 * (2 if self.prism else 1)
+        cases += len(self.concurrency) * 2 * (1 + self.prism + self.proxy)
         return cases * (self.repeats * (self.duration + 0.1) + self.warmup + 0.1)
 
     def levels(self, op: str) -> tuple[int, ...]:

@@ -59,6 +59,7 @@ def render(results: Results) -> str:
         _throughput(results),
         _scaling(results),
         _prism(results),
+        _proxy(results),
         _pages(results),
         _walks(results),
         _startup(results),
@@ -120,7 +121,7 @@ def _throughput(r: Results) -> str:
     o, s = r.options, r.samples
     rows = []
     for c in o.concurrency:
-        for target, reference in (("ceiling", "get"), ("ceiling", "create"), ("prism", "get"), ("prism", "create")):
+        for target, reference in [(t, op) for t in ("ceiling", "prism", "proxy") for op in ("get", "create")]:
             found = s.summary(target, None, reference, c)
             if found:
                 rows.append(_row(target, None, "POST" if reference == "create" else "GET", c, found, None, "-"))
@@ -202,6 +203,43 @@ def _prism(r: Results) -> str:
         headers += [f"mock {label(size)} req/s", f"mock {label(size)}/Prism"]
     note = f"{r.prism}, `prism mock openapi/collect.yaml` (static examples, no state), same wrk scripts and run."
     return f"## Mock and Prism\n\n{note}\n\n" + table(headers, rows)
+
+
+def _proxy(r: Results) -> str:
+    o, s = r.options, r.samples
+    if not o.proxy or not o.sizes:
+        return ""
+    small = min(o.sizes)
+    rows = []
+    for op in ("get", "create"):
+        for c in o.concurrency:
+            through, direct = s.summary("proxy", None, op, c), s.summary("mock", small, op, c)
+            if through is None or direct is None:
+                continue
+            added = s.difference(("proxy", None, op), ("mock", small, op), c)
+            share = s.ratio(("proxy", None, op), ("mock", small, op), c)
+            shown = f"+{added:.2f}" if added is not None else "-"
+            row = [op, str(c), ms(direct.p50_ms), ms(through.p50_ms), shown, rps(direct.rps), rps(through.rps)]
+            rows.append([*row, ratio(share)])
+    if not rows:
+        return ""
+    headers = [
+        "operation",
+        "c",
+        "direct p50 ms",
+        "proxied p50 ms",
+        "added ms",
+        "direct req/s",
+        "proxied req/s",
+        "ratio",
+    ]
+    note = (
+        f"`collect-mock proxy --upstream <the {label(small)} mock>`: the same wrk scripts sent through the validating "
+        "recorder, which forwards them, checks each exchange off the request's path and journals it, against the "
+        "same cases sent to that mock directly in the same repeat; `added ms` and `ratio` are medians of the "
+        "per-repeat differences and ratios."
+    )
+    return f"## Validating recorder (collect-mock proxy)\n\n{note}\n\n" + table(headers, rows)
 
 
 def _pages(r: Results) -> str:

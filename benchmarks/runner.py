@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks import cases, data, machine, prism, probes
+from benchmarks import cases, data, machine, prism, probes, proxy
 from benchmarks.options import Options
 from benchmarks.probes import SnapshotWatch
 from benchmarks.results import Results, SizeInfo, label
@@ -100,6 +100,8 @@ def _measure(
     smallest = min(sets)
     plans[None] = {"get": plans[smallest]["get"], "create": plans[smallest]["create"]}
     others = {"ceiling": _start_ceiling(sets[smallest], mocks[smallest], plans[None], workdir, logs, servers)}
+    if options.proxy:  # in front of the smallest mock, whose records the reference cases name
+        others["proxy"] = _start_proxy(proxy.server(mock_command(), mocks[smallest], logs / "proxy.log"), servers)
     if prism_binary is not None:
         try:
             others["prism"] = _start_prism(prism_binary, plans[None]["get"], logs, servers)
@@ -166,6 +168,12 @@ def _start_ceiling(
     server = Server("ceiling", argv, port, logs / "ceiling.log", cwd=REPO)
     servers.callback(server.stop)
     server.start().wait_ready(lambda base: httpx.get(f"{base}/invoices/acme/x", timeout=2).is_success, timeout=60)
+    return server
+
+
+def _start_proxy(server: Server, servers: ExitStack) -> Server:
+    servers.callback(server.stop)
+    server.start().wait_ready(proxy.ready(), timeout=60)
     return server
 
 

@@ -83,3 +83,16 @@ class Samples:
         bottoms = {s.repeat: metric(s.measurement) for s in self.of(*bottom, concurrency)}
         pairs = [tops[r] / bottoms[r] for r in tops if r in bottoms and bottoms[r]]
         return statistics.median(pairs) if pairs else None
+
+    def difference(
+        self,
+        top: tuple[str, int | None, str],
+        bottom: tuple[str, int | None, str],
+        concurrency: int,
+        metric: Callable[[Measurement], float] = lambda m: m.p50_ms,
+    ) -> float | None:
+        """Median over repeats of metric(top) - metric(bottom), each pair from the same repeat."""
+        tops = {s.repeat: metric(s.measurement) for s in self.of(*top, concurrency)}
+        bottoms = {s.repeat: metric(s.measurement) for s in self.of(*bottom, concurrency)}
+        pairs = [tops[r] - bottoms[r] for r in tops if r in bottoms]
+        return statistics.median(pairs) if pairs else None

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from benchmarks.cases import LOOKUPS, WRITES
+from benchmarks.proxy import ADDED_LIMIT_MS
 from benchmarks.results import Results, label, ratio
 
 STARTUP_LIMIT_S = 5.0
@@ -67,6 +68,7 @@ def _evaluate(results: Results) -> Iterator[Target]:
     yield _walk(results)
     yield _startup(results)
     yield from _prism(results)
+    yield _proxy(results)
     yield _conformance(results)
 
 
@@ -157,6 +159,26 @@ def _prism(results: Results) -> Iterator[Target]:
         figure = ", ".join(f"{ratio(r)} at c={c}" for c, r in ratios.items())
         met = _all([r >= floor for r in ratios.values() if r is not None])
         yield Target(f"{op} at {label(big)} vs Prism", f">= {floor}x Prism's req/s", figure, met)
+
+
+def _proxy(results: Results) -> Target:
+    """Issue 15: the validating recorder adds under 2 ms at the median to a GET on loopback (c=1), against the
+    same GET sent to the mock it fronts, in the same repeat."""
+    o, s = results.options, results.samples
+    name, goal = "collect-mock proxy: time added to a GET at c=1", f"< {ADDED_LIMIT_MS:g} ms at the median"
+    if not o.proxy:
+        return Target(name, goal, "not run (--no-proxy)", None)
+    small = min(o.sizes) if o.sizes else 0
+    added = s.difference(("proxy", None, "get"), ("mock", small, "get"), 1)
+    through, direct = s.summary("proxy", None, "get", 1), s.summary("mock", small, "get", 1)
+    if added is None or through is None or direct is None:
+        return Target(name, goal, "", None)
+    share = s.ratio(("proxy", None, "get"), ("mock", small, "get"), 1)
+    figure = (
+        f"+{added:.2f} ms (p50 {through.p50_ms:.2f} ms through it, {direct.p50_ms:.2f} ms direct); "
+        f"{ratio(share)} the req/s of a direct request"
+    )
+    return Target(name, goal, figure, added < ADDED_LIMIT_MS)
 
 
 def _conformance(results: Results) -> Target:

@@ -4,6 +4,7 @@
                         [--rules IDS] [--skip-rules IDS] [--max-examples N] [--seed N] [--read-only]
                         [--junit-xml FILE] [--report FILE] [--workers N] [--budget N] [--rate-limit R]
     collect-conformance --spawn-mock [...]     start a fresh mock, check it, stop it
+    collect-conformance --differential [--oracle URL] [...]   compare with a fresh mock, step by step (drift)
     collect-conformance --list-rules           print the rule catalog
 
 The token may come from COLLECT_CONFORMANCE_TOKEN instead (likewise BASE_URL, TENANT, OTHER_TENANT).
@@ -65,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--other-tenant", help="a tenant the token must NOT reach (enables the 403/isolation rules)")
     target.add_argument("--spec", type=Path, help="the contract (default: the packaged collect.yaml)")
     target.add_argument("--spawn-mock", action="store_true", help="start a fresh mock server and check it")
+    target.add_argument("--differential", action="store_true", default=None, help="drift: compare with a fresh mock")
+    target.add_argument("--oracle", help="with --differential: the mock to compare with, instead of a fresh one")
     run = parser.add_argument_group("selection and generation")
     run.add_argument("--rules", type=_ids, help="rule ids or areas to run, comma-separated (default: all)")
     run.add_argument("--skip-rules", type=_ids, help="rule ids or areas to leave out")
@@ -102,7 +105,7 @@ def config_from(args: argparse.Namespace, **target: Any) -> Config:
     options = {name: getattr(args, name) for name in (
         "base_url", "token", "tenant", "other_tenant", "spec", "rules", "skip_rules", "max_examples", "seed",
         "read_only", "workers", "tolerate", "paging_records", "budget", "rate_limit", "timeout", "junit_xml", "report",
-        "log", "accept_partial",
+        "log", "accept_partial", "differential", "oracle",
     )}  # fmt: skip
     options.update({k: v for k, v in target.items() if options.get(k) is None})
     return Config.from_env(**options, progress=not args.quiet)
@@ -135,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def execute(config: Config) -> int:
     """Run, with a progress display unless `config.progress` is off; write the report files whatever happens."""
+    if config.differential:
+        from conformance.differential import execute as differential
+
+        return differential(config)
     runner = Runner(config)
     printer = ProgressPrinter(runner.session.redact)
     try:

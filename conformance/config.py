@@ -59,11 +59,16 @@ class Config:
     progress: bool = True
     # Known deviations whose negative-fuzzing findings are counted instead of failed (see conformance.tolerance).
     tolerate: tuple[str, ...] = ()
+    # Compare the target with the model (a fresh mock, or the mock at `oracle`) instead of checking rules.
+    differential: bool = False
+    oracle: str | None = None
 
     def __post_init__(self) -> None:
         parsed = urlparse(self.base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ConfigError.bad_value("base_url", self.base_url, "Not an http(s) URL.")
+        if self.oracle is not None and (urlparse(self.oracle).scheme not in ("http", "https") or not self.differential):
+            raise ConfigError.bad_value("oracle", self.oracle, "Needs --differential and an http(s) URL.")
         if not self.token:
             raise ConfigError("Config 'token' is empty. Pass --token or set COLLECT_CONFORMANCE_TOKEN.")
         unsafe = unsafe_secret(self.token)

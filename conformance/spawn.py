@@ -53,13 +53,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def spawned_mock(page_size: int = 5) -> Iterator[SpawnedMock]:
-    """Start the mock, wait until it is healthy, yield where it is, and stop it."""
+def spawned_mock(page_size: int = 5, tenant: str = TENANT) -> Iterator[SpawnedMock]:
+    """Start the mock, wait until it is healthy, yield where it is, and stop it; its token covers `tenant`."""
     port, token = free_port(), secrets.token_urlsafe(24)
     env = dict(os.environ)
     env.update(
         MOCKSERVER_TOKEN=secrets.token_urlsafe(24),  # the all-tenant development token: unused, unknown
-        MOCKSERVER_TOKENS=f"{token}={TENANT}",
+        MOCKSERVER_TOKENS=f"{token}={tenant}",
         MOCKSERVER_ADMIN_TOKEN=secrets.token_urlsafe(24),
     )
     args = ["serve", "--db", ":memory:", "--no-seed", "--host", "127.0.0.1", "--port", str(port)]
@@ -70,7 +70,7 @@ def spawned_mock(page_size: int = 5) -> Iterator[SpawnedMock]:
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_until_healthy(process, base_url, log)
-            yield SpawnedMock(base_url, token)
+            yield SpawnedMock(base_url, token, tenant)
         finally:
             process.terminate()
             try:

@@ -7,6 +7,7 @@
     collect-mock check    [--db PATH]
     collect-mock repair   [--db PATH]
     collect-mock fixtures --scale N --seed S --out DIR
+    collect-mock proxy    --upstream URL [--port N] [--record DIR]
 
 Errors are printed as `Type: message` with exit status 1 (2 for a bad command line), never as a traceback.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver import database_path
+from mockserver.proxy import cli as proxy_cli
 from mockserver.settings import (
     DEFAULT_TOKEN,
     MEMORY,
@@ -126,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _database_options(repair, defaults)
 
+    proxy_cli.add_parser(commands)
     fixtures = commands.add_parser("fixtures", help="generate a consistent fixture set of any size", add_help=False)
     fixtures.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -326,4 +329,12 @@ def repair(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "seed": seed, "reset": reset, "export": export, "check": check, "repair": repair}
+COMMANDS = {
+    "serve": serve,
+    "seed": seed,
+    "reset": reset,
+    "export": export,
+    "check": check,
+    "repair": repair,
+    "proxy": proxy_cli.run,
+}

@@ -117,6 +117,8 @@ def test_a_tiny_run_measures_every_case_without_a_failed_request(tmp_path):
     assert {(s.target, s.op) for s in results.samples.items} == {
         ("ceiling", "get"),
         ("ceiling", "create"),
+        ("proxy", "get"),
+        ("proxy", "create"),
         ("mock", "get"),
         ("mock", "by-batch"),
         ("mock", "search-date"),
