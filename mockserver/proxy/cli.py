@@ -29,7 +29,7 @@ def add_parser(commands: Any) -> None:
     defaults = ProxySettings(upstream="http://127.0.0.1")
     proxy = commands.add_parser(
         "proxy",
-        help="forward to a deployment, checking every request and answer against the contract (and record them)",
+        help="forward to a deployment, validating every answer",
         description=(__doc__ or "").split("\n\n")[2],
     )
     proxy.add_argument(
