@@ -179,3 +179,21 @@ def test_a_record_a_delete_kept_is_reported_left_not_lost(target):
     for collection, made in cleanup.created.items():
         owned_left = sum(1 for c, _, _ in cleanup.left if c == collection)
         assert made == cleanup.deleted.get(collection, 0) + cleanup.removed.get(collection, 0) + owned_left
+
+
+async def _creates_refused_lists_as_text(call: Call) -> Response:
+    response = await call.forward()
+    if call.kind == "create":
+        return response.with_status(500).with_header("content-type", "application/problem+json")
+    return response.with_header("content-type", "text/plain") if call.kind == "list" else response
+
+
+def test_a_sweep_without_a_record_still_judges_what_needs_none(target):
+    broken = Defect(
+        "CreatesRefused", "schema.content-type", "creates 500, lists text/plain", _creates_refused_lists_as_text
+    )
+    _, report = run(target, broken, ("schema.content-type",))
+
+    # Every create is refused, so no record of the run's own can be swept: the lists it still reads are judged.
+    assert {o.status for o in report.outcomes} == {FAILED}, report.summary()
+    assert {f.received for f in report.failures()} == {"text/plain"}
