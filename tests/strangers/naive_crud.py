@@ -8,7 +8,8 @@ Every choice below is json-server's own, so that the suite meets what such a ser
   Search, batch operations, warm-up, dependents and adjustments are not routed: 404 `{}`.
 - **No tenancy**: the tenant segment is ignored; one store for every tenant.
 - **No authentication**: any credential, or none, is served.
-- **No validation**: any JSON object is stored as sent; a body that is not JSON is the framework's 400 (HTML).
+- **No validation**: any JSON object is stored as sent; a body that is not JSON is a 500 with the parser's stack
+  as HTML (json-server 0.17.4 does exactly that).
 - **Client ids**: a create keeps the id its body carries, and makes one up otherwise (a duplicate is a 500).
   A create answers 200 and the record (`create_status=201` is plain json-server).
 - **Replace keeps the path's id** (the body's id is ignored); **PATCH merges** the body into the record as
@@ -79,8 +80,8 @@ class NaiveCrud:
             raw = await request.body()
             try:
                 body = json.loads(raw) if raw else {}
-            except ValueError as exc:  # body-parser's error, through Express's default error handler
-                return HTMLResponse(f"<pre>SyntaxError: {exc}</pre>", status_code=400)
+            except ValueError as exc:  # body-parser's SyntaxError, through json-server's error handler
+                return HTMLResponse(f"SyntaxError: {exc}\n    at JSON.parse (<anonymous>)", status_code=500)
         with self.lock:
             return self._serve(operation, params, dict(request.query_params), body)
 
