@@ -172,6 +172,33 @@ def test_a_stranger_that_breaks_rules_fails_the_run(request, name):
     assert not [o for o in report.outcomes if o.internal], "no internal error of the suite"
 
 
+def test_plain_json_server_ids_that_are_numbers_are_reported_and_never_written():
+    # Plain json-server on an empty db.json: creates answer 201 and the ids 1, 2, 3, ... (JSON numbers, which the
+    # contract's ids are not). Only records with text ids (one a check supplied, those made after it) can be the
+    # run's own; every other one is reported left, with why, and never written to.
+    with naive_crud(create_status=201) as (base_url, app):
+        report = suite(base_url, "acme", rules=("ids",)).report
+
+    generated = next(o for o in report.outcomes if o.rule == "ids.server-generated" and o.resource == "batches")
+    assert [f.title for f in generated.failures] == ["Record id is not a string"], report.summary()
+    gaps = [o.reason for o in report.outcomes if o.why is not None]
+    assert gaps and all("with an id that is not a string" in why or " 404 " in why for why in gaps), gaps
+    held = {(c, str(r["id"])) for c, records in app.records.items() for r in records.values()}
+    numbers = {(c, str(r["id"])) for c, records in app.records.items() for r in records.values() if _is_number(r["id"])}
+    left = report.cleanup.left
+    assert len(left) == len(held), "every record the server still holds is reported left"
+    assert {(c, i) for c, i, _ in left if i} <= held
+    numbered = [why for _, i, why in left if not i]  # ids the run could not learn: they are not text
+    assert len(numbered) == len(numbers) > 0
+    assert all("with an id that is not a string" in why for why in numbered)
+    writes = {(p.split("/")[1], p.rsplit("/", 1)[-1]) for m, p in app.requests if m in ("PUT", "PATCH", "DELETE")}
+    assert writes and not writes & numbers, "no write reached a record the run could not own"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 # -- no harm ------------------------------------------------------------------------------------------------------
 
 

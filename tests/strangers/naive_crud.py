@@ -10,8 +10,9 @@ Every choice below is json-server's own, so that the suite meets what such a ser
 - **No authentication**: any credential, or none, is served.
 - **No validation**: any JSON object is stored as sent; a body that is not JSON is a 500 with the parser's stack
   as HTML (json-server 0.17.4 does exactly that).
-- **Client ids**: a create keeps the id its body carries, and makes one up otherwise (a duplicate is a 500).
-  A create answers 200 and the record (`create_status=201` is plain json-server).
+- **Client ids**: a create keeps the id its body carries, and makes one up otherwise as json-server does: 1, 2, 3
+  in a collection that starts empty, a random text id where the ids are text (a duplicate is a 500). A create
+  answers 200 and the record (`create_status=201` is plain json-server).
 - **Replace keeps the path's id** (the body's id is ignored); **PATCH merges** the body into the record as
   lodash's `assign` does (an array's items become fields "0", "1", ...).
 - **No paging** (every record in one answer, no key), **no 409s** (references are never checked), no `sys_*`
@@ -42,12 +43,12 @@ ROUTED = ("list", "create", "get", "replace", "patch", "delete", "lookup")
 
 @dataclass
 class NaiveCrud:
-    """The ASGI app; `records` is the store (collection -> id -> record), `requests` counts what it answered."""
+    """The ASGI app; `records` is the store (collection -> id as text -> record), `requests` what it received."""
 
     contract: Contract
     create_status: int = 200
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    requests: int = 0
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of every request, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def seed(self) -> dict[str, dict[str, Any]]:
@@ -70,7 +71,7 @@ class NaiveCrud:
 
     async def answer(self, request: Request) -> Response:
         with self.lock:
-            self.requests += 1
+            self.requests.append((request.method, request.url.path))
         found = self.contract.match(request.method, request.url.path)
         if found is None or found[0].kind not in ROUTED:
             return JSONResponse({}, status_code=404)
@@ -96,26 +97,36 @@ class NaiveCrud:
         if kind == "create":
             if not isinstance(body, dict):
                 return JSONResponse({}, status_code=500)
-            new_id = str(body.get("id") or secrets.token_hex(4))
-            if new_id in store:
+            new_id = body.get("id") or _new_id(store)
+            if str(new_id) in store:
                 return HTMLResponse("<pre>Error: Insert failed, duplicate id</pre>", status_code=500)
-            store[new_id] = {**body, "id": new_id}
-            return JSONResponse(store[new_id], status_code=self.create_status)
+            store[str(new_id)] = {**body, "id": new_id}
+            return JSONResponse(store[str(new_id)], status_code=self.create_status)
         record = store.get(record_id)
         if record is None:
             return JSONResponse({}, status_code=404)
         if kind == "get":
             return JSONResponse(record)
-        if kind == "replace":
-            store[record_id] = {**(body if isinstance(body, dict) else {}), "id": record_id}
+        if kind == "replace":  # lodash-id keeps the record's id, whatever the body says
+            store[record_id] = {**(body if isinstance(body, dict) else {}), "id": record["id"]}
             return JSONResponse(store[record_id])
         if kind == "patch":
             changes = body if isinstance(body, dict) else {str(i): v for i, v in enumerate(body or [])}
-            record.update(changes)
-            record["id"] = record_id  # lodash-id keeps the id
+            record.update({**changes, "id": record["id"]})
             return JSONResponse(record)
         del store[record_id]
         return JSONResponse({})
+
+
+def _new_id(store: dict[str, dict[str, Any]]) -> int | str:
+    """json-server 0.17's id for a create without one: 1 in an empty collection, the largest id + 1 where ids are
+    numbers, else a random text id (nanoid there)."""
+    ids = [record["id"] for record in store.values()]
+    if not ids:
+        return 1
+    if all(isinstance(i, int) for i in ids):
+        return max(ids) + 1
+    return secrets.token_hex(4)
 
 
 def _filtered(records: Any, query: dict[str, str]) -> list[dict[str, Any]]:
