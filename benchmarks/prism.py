@@ -47,9 +47,10 @@ def install(root: Path, log: Path) -> Path:
     return binary
 
 
-def server(binary: Path, log: Path) -> Server:
+def server(binary: Path, log: Path, verbosity: str = "warn") -> Server:
+    """`prism mock` of the contract on a free port; `verbosity` "info" logs every request (the tests read it)."""
     port = free_port()
-    argv = [str(binary), "mock", str(SPEC_PATH), "-h", "127.0.0.1", "-p", str(port), "-v", "warn"]
+    argv = [str(binary), "mock", str(SPEC_PATH), "-h", "127.0.0.1", "-p", str(port), "-v", verbosity]
     return Server(f"prism {VERSION}", argv, port, log)
 
 

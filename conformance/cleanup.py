@@ -3,7 +3,8 @@
 Records go in dependency order (transactions before the invoices and batches they name), a resource's DELETE
 where it has one and batch delete operations (100 at a time) otherwise. A record that another one still names
 is retried on the next pass; before the last pass the run's own `dependents` lists are emptied, so that batch
-cycles can go too. A removal counts only once a GET of the record answers 404.
+cycles can go too. A removal counts only once a GET of the record answers 404; so does a record a check deleted
+during the run (one still there is removed like the others).
 
 Only the ledger's records are touched: an id a workflow create reported is read back first (the ledger then
 tells whether it is the run's own); what a 2xx create made that the run cannot call its own (an id another create
@@ -32,6 +33,7 @@ def clean_up(ctx: Context) -> Cleanup:
     if ctx.config.read_only:
         return result
     _confirm_pending(ctx)
+    _check_deleted(ctx, result)
     why: dict[tuple[str, str], str] = {}
     for attempt in range(PASSES):
         if attempt == PASSES - 1:
@@ -59,6 +61,20 @@ def _confirm_pending(ctx: Context) -> None:
         _parallel(ctx, functools.partial(ctx.confirm, resource.name), ledger.pending(resource.name))
         for record_id in ledger.pending(resource.name):
             ledger.abandon(resource.name, record_id, "a create reported it, and a GET of it answers no record")
+
+
+def _check_deleted(ctx: Context, result: Cleanup) -> None:
+    """A record a check deleted is gone only once a GET says so (a delete may answer success and keep it): the
+    gone ones are counted as deleted, any other is the run's to remove again."""
+    ledger = ctx.session.ledger
+    for resource in ctx.contract.resources.values():
+        ids = ledger.retired(resource.name)
+        checks = _parallel(ctx, functools.partial(ctx.get, resource.name), ids)
+        for record_id, check in zip(ids, checks, strict=True):
+            if check.status == 404:
+                result.deleted[resource.name] = result.deleted.get(resource.name, 0) + 1
+            else:
+                ledger.revive(resource.name, record_id)
 
 
 def _remove(ctx: Context, resource: Resource, why: dict[tuple[str, str], str]) -> int:

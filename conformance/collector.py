@@ -30,6 +30,7 @@ class Collector:
         self.redact, self.judged, self.secret = redact, judged, secret
         self._records: dict[tuple[str, str, str, str], FailureRecord] = {}
         self._seen: set[str] = set()
+        self._judged: set[tuple[str, str]] = set()  # (rule, resource) that judged at least one response
         self.notes: list[str] = []
         # A response rule that raised something else than its failure: (rule, resource) -> (reason, traceback).
         self.crashes: dict[tuple[str, str], tuple[str, str]] = {}
@@ -41,8 +42,9 @@ class Collector:
         with self._lock:
             self._seen.add(resource)
         for rule in self.judged:
+            judged = True
             try:
-                rule.check(exchange)
+                judged = rule.check(exchange) is not False  # False: not a response this rule judges
             except Failure as failure:
                 self.record(failure, exchange, resource)
             except Exception as exc:  # noqa: BLE001 - a broken rule ends its own unit, not the probe that fed it
@@ -52,6 +54,9 @@ class Collector:
                     self.crashes.setdefault(
                         (rule.id, resource), (self.text(reason), "".join(traceback.format_exception(exc)))
                     )
+            if judged:
+                with self._lock:
+                    self._judged.add((rule.id, resource))
 
     def record(
         self, failure: Failure, exchange: Exchange | None, resource: str | None = None, trace: Trace | None = None
@@ -139,6 +144,11 @@ class Collector:
     def saw(self, resource: str) -> bool:
         with self._lock:
             return resource in self._seen
+
+    def has_judged(self, rule: str, resource: str) -> bool:
+        """Whether `rule` judged a response of `resource` (a response rule passes only on what it judged)."""
+        with self._lock:
+            return (rule, resource) in self._judged
 
     def note(self, text: str) -> None:
         with self._lock:

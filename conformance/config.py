@@ -64,6 +64,9 @@ class Config:
     oracle: str | None = None
 
     def __post_init__(self) -> None:
+        for key in ("spec", "junit_xml", "report", "log"):  # a path given as text (the library's users write them)
+            if isinstance(getattr(self, key), str):
+                object.__setattr__(self, key, Path(getattr(self, key)))
         parsed = urlparse(self.base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ConfigError.bad_value("base_url", self.base_url, "Not an http(s) URL.")

@@ -24,7 +24,7 @@ from conformance.contract import Contract, Resource
 from conformance.coverage import Coverage
 from conformance.errors import Reason, SetupError, Skipped
 from conformance.factory import Bodies, Record, dependency_order
-from conformance.http import Client, Exchange, Session, created_id
+from conformance.http import Client, Exchange, Session, created_id, json_kind, unnamed
 from conformance.ledger import Ownership
 from conformance.safety import MISSING_PREFIX
 
@@ -118,7 +118,7 @@ class Context:
         record_id = created_id(exchange)
         if record_id is None:
             raise Skipped(
-                f"setup: a create of a {collection} record answered {exchange.status} naming no record",
+                f"setup: a create of a {collection} record answered {exchange.status} {unnamed(exchange)}",
                 Reason.SETUP_REFUSED,
             )
         self._require_owned(collection, record_id)
@@ -197,6 +197,13 @@ class Context:
         """The record a 200 answered, which must be the one asked for."""
         record = exchange.json_or_none()
         got = record.get("id") if isinstance(record, dict) else None
+        if got is not None and not isinstance(got, str) and str(got) == record_id:
+            _observed(
+                received=f"GET of {record_id!r} answered the record whose id is '{got}', a JSON {json_kind(got)}",
+                expected="the id as a string (the contract's ^[\\w|-]+$)",
+                title="Record id is not a string",
+                exchange=exchange,
+            )
         if not isinstance(record, dict) or got != record_id:
             _observed(
                 received=f"GET of {record_id!r} answered " + (f"the record {got!r}" if got else exchange.summary()),

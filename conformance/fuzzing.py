@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import hypothesis
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from hypothesis.errors import HypothesisException
@@ -185,6 +186,9 @@ class Fuzzer:
         # Per resource: stateful steps that followed a link to a record a create had just reported.
         self.links_followed: Counter[str] = Counter()
         self.links_ran = False
+        # The first request the target did not answer: it ends the driver as such, whatever Hypothesis makes of a
+        # test that raised (a replay that draws differently is its FlakyStrategyDefinition, not the suite's error).
+        self.unanswered: requests.RequestException | None = None
         self._tolerate = frozenset(ctx.config.tolerate)
         self._dates = date_fields(ctx.contract)
 
@@ -196,6 +200,7 @@ class Fuzzer:
     def operations(self, resource: Resource) -> None:
         """Valid (positive) and invalid (negative) cases for each operation of the resource."""
         with HYPOTHESIS_LOCK:
+            self.unanswered = None
             self._operations(resource)
 
     def _operations(self, resource: Resource) -> None:
@@ -218,7 +223,9 @@ class Fuzzer:
         try:
             test()
         except HypothesisException:
-            pass  # e.g. nothing to negate in an operation without inputs: no case to send
+            if self.unanswered is not None:
+                raise self.unanswered from None
+            # e.g. nothing to negate in an operation without inputs: no case to send
 
     def exercise(self, case: Any) -> None:
         self.mapper.prepare(case)
@@ -228,6 +235,9 @@ class Fuzzer:
             raise
         except SafetyError:
             return  # refused by the gate: dropped, not sent
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.unanswered = self.unanswered or exc
+            raise
         self.validate(case, response)
 
     def validate(self, case: Any, response: Any, **kwargs: Any) -> None:
@@ -251,7 +261,13 @@ class Fuzzer:
         """Scenarios of up to STEPS calls that follow the contract's links (create -> get/replace/patch)."""
         machine = hypothesis.seed(self.seed("stateful"))(self.state_machine())
         with HYPOTHESIS_LOCK:
-            machine.run(settings=settings(self.ctx.config.max_examples, stateful_step_count=STEPS))
+            self.unanswered = None
+            try:
+                machine.run(settings=settings(self.ctx.config.max_examples, stateful_step_count=STEPS))
+            except Exception:
+                if self.unanswered is not None:
+                    raise self.unanswered from None
+                raise
         self.links_ran = True
         if links_reach_created_records in self.checks:
             for resource in self.ctx.contract.resources.values():
@@ -293,6 +309,9 @@ class Fuzzer:
                     raise
                 except SafetyError:
                     hypothesis.reject()  # refused by the gate: dropped, not sent
+                except (requests.ConnectionError, requests.Timeout) as exc:
+                    fuzzer.unanswered = fuzzer.unanswered or exc
+                    raise
                 return response
 
             def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:

@@ -345,7 +345,7 @@ def register_changes(ledger: Ledger, exchange: Exchange) -> None:
     if operation.kind == "create":
         created = created_id(exchange)
         if created is None:
-            ledger.unidentified(collection, f"{operation.label} answered {exchange.status} without naming a record")
+            ledger.unidentified(collection, f"{operation.label} answered {exchange.status} {unnamed(exchange)}")
         else:
             ledger.claim(collection, created, _record_named(exchange.json_or_none(), created), _sent(exchange))
     elif operation.kind == "delete":
@@ -388,6 +388,21 @@ def _sent(exchange: Exchange) -> Any:
         return json.loads(exchange.request_body or b"null")
     except ValueError:
         return None
+
+
+def unnamed(exchange: Exchange) -> str:
+    """Why a 2xx create answer names no record, as observed: no id at all, or an id that is not text."""
+    body = exchange.json_or_none()
+    value = body.get("id") if isinstance(body, dict) else None
+    if value is not None and not isinstance(value, str):
+        return f"with an id that is not a string ('{_dumps(value).decode()}', a JSON {json_kind(value)})"
+    return "without naming a record"
+
+
+def json_kind(value: Any) -> str:
+    """The JSON type of a decoded value: number, boolean, object, array, string or null."""
+    kinds = ((bool, "boolean"), ((int, float), "number"), (dict, "object"), (list, "array"), (str, "string"))
+    return next((name for types, name in kinds if isinstance(value, types)), "null")
 
 
 def created_id(exchange: Exchange) -> str | None:

@@ -1,7 +1,7 @@
 """The report as JUnit XML for CI, written with junitparser: one testcase per unit (rule × resource).
 
     passed        <testcase/>
-    failed        <failure message="title" type="CC102">every finding, with its steps and reproduction
+    failed        <failure message="title" type="CC102">its findings, the first three with steps and reproduction
     error         <error message="reason" type="error|internal">
     not verified  <skipped message="not verified (reason): ...">
 
@@ -19,6 +19,7 @@ from conformance.report import ERROR, FAILED, NOT_VERIFIED, Outcome, Report
 from conformance.text import cut, printable
 
 MESSAGE_LIMIT = 300  # characters of a message attribute
+FULL_FINDINGS, LISTED_FINDINGS = 3, 20  # findings of one unit shown in full, and listed a line each
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
 
 
@@ -59,7 +60,7 @@ def _case(outcome: Outcome) -> TestCase:
         title = outcome.failures[0].title if outcome.failures else "failed"
         code = outcome.failures[0].code if outcome.failures else ""
         result = Failure(_message(title), code or None)
-        result.text = _text("\n\n".join(f.as_text() for f in outcome.failures))
+        result.text = _text(_findings(outcome))
         case.result = [result]
     elif outcome.status == ERROR:
         error = Error(_message(outcome.reason), "internal" if outcome.internal else "error")
@@ -69,6 +70,19 @@ def _case(outcome: Outcome) -> TestCase:
         why = outcome.why.value if outcome.why else "not-applicable"
         case.result = [Skipped(_message(f"not verified ({why}): {outcome.reason}"))]
     return case
+
+
+def _findings(outcome: Outcome) -> str:
+    """A unit's findings: the first FULL_FINDINGS in full, the next ones a line each, the rest counted (a response
+    rule that fuzzing fed can gather dozens of distinct findings on one resource)."""
+    found = outcome.failures
+    parts = [f.as_text() for f in found[:FULL_FINDINGS]]
+    brief = [f"- {f.title} in {f.operation}: {cut(f.received, 200)}" for f in found[FULL_FINDINGS:LISTED_FINDINGS]]
+    if brief:
+        parts.append(f"{len(found) - FULL_FINDINGS} more findings:\n" + "\n".join(brief))
+    if len(found) > LISTED_FINDINGS:
+        parts.append(f"… and {len(found) - LISTED_FINDINGS} more findings")
+    return "\n\n".join(parts)
 
 
 def _text(value: object) -> str:

@@ -145,6 +145,11 @@ class Ledger:
         with self._lock:
             return list(self._owned.get(collection, {}))
 
+    def retired(self, collection: str) -> list[str]:
+        """The run's records of `collection` that a delete answered success for (cleanup reads them: gone?)."""
+        with self._lock:
+            return sorted(i for c, i in self._retired if c == collection and (c, i) not in self._disowned)
+
     def pending(self, collection: str) -> list[str]:
         with self._lock:
             return [record_id for (c, record_id) in self._pending if c == collection]

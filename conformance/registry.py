@@ -131,7 +131,8 @@ def rule(
 def response_rule(
     rule_id: str, statement: str, *, source: str, failure: type[Failure]
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a response check `check(exchange)`, judged on every response of the run."""
+    """Register a response check `check(exchange)`, judged on every response of the run. A check that returns
+    False did not judge that response (not one it applies to); a unit whose check judged none is not verified."""
 
     def register(check: Callable[..., Any]) -> Callable[..., Any]:
         drivers = ("sweep", "fuzz.operations", "fuzz.links", "every probe")

@@ -227,6 +227,9 @@ def _cleanup(report: Report) -> list[str]:
     created = ", ".join(f"{n} {c}" for c, n in report.cleanup.created.items())
     if created:
         lines.append(f"- Created: {created}")
+    deleted = ", ".join(f"{n} {c}" for c, n in report.cleanup.deleted.items())
+    if deleted:
+        lines.append(f"- Deleted by the checks (gone, checked by reading): {deleted}")
     removed = ", ".join(f"{n} {c}" for c, n in report.cleanup.removed.items()) or "nothing"
     lines.append(f"- Removed: {removed}")
     left = report.cleanup.left

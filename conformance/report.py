@@ -139,10 +139,12 @@ class Outcome:
 
 @dataclass
 class Cleanup:
-    """What the run created, removed and left behind, per collection (each removal confirmed by reading)."""
+    """What the run created, removed and left behind, per collection (each removal confirmed by reading):
+    created = deleted (by the checks, during the run) + removed (by the cleanup) + the run's own records left."""
 
     created: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
     left: list[tuple[str, str, str]] = field(default_factory=list)  # (collection, id, why)
 
 

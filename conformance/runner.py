@@ -53,6 +53,7 @@ from conformance.registry import BEHAVIOUR, FUZZ, OTHER_TENANT, REGISTRY, RESPON
 from conformance.report import ERROR, FAILED, NOT_VERIFIED, PASSED, Outcome, Report, Status
 from conformance.schemathesis_bridge import as_check
 from conformance.sweep import sweep
+from conformance.text import cut, printable
 
 API = "api"
 CLEANUP_SHARE = 0.2  # of the budget, kept back so that the run can always clean up after itself
@@ -217,8 +218,9 @@ class Runner:
             unexercised = self._fuzzer.unexercised(unit.resource)
             if unexercised:
                 return _outcome(unit, Ending(NOT_VERIFIED, unexercised, Reason.NO_TRAFFIC))
-        if not self.collector.saw(unit.resource) and unit.rule.kind == RESPONSE:
-            return _outcome(unit, Ending(NOT_VERIFIED, "no response of this resource to judge", Reason.NO_TRAFFIC))
+        if unit.rule.kind == RESPONSE and not self.collector.has_judged(unit.rule.id, unit.resource):
+            what = "that the rule applies to" if self.collector.saw(unit.resource) else "to judge"
+            return _outcome(unit, Ending(NOT_VERIFIED, f"no response of this resource {what}", Reason.NO_TRAFFIC))
         return Outcome(unit.rule.id, unit.resource, PASSED)
 
     def ending(self, exc: BaseException, unit: str, trace: Trace | None) -> Ending:
@@ -236,7 +238,7 @@ class Runner:
         if isinstance(exc, ConformanceError):
             return Ending(ERROR, redact(str(exc)))
         if isinstance(exc, (httpx.TransportError, requests.ConnectionError, requests.Timeout)):
-            return Ending(ERROR, redact(f"the target did not answer: {type(exc).__name__}: {exc}"))
+            return Ending(ERROR, redact(f"the target did not answer{unanswered(exc)}: {type(exc).__name__}: {exc}"))
         last = trace.exchanges[-1] if trace and trace.exchanges else None
         context = f" (the last request: {self._context(last)})" if last else ""
         text = redact(f"{INTERNAL}: {type(exc).__name__}: {exc}{context}")
@@ -344,6 +346,27 @@ class Runner:
         self.ctx.client.close()
         if self._fuzzer is not None:
             self._fuzzer.session.close()
+
+
+def unanswered(exc: Exception) -> str:
+    """` POST http://host/path (body '\\x00', 1 byte)`: the request a transport error names, as far as it does."""
+    try:
+        request = getattr(exc, "request", None)  # httpx raises RuntimeError when the error carries none
+    except RuntimeError:
+        return ""
+    if request is None:
+        return ""
+    try:
+        body = request.content if isinstance(request, httpx.Request) else request.body
+    except httpx.RequestNotRead:
+        body = None
+    if isinstance(body, str):
+        body = body.encode()
+    shown = ""
+    if isinstance(body, bytes) and body:
+        text = cut(printable(body.decode("utf-8", "replace")), 200)
+        shown = f" (body '{text}', {len(body):,} byte{'s' if len(body) > 1 else ''})"
+    return f" {request.method} {request.url}{shown}"
 
 
 def settings_of(config: Config) -> dict[str, object]:

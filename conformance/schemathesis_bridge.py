@@ -58,7 +58,7 @@ def exchange_of(response: Any, case: Any) -> Exchange:
     )
 
 
-def as_check(check: Callable[[Exchange], None]) -> CheckFunction:
+def as_check(check: Callable[[Exchange], object]) -> CheckFunction:
     """A response rule's check as a Schemathesis check."""
 
     def schemathesis_check(ctx: Any, response: Any, case: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from collect_contract import SPEC_PATH
 from conformance import Config, ConfigError
 
 BASE = {"base_url": "http://127.0.0.1:8080", "token": "s3cr3t-token", "tenant": "acme"}
@@ -72,3 +73,13 @@ def test_the_log_goes_beside_the_report_unless_named(tmp_path):
     assert Config(**BASE, report=tmp_path / "r.html").log_path == tmp_path / "r.log"
     assert Config(**BASE, junit_xml=tmp_path / "j.xml").log_path == tmp_path / "j.log"
     assert Config(**BASE, report=tmp_path / "r.md", log=tmp_path / "x.txt").log_path == tmp_path / "x.txt"
+
+
+def test_file_options_given_as_text_are_paths(tmp_path):
+    # A library user writes Config(report="reports/run.md"): the run must not end, after every request, in an
+    # AttributeError of str.with_suffix.
+    config = Config(**BASE, report=str(tmp_path / "r.md"), junit_xml=str(tmp_path / "j.xml"), spec=str(SPEC_PATH))
+
+    assert config.report == tmp_path / "r.md" and config.junit_xml == tmp_path / "j.xml"
+    assert config.log_path == tmp_path / "r.log" and config.spec == SPEC_PATH
+    assert Config(**BASE, log=str(tmp_path / "x.txt")).log_path == tmp_path / "x.txt"

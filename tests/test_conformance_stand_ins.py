@@ -166,3 +166,34 @@ def test_failure_titles_say_what_was_observed(target):
     _, report = run(target, DEFECTS["BatchCountsMismatch"], ("batch.counts",))
     (failure,) = {f.expected for f in report.failures()}
     assert failure.startswith("success_count 3, error_count 2")
+
+
+def test_a_record_a_delete_kept_is_reported_left_not_lost(target):
+    _, report = run(target, DEFECTS["RecordNotDeleted"], ("delete.removes-record",))
+
+    assert report.failed_rules() == {"delete.removes-record"}, report.summary()
+    still_there = {(c, r["id"]) for c, records in target.records().items() for r in records}
+    left = {(c, i) for c, i, _ in report.cleanup.left}
+    assert still_there and still_there <= left, f"not reported: {sorted(still_there - left)}"
+    cleanup = report.cleanup
+    for collection, made in cleanup.created.items():
+        owned_left = sum(1 for c, _, _ in cleanup.left if c == collection)
+        assert made == cleanup.deleted.get(collection, 0) + cleanup.removed.get(collection, 0) + owned_left
+
+
+async def _creates_refused_lists_as_text(call: Call) -> Response:
+    response = await call.forward()
+    if call.kind == "create":
+        return response.with_status(500).with_header("content-type", "application/problem+json")
+    return response.with_header("content-type", "text/plain") if call.kind == "list" else response
+
+
+def test_a_sweep_without_a_record_still_judges_what_needs_none(target):
+    broken = Defect(
+        "CreatesRefused", "schema.content-type", "creates 500, lists text/plain", _creates_refused_lists_as_text
+    )
+    _, report = run(target, broken, ("schema.content-type",))
+
+    # Every create is refused, so no record of the run's own can be swept: the lists it still reads are judged.
+    assert {o.status for o in report.outcomes} == {FAILED}, report.summary()
+    assert {f.received for f in report.failures()} == {"text/plain"}

@@ -19,9 +19,13 @@ Record = dict[str, Any]
 def expect_status(
     exchange: Exchange, statuses: Iterable[int], failure: type[Failure], what: str = "", title: str | None = None
 ) -> None:
-    """Raise `failure` unless the answer has one of `statuses` (titled by what was observed, when given)."""
+    """Raise `failure` unless the answer has one of `statuses`, titled by what was observed: `title`, or, where
+    a success was expected (a request the check needed), the status that came instead, never the rule's usual
+    finding (a search answered 404 did not cross business units)."""
     allowed = sorted(set(statuses))
     if exchange.status not in allowed:
+        if title is None and all(200 <= s < 300 for s in allowed):
+            title = f"Valid request answered {exchange.status}"
         expected = " or ".join(map(str, allowed)) + (f" ({what})" if what else "")
         raise failure(received=exchange.summary(), expected=expected, exchange=exchange, title=title)
 
@@ -114,14 +118,18 @@ def walk(ctx: Context, operation: Operation, failure: type[Failure], **kwargs: A
     while True:
         exchange = ctx.client.call(operation.operation_id, params=params or None, **kwargs)
         result.exchanges.append(exchange)
-        expect_status(exchange, [200], failure, f"page {len(result.exchanges)} of a walk")
+        page = f"page {len(result.exchanges)} of a walk"
+        expect_status(exchange, [200], failure, page, f"Page of a walk answered {exchange.status}")
         result.records += records_of(exchange.json_or_none())
         key = next_key(exchange)
         if key is None:
             return result
         if key in seen_keys:
             raise failure(
-                received=f"the key {key!r} again", expected="a walk that moves on and ends", exchange=exchange
+                received=f"the key {key!r} again",
+                expected="a walk that moves on and ends",
+                title="Paging key repeated: the walk does not end",
+                exchange=exchange,
             )
         if len(result.exchanges) >= limit:
             result.complete = False

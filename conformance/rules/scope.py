@@ -64,10 +64,19 @@ def scoped_walks(resource: Resource, record: Record) -> list[tuple[Operation, di
 
 
 def stored_in_scope(ctx: Context, resource: Resource, record: Record, failure: type[Failure]) -> list[str]:
-    """The ids that the walks over the scope of `record` find (each walk followed to its end)."""
+    """The ids that the walks over the scope of `record` find (each walk followed to its end). A walk that cannot
+    be finished (a page refused, a key that comes back) is paging's finding, not the calling rule's: what was
+    stored cannot be told, and the check is not verified."""
     found: dict[str, None] = {}
     for operation, args in scoped_walks(resource, record):
-        found |= dict.fromkeys(walk(ctx, operation, failure, **args).ids)
+        try:
+            found |= dict.fromkeys(walk(ctx, operation, failure, **args).ids)
+        except failure as broken:
+            raise Skipped(
+                f"what was stored cannot be told: the walk over {operation.operation_id}: {broken.title} "
+                f"({broken.received}; see paging.full-walk)",
+                Reason.SETUP_REFUSED,
+            ) from None
     return list(found)
 
 
