@@ -204,7 +204,10 @@ def _serialised(value: Any, where: str) -> bytes:
 _QUOTES_A_DOCUMENT = (
     # jsonpointer quotes the whole object it searched, or the value it could not index into.
     (re.compile(r"^(member '.*?' not found) in .*", re.S), r"\1"),
-    (re.compile(r"^Document '.*' does not support indexing.*", re.S), "the value there is neither an object nor an array"),
+    (
+        re.compile(r"^Document '.*' does not support indexing.*", re.S),
+        "the value there is neither an object nor an array",
+    ),
 )
 
 

@@ -221,7 +221,9 @@ class GuardedProtocol(HttpToolsProtocol):
         codings = [c.strip().lower() for n, v in self.headers if n == b"transfer-encoding" for c in v.split(b",")]
         if codings and codings != [b"chunked"]:
             shown = ", ".join(c.decode("latin-1") for c in codings)[:80]
-            self._stop(501, f"The request's Transfer-Encoding '{shown}' is not supported: send the body whole or chunked")
+            self._stop(
+                501, f"The request's Transfer-Encoding '{shown}' is not supported: send the body whole or chunked"
+            )
 
     # -- the limits ---------------------------------------------------------------------------------------------
 

@@ -25,7 +25,11 @@ JSON = {"Content-Type": "application/json"}
         (b"   ", JSON, "required"),
         (b"[]", JSON, "is not of type 'object'"),
         (b"null", JSON, "required"),
-        (b'{"name": "a", "fiscal_period": 99, "fiscal_period": 5}', JSON, "body fiscal_period: 'fiscal_period' is given twice"),
+        (
+            b'{"name": "a", "fiscal_period": 99, "fiscal_period": 5}',
+            JSON,
+            "body fiscal_period: 'fiscal_period' is given twice",
+        ),
         (b'{"name": "x"}', {**JSON, "Content-Encoding": "gzip"}, "Content-Encoding"),
     ],
     ids=[

@@ -216,3 +216,76 @@ def test_a_value_of_the_wrong_type_is_refused_wherever_it_is_written(http, value
         response = http.patch(f"/batches/acme/{batch['id']}", content=json.dumps(operation).encode(), headers=JSON)
         refused(response, named)
     assert stored(http) == [batch]
+
+
+ATOMS = st.sampled_from([b"NaN", b"-Infinity", b"1e999", b'"\\ud800"', b'"\\u0000"', b"1", b'"x"', b"null", b"1e5"])
+KEYS = st.sampled_from([b'"name"', b'"memo"', b'"\\udfff"'])
+JSONISH = st.recursive(
+    ATOMS,
+    lambda children: (
+        st.lists(children, max_size=3).map(lambda items: b"[" + b",".join(items) + b"]")
+        | st.lists(st.tuples(KEYS, children), max_size=3).map(
+            lambda pairs: b"{" + b",".join(k + b":" + v for k, v in pairs) + b"}"  # names repeat: duplicate keys
+        )
+    ),
+    max_leaves=8,
+)
+BODIES = (
+    JSONISH
+    | st.binary(max_size=3_000)
+    | st.integers(33, 3_000).map(lambda n: b"[" * n + b"]" * n)
+    | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+
+
+def strict(text):
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    text.encode("utf-8")  # a lone surrogate would raise here
+    return json.loads(text, parse_constant=refuse)
+
+
+@EXAMPLES
+@given(bodies=st.lists(BODIES, min_size=1, max_size=4))
+def test_no_body_breaks_the_journal(http, bodies):
+    """Whatever bodies clients sent, the journal answers valid JSON holding them: as JSON when the mock accepts them
+    as JSON, as text otherwise (NaN, nesting past 32 levels, lone surrogates, names given twice, binary)."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    http.delete("/_mock/journal", headers=admin).raise_for_status()
+    for body in bodies:
+        response = http.post("/batches/acme", content=body, headers=JSON)
+        assert response.status_code in (200, 400), response.text
+    answer = http.get("/_mock/journal", headers=admin)
+    assert answer.status_code == 200
+    entries = strict(answer.text)["entries"]
+    assert len(entries) == len(bodies)
+    for body, entry in zip(bodies, entries, strict=True):
+        accepted, value = accepted_json(body)
+        assert entry["body"] == (value if accepted else body.decode("utf-8", "replace") if body else None), body
+
+
+def accepted_json(body):
+    """(True, value) for a body any strict JSON reader takes the same way, (False, None) otherwise."""
+
+    def once(pairs):
+        if len({k for k, _ in pairs}) != len(pairs):
+            raise ValueError("a name given twice")
+        return dict(pairs)
+
+    try:
+        value = strict(body.decode("utf-8"))
+        json.loads(body, object_pairs_hook=once)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # no lone surrogate in the value
+    except (ValueError, RecursionError):
+        return False, None
+    stack, deepest, finite = [(value, 1)], 0, True
+    while stack:  # iteratively: a value may nest a thousand levels
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            finite = finite and not (isinstance(node, float) and abs(node) == float("inf"))
+        else:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return (deepest <= MAX_DEPTH and finite), value
