@@ -6,9 +6,10 @@ import json
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from mockserver.patching import PYTHON_STEP, WORK_VALUES
 from mockserver.validation import INT64, MAX_DEPTH, MAX_RECORD_BYTES
 from tests.support import factory
 from tests.support.client import ADMIN_TOKEN
@@ -289,3 +290,50 @@ def accepted_json(body):
             deepest = max(deepest, level)
             stack.extend((child, level + 1) for child in children)
     return (deepest <= MAX_DEPTH and finite), value
+
+
+def values(value):
+    """How many JSON values `value` holds, itself included."""
+    stack, count = [value], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        stack.extend(node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
+    return count
+
+
+@settings(max_examples=10, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    op=st.sampled_from(["copy", "copy deeper", "test", "replace", "move"]),
+    count=st.integers(1, 100),
+    width=st.integers(100, 80_000),
+)
+@example(op="copy", count=50, width=20_000)  # within the 8 MiB of bytes, far past the values
+@example(op="test", count=100, width=3_000)
+@example(op="replace", count=60, width=5_000)
+def test_patch_work_on_dense_values_stays_within_its_budget(http, op, count, width):
+    """Values, not bytes, measure what a patch costs: `[{}, {}, ...]` is cheap to send and dear to copy. Whatever the
+    shape, a patch whose copying and comparing would pass the budget is refused, and one within it is served."""
+    batch = fresh(http)
+    path = f"/batches/acme/{batch['id']}"
+    dense = [{} for _ in range(width)]
+    assert http.patch(path, json=[{"op": "add", "path": f"{TABLE}/a", "value": dense}], headers=JSON).is_success
+    [record] = stored(http)
+    directive = {
+        "copy": {"op": "copy", "from": f"{TABLE}/a", "path": f"{TABLE}/b"},
+        "copy deeper": {"op": "copy", "from": f"{TABLE}/a/0", "path": f"{TABLE}/a/0/b"},
+        "test": {"op": "test", "path": f"{TABLE}/a", "value": dense},
+        "replace": {"op": "replace", "path": f"{TABLE}/a", "value": dense[: width // 2]},
+        "move": {"op": "move", "from": f"{TABLE}/a", "path": f"{TABLE}/c"} if count == 1 else None,
+    }[op] or {"op": "move", "from": f"{TABLE}/a/0", "path": f"{TABLE}/a/1"}
+    copied = values(directive["value"]) if "value" in directive else 0 if op.startswith("move") else width + 1
+    work = values(record) + PYTHON_STEP * copied * count
+    response = http.patch(path, json=[directive] * count, headers=JSON)
+    if response.status_code == 200:
+        assert work <= WORK_VALUES
+        assert_readable(http, stored(http))
+    else:
+        refused(response, "Invalid")
+        limits = ("values a request may copy", "MiB of records", "stored record holds", "deeper than 32", "the limit is")
+        assert any(limit in response.json()["detail"] for limit in limits), response.json()["detail"]
+        assert stored(http) == [record]
