@@ -334,6 +334,12 @@ def test_patch_work_on_dense_values_stays_within_its_budget(http, op, count, wid
         assert_readable(http, stored(http))
     else:
         refused(response, "Invalid")
-        limits = ("values a request may copy", "MiB of records", "stored record holds", "deeper than 32", "the limit is")
+        limits = (
+            "values a request may copy",
+            "MiB of records",
+            "stored record holds",
+            "deeper than 32",
+            "the limit is",
+        )
         assert any(limit in response.json()["detail"] for limit in limits), response.json()["detail"]
         assert stored(http) == [record]
