@@ -52,9 +52,11 @@ def is_loopback(host: str) -> bool:
     if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(name.strip("[]")).is_loopback
+        address = ipaddress.ip_address(name.strip("[]"))
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1, as a dual-stack listener reports it
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def is_loopback_scope(scope: Mapping[str, Any]) -> bool:

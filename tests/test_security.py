@@ -208,6 +208,7 @@ def test_the_admin_api_does_not_answer_web_pages_of_other_origins(api, headers):
     ("host", "admin_token", "status"),
     [
         ("127.0.0.1", ADMIN_DEFAULT, 200),
+        ("[::ffff:127.0.0.1]", ADMIN_DEFAULT, 200),  # loopback as a dual-stack listener reports it
         ("mock.example", ADMIN_DEFAULT, 403),
         ("mock.example", "short", 403),
         ("mock.example", "own-token-of-16-characters", 200),
