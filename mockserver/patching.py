@@ -12,8 +12,8 @@ shares it), in two measures:
 - **values** (`WORK_VALUES`, 2^21): each value of each record a patch starts from (copied in C, but one Python
   object each), and four times each value jsonpatch will deep-copy (`add`, `replace`, `copy`) or compare (`test`)
   in Python (`PYTHON_STEP`, measured: 0.7 microseconds a value, against 0.2 for the record's), all counted in C
-  from their serialised form (`values_in`). A whole budget is about 0.4 s of work on the 2-core machine of
-  docs/benchmarks.md, less than creating one record of 1 MiB of dense JSON.
+  from their serialised form (`values_in`). A whole budget is about 0.2 s of work on the 2-core machine of
+  docs/benchmarks.md, less than creating one record of 1 MiB of dense JSON (see docs/architecture.md).
 
 Everything else a patch does is done in C at a cost per byte or per value (serialising, counting, measuring
 nesting, comparing the result with the record, validating and storing it): so no directive, and no request, can
