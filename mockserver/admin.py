@@ -96,7 +96,8 @@ def admin_app(state: MockState) -> Router:
             if refused is not None:
                 return refused
             try:
-                request.state.query = _query(request, QUERIES.get((request.url.path, request.method), NO_QUERY))
+                method = "GET" if request.method == "HEAD" else request.method  # HEAD is a GET without the body
+                request.state.query = _query(request, QUERIES.get((request.url.path, method), NO_QUERY))
                 return await endpoint(request)
             except seeding.SeedError as exc:
                 return problem(400, f"Seed data: {exc}")
