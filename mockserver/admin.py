@@ -1,9 +1,12 @@
 """The admin API under `/_mock/`, outside the contract: health, reset, seed data, export, journal and faults.
 
 Every route but `GET /_mock/health` needs `Authorization: Bearer <admin token>` (`--admin-token`), which is
-separate from the API's tokens; the published default token is honoured on loopback addresses only (see
-`mockserver.exposure`). Input is checked against schemas of its own (fault rules: `faults.RULE_SCHEMA`, journal
-queries: `JOURNAL_QUERY`), and every error is a problem in the same shape as the API's.
+separate from the API's tokens; the published default token is honoured on loopback addresses only, a request
+through a loopback address must name this machine in its `Host` (DNS rebinding), and no route answers a web page
+of another origin (see `mockserver.exposure`). Input is checked against schemas of its own: each route's query
+parameters (`QUERIES`: an unknown, repeated or ill-typed one is a 400, digits are ASCII digits), fault rules
+(`faults.RULE_SCHEMA`), and bodies are `application/json` in UTF-8 (`validation.request_json`). Every error is a
+problem in the same shape as the API's.
 
     GET    /_mock/health        liveness, storage state, tenants and record counts (no token needed)
     POST   /_mock/reset         delete every record; `?seed=true` then loads the default fixtures
@@ -21,6 +24,7 @@ queries: `JOURNAL_QUERY`), and every error is a problem in the same shape as the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,16 +34,25 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from mockserver import exposure, seeding
-from mockserver.errors import PROBLEM_JSON, BadRequestProblem, FieldError, MockProblem, json_bytes, problem_body
+from mockserver.errors import (
+    PROBLEM_JSON,
+    BadRequestProblem,
+    FieldError,
+    MockProblem,
+    json_bytes,
+    problem_body,
+    shown_value,
+)
 from mockserver.faults import METHODS, FaultError
 from mockserver.state import MockState
 from mockserver.storage import StoreError
-from mockserver.validation import parse_json, schema_errors
+from mockserver.validation import request_json, schema_errors
 
 # Seed data is the admin's own, not an API request: a saved state of the default fixtures alone is over the
 # API's 1 MiB body limit.
 MAX_SEED_BYTES = 256 * 1_048_576
 
+NO_QUERY: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
 JOURNAL_QUERY: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -52,6 +65,14 @@ JOURNAL_QUERY: dict[str, Any] = {
         "limit": {"type": "integer", "minimum": 1},
     },
 }
+RESET_QUERY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"seed": {"type": "boolean", "description": "then load the default fixtures"}},
+}
+QUERIES = {("/_mock/journal", "GET"): JOURNAL_QUERY, ("/_mock/reset", "POST"): RESET_QUERY}
+BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+INTEGER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: int() would take "１" (full width) for 1
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -66,13 +87,17 @@ def problem(status: int, detail: str, errors: list[FieldError] | None = None) ->
 
 
 def admin_app(state: MockState) -> Router:
-    def guarded(endpoint: Endpoint) -> Endpoint:
+    def checked(endpoint: Endpoint, token: bool = True) -> Endpoint:
+        """The route's endpoint behind the admin API's checks: where the request comes from, its token (unless
+        `token` is False), its query; and every error it raises as a problem."""
+
         async def check(request: Request) -> Response:
-            if not state.auth.is_admin(request.headers.get("authorization")):
-                return problem(401, "The admin API needs 'Authorization: Bearer <admin token>'")
-            if state.auth.admin_token == exposure.DEFAULT_ADMIN_TOKEN and not exposure.is_loopback_scope(request.scope):
-                return problem(403, exposure.REMOTE_DEFAULT_TOKEN)
+            refused = _refusal(request, state, token)
+            if refused is not None:
+                return refused
             try:
+                method = "GET" if request.method == "HEAD" else request.method  # HEAD is a GET without the body
+                request.state.query = _query(request, QUERIES.get((request.url.path, method), NO_QUERY))
                 return await endpoint(request)
             except seeding.SeedError as exc:
                 return problem(400, f"Seed data: {exc}")
@@ -101,15 +126,14 @@ def admin_app(state: MockState) -> Router:
     async def reset(request: Request) -> Response:
         state.db.clear()
         loaded = {}
-        if request.query_params.get("seed", "").lower() in ("1", "true", "yes"):
+        if request.state.query.get("seed"):
             loaded = _seed_default(state)
         return json_response({"status": "reset", "loaded": loaded})
 
     async def fixtures(request: Request) -> Response:
-        raw = await _body(request)
-        if not raw.strip():
+        data = request_json(request.headers, await _body(request), limit=MAX_SEED_BYTES)
+        if data is None:
             return json_response({"loaded": _seed_default(state)})
-        data = parse_json(raw, limit=MAX_SEED_BYTES)
         if isinstance(data, dict) and isinstance(data.get("format"), int) and isinstance(data.get("tenants"), dict):
             data = data["tenants"]  # what GET /_mock/export wrote: a saved state loads back as it is
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
@@ -124,15 +148,15 @@ def admin_app(state: MockState) -> Router:
         if request.method == "DELETE":
             state.journal.clear()
             return json_response({"status": "cleared"})
-        q = _query(request, JOURNAL_QUERY)
+        q = request.state.query
         entries = state.journal.find(
             q.get("method"), q.get("path"), q.get("tenant"), q.get("status"), q.get("operation"), q.get("limit")
         )
-        return json_response({"count": len(entries), "entries": [e.as_dict() for e in entries]})
+        return Response(state.journal.answer(entries), media_type="application/json")
 
     async def faults(request: Request) -> Response:
         if request.method == "POST":
-            data = parse_json(await _body(request))
+            data = request_json(request.headers, await _body(request))
             added = state.faults.add_all(data if isinstance(data, list) else [data])
             return json_response({"added": [rule.as_dict() for rule in added]})
         if request.method == "DELETE":
@@ -146,15 +170,35 @@ def admin_app(state: MockState) -> Router:
         return json_response({"rules": [rule.as_dict() for rule in state.faults.rules]})
 
     routes = [
-        Route("/_mock/health", health, methods=["GET"]),
-        Route("/_mock/reset", guarded(reset), methods=["POST"]),
-        Route("/_mock/fixtures", guarded(fixtures), methods=["POST"]),
-        Route("/_mock/export", guarded(export), methods=["GET"]),
-        Route("/_mock/journal", guarded(journal), methods=["GET", "DELETE"]),
-        Route("/_mock/faults", guarded(faults), methods=["GET", "POST", "DELETE"]),
-        Route("/_mock/faults/{rule_id:int}", guarded(fault), methods=["DELETE"]),
+        Route("/_mock/health", checked(health, token=False), methods=["GET"]),
+        Route("/_mock/reset", checked(reset), methods=["POST"]),
+        Route("/_mock/fixtures", checked(fixtures), methods=["POST"]),
+        Route("/_mock/export", checked(export), methods=["GET"]),
+        Route("/_mock/journal", checked(journal), methods=["GET", "DELETE"]),
+        Route("/_mock/faults", checked(faults), methods=["GET", "POST", "DELETE"]),
+        Route("/_mock/faults/{rule_id:int}", checked(fault), methods=["DELETE"]),
     ]
     return Router(routes=routes)
+
+
+def _refusal(request: Request, state: MockState, token: bool) -> Response | None:
+    """The answer to a request the admin API does not take, from where it comes or for its token; None if it may."""
+    settings = state.settings
+    foreign = exposure.foreign_host(request.scope, settings.allowed_hosts)
+    if foreign is not None:
+        return problem(403, _FOREIGN_HOST.format(host=shown_value(foreign)))
+    origin = exposure.cross_origin(request.scope)
+    if origin is not None:
+        return problem(403, f"The admin API does not answer web pages of other origins ({shown_value(origin)})")
+    if not token:
+        return None
+    if not settings.admin_token:
+        return problem(403, "The admin API is off: the mock was started with an empty admin token")
+    if not state.auth.is_admin(request.headers.get("authorization")):
+        return problem(401, "The admin API needs 'Authorization: Bearer <admin token>'")
+    if not exposure.is_loopback_scope(request.scope) and exposure.unfit_for_exposure(settings):
+        return problem(403, exposure.refused_remotely(settings))
+    return None
 
 
 async def _body(request: Request) -> bytes:
@@ -162,6 +206,13 @@ async def _body(request: Request) -> bytes:
         return await request.body()
     except ClientDisconnect:
         raise BadRequestProblem("The client went away before its body arrived whole; nothing was done") from None
+
+
+_FOREIGN_HOST = (
+    "The admin API answers requests through a loopback address only when they are addressed to this machine "
+    "(localhost, an IP address, or a name given with --allowed-hosts), not to {host}: a web page whose name points "
+    "at 127.0.0.1 (DNS rebinding) must not reach it"
+)
 
 
 def _query(request: Request, schema: dict[str, Any]) -> dict[str, Any]:
@@ -173,15 +224,20 @@ def _query(request: Request, schema: dict[str, Any]) -> dict[str, Any]:
         given = request.query_params.getlist(name)
         kind = known.get(name, {}).get("type")
         if name not in known:
-            errors.append(FieldError("query", name, f"is not a parameter of this route ({', '.join(known)})"))
+            takes = f"takes {', '.join(known)}" if known else "takes no parameters"
+            errors.append(FieldError("query", name, f"is not a parameter of this route (it {takes})"))
         elif len(given) > 1:
             errors.append(FieldError("query", name, f"is given {len(given)} times; it takes one value"))
         elif kind == "integer":
-            text = given[0].strip()
-            if text.lstrip("-").isdigit() and len(text) < 20:
-                values[name] = int(text)
+            if INTEGER.fullmatch(given[0]):
+                values[name] = int(given[0])
             else:
-                errors.append(FieldError("query", name, f"{given[0][:40]!r} is not an integer"))
+                errors.append(FieldError("query", name, f"{shown_value(given[0])} is not an integer (ASCII digits)"))
+        elif kind == "boolean":
+            if given[0].lower() in BOOLEANS:
+                values[name] = BOOLEANS[given[0].lower()]
+            else:
+                errors.append(FieldError("query", name, f"{shown_value(given[0])} is not true or false"))
         else:
             values[name] = given[0]
     errors += schema_errors(Draft4Validator, schema, values, location="query")

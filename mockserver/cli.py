@@ -31,6 +31,7 @@ from mockserver.settings import (
     MEMORY,
     Settings,
     SettingsError,
+    parse_hosts,
     parse_tokens,
 )
 
@@ -85,7 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fixtures", type=Path, help="fixture directory to seed from (default: the shipped set)")
     serve.add_argument("--token", help="the development token, valid for every tenant (default: dev-token)")
     serve.add_argument("--tokens", type=_tokens, help="more tokens limited to tenants: TOKEN=TENANT[+TENANT],...")
-    serve.add_argument("--admin-token", help="token of the /_mock admin API (default: dev-admin-token)")
+    serve.add_argument(
+        "--admin-token", help="token of the /_mock admin API (default: dev-admin-token; '' turns the admin API off)"
+    )
+    serve.add_argument(
+        "--allowed-hosts",
+        type=parse_hosts,
+        metavar="NAMES",
+        help="names besides localhost and IP addresses under which the admin API answers through loopback "
+        "(a local reverse proxy's): NAME,NAME or '*'",
+    )
     serve.add_argument("--page-size", type=int, help=f"records per page (default: {defaults.page_size})")
     serve.add_argument(
         "--validate-responses",

@@ -27,7 +27,10 @@ from mockserver import http_titles
 logger = logging.getLogger(__name__)
 
 
-MAX_SHOWN = 80
+MAX_SHOWN = 80  # a value quoted in a message
+MAX_FIELD = 200  # a field's path (field names may be 65,536 characters long)
+MAX_MESSAGE = 1_000  # one message
+MAX_DETAIL = 8_000  # a problem's detail: a few messages
 
 
 def shown_value(value: Any) -> str:
@@ -37,6 +40,19 @@ def shown_value(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 5]}...{text[-1]}"
 
 
+def shortened(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Text an answer carries (a message, a field path, a detail): whole when short, else its start and its length.
+
+    The last guard of the promise that a message quotes a large value by its start: a library's message that
+    embeds a whole document (jsonpointer's "member 'x' not found in {...}") or a 60,000-character field name
+    stays a line, in every problem and in every batch operation's `error_message`. At most `limit` characters, so
+    that text shortened once is left as it is."""
+    if len(text) <= limit:
+        return text
+    marker = f"…({len(text)} characters)"
+    return text[: max(0, limit - len(marker))] + marker
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One offending value: where it was (`body`, `path`, `query`, `header`), which field, and what is wrong."""
@@ -44,6 +60,10 @@ class FieldError:
     location: str
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", shortened(self.field, MAX_FIELD))
+        object.__setattr__(self, "message", shortened(self.message))
 
     def as_dict(self) -> dict[str, str]:
         return {"location": self.location, "field": self.field, "message": self.message}
@@ -61,7 +81,7 @@ class MockProblem(ProblemException):  # type: ignore[misc]
         super().__init__(
             status=type(self).status,
             title=http_titles.title(type(self).status),
-            detail=detail,
+            detail=shortened(detail, MAX_DETAIL),
             type="about:blank",
             headers=headers,
             ext=ext,
@@ -111,7 +131,7 @@ PROBLEM_JSON = "application/problem+json"
 def problem_parts(exc: ProblemException) -> tuple[int, dict[str, str], bytes]:
     """A problem raised anywhere (by us or by connexion) as status, headers and `Problem` body."""
     status = exc.status
-    detail = exc.detail or exc.title or http_titles.title(status)
+    detail = shortened(str(exc.detail or exc.title or http_titles.title(status)), MAX_DETAIL)
     # A client's mistake is routine for a mock (INFO); a 5xx is the mock's own (ERROR).
     (logger.info if status < 500 else logger.error)("%s %s", status, detail)
     headers = {"Content-Type": PROBLEM_JSON, **(exc.headers or {})}
@@ -121,15 +141,24 @@ def problem_parts(exc: ProblemException) -> tuple[int, dict[str, str], bytes]:
 def problem_body(
     status: int, detail: str, title: str | None = None, type_: str | None = None, ext: dict[str, Any] | None = None
 ) -> bytes:
-    """The contract's `Problem`, serialised: every error answer of the mock is built here."""
+    """The contract's `Problem`, serialised: every error answer of the mock is built here, so every text in it is
+    bounded here (`shortened`), whoever raised the problem."""
     body: dict[str, Any] = {
         "type": type_ or "about:blank",
         "title": title or http_titles.title(status),
         "status": status,
-        "detail": detail,
+        "detail": shortened(detail, MAX_DETAIL),
     }
-    body.update(ext or {})
+    for name, value in (ext or {}).items():
+        body[name] = [_short_error(e) for e in value] if name == "errors" and isinstance(value, list) else value
     return json_bytes(body)
+
+
+def _short_error(error: Any) -> Any:
+    if not isinstance(error, dict):
+        return error
+    limits = {"field": MAX_FIELD, "message": MAX_MESSAGE}
+    return {k: shortened(v, limits.get(k, MAX_MESSAGE)) if isinstance(v, str) else v for k, v in error.items()}
 
 
 def json_bytes(value: Any) -> bytes:

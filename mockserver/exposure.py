@@ -1,10 +1,23 @@
-"""Who can reach the mock: the published default admin token is good on this machine only.
+"""Who can reach the mock, and its admin API: the published default admin token is good on this machine only.
 
 The admin API exports, resets and reseeds everything, and its default token (`dev-admin-token`) is printed in
-the README. So a server asked to listen beyond loopback (`--host 0.0.0.0`) with that token refuses to start until
-an admin token of the user's own is given (`check`), and a request reaching the admin API through a non-loopback
-address while the default token is in force is refused whatever the server was told (`is_loopback_scope`): the
-second guard covers servers started some other way, such as `uvicorn --factory --host 0.0.0.0`.
+the README. So:
+
+- a server asked to listen beyond loopback (`--host 0.0.0.0`) refuses to start unless the admin token is one of
+  the user's own and at least 16 characters long (`check`), and a request reaching the admin API through a
+  non-loopback address is refused while the token is not fit for that (`unfit_for_exposure`), whatever the server
+  was told: the second guard covers servers started some other way, such as `uvicorn --factory --host 0.0.0.0`.
+  An admin token equal to one of the API's tokens is refused everywhere (`Settings`).
+- DNS rebinding: a web page whose name the attacker points at 127.0.0.1 reaches a loopback server as its own
+  origin, so the browser lets it send the published admin token and read the answer. A request that came
+  through a loopback address reaches the admin API only when addressed (`Host`) to a loopback name
+  (`localhost`, `*.localhost`), an IP address, or a name in `allowed_hosts` (`foreign_host`). Requests through
+  other addresses come from a network the server was exposed to on purpose, with a token of the user's own.
+- The admin API answers no other origin: it sends no CORS headers, refuses preflights (405), and refuses a
+  request a browser marks as sent from another origin (`Origin`, `Sec-Fetch-Site`: `cross_origin`). The API
+  itself keeps the CORS headers the reference pages list on every answer (`Access-Control-Allow-Origin: *`): a
+  front end in development may call it from anywhere, with a token it must know; a rebinding page gains nothing
+  more, so the API takes any `Host` (a local mock holding data worth hiding should run with a token of its own).
 """
 
 from __future__ import annotations
@@ -15,22 +28,35 @@ from typing import Any
 
 from mockserver.settings import DEFAULT_ADMIN_TOKEN, DEFAULT_TOKEN, Settings, SettingsError
 
-__all__ = ["DEFAULT_ADMIN_TOKEN", "REMOTE_DEFAULT_TOKEN", "admin_lines", "check", "is_loopback", "is_loopback_scope"]
+__all__ = [
+    "DEFAULT_ADMIN_TOKEN",
+    "MIN_EXPOSED_TOKEN",
+    "admin_lines",
+    "check",
+    "cross_origin",
+    "foreign_host",
+    "host_name",
+    "is_loopback",
+    "is_loopback_scope",
+    "refused_remotely",
+    "unfit_for_exposure",
+]
 
-REMOTE_DEFAULT_TOKEN = (
-    "The admin API takes the published default token only from this machine (a loopback address); "
-    "start the mock with --admin-token <a token of your own> to use it from elsewhere"
-)
+MIN_EXPOSED_TOKEN = 16
+NEW_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe())'"
 
 
 def is_loopback(host: str) -> bool:
     """`127.0.0.1`, `::1`, `localhost`: reachable from this machine only. Any other name or address is not."""
-    if host.strip().lower() in ("localhost", "localhost.localdomain"):
+    name = host.strip().lower().rstrip(".")
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(name.strip("[]"))
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1, as a dual-stack listener reports it
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def is_loopback_scope(scope: Mapping[str, Any]) -> bool:
@@ -39,24 +65,92 @@ def is_loopback_scope(scope: Mapping[str, Any]) -> bool:
     return server is not None and is_loopback(str(server[0]))
 
 
+def unfit_for_exposure(settings: Settings) -> str | None:
+    """Why the admin token may not guard the admin API beyond this machine (None: it may, or the API is off)."""
+    token = settings.admin_token
+    if not token:
+        return None
+    if token == DEFAULT_ADMIN_TOKEN:
+        return f"the admin token is the published '{DEFAULT_ADMIN_TOKEN}'"
+    if len(token) < MIN_EXPOSED_TOKEN:
+        return f"the admin token has {len(token)} characters, fewer than the {MIN_EXPOSED_TOKEN} it needs there"
+    return None
+
+
 def check(settings: Settings) -> None:
-    """SettingsError when the settings would expose the admin API with its published token."""
-    if not is_loopback(settings.host) and settings.admin_token == DEFAULT_ADMIN_TOKEN:
+    """SettingsError when the settings would expose the admin API with a token anyone can guess."""
+    reason = unfit_for_exposure(settings)
+    if reason and not is_loopback(settings.host):
         raise SettingsError(
-            f"Config 'host' has value '{settings.host}'. Listening beyond this machine with the published admin token "
-            f"'{DEFAULT_ADMIN_TOKEN}' would let anyone who reaches {settings.host} export, reset or reseed the "
-            "database: give --admin-token (or MOCKSERVER_ADMIN_TOKEN) a token of your own, or listen on 127.0.0.1."
+            f"Config 'host' has value '{settings.host}'. Listening beyond this machine, {reason}: anyone who reaches "
+            f"{settings.host} could export, reset or reseed the database. Give --admin-token (or "
+            f"MOCKSERVER_ADMIN_TOKEN) a token of your own of at least {MIN_EXPOSED_TOKEN} characters ({NEW_TOKEN}), "
+            "give it '' to turn the admin API off, or listen on 127.0.0.1."
         )
+
+
+def refused_remotely(settings: Settings) -> str:
+    """The detail of the 403 for an admin request through a non-loopback address with an unfit token."""
+    return (
+        f"The admin API answers through this address only with a token of your own of at least {MIN_EXPOSED_TOKEN} "
+        f"characters, and {unfit_for_exposure(settings)}: start the mock with --admin-token <a token of your own> "
+        "to use it from elsewhere"
+    )
+
+
+def host_name(host_header: str) -> str:
+    """The name of a `Host` header, lowercased, without its port: `[::1]:8080` -> `::1`."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    name, _, port = host.rpartition(":")
+    return (name if name and port.isdigit() else host).rstrip(".")
+
+
+def foreign_host(scope: Mapping[str, Any], allowed: frozenset[str]) -> str | None:
+    """The `Host` a request through a loopback address names when it is not this machine's (DNS rebinding), else
+    None: loopback names, IP addresses and the `allowed` names are this machine's."""
+    if not is_loopback_scope(scope) or "*" in allowed:
+        return None
+    hosts: list[str] = [value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"host"]
+    if not hosts:
+        return None  # HTTP/1.0 without a Host: there is no name to rebind
+    name = host_name(hosts[0])
+    if is_loopback(name) or name in allowed:
+        return None
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return hosts[0]
+    return None
+
+
+def cross_origin(scope: Mapping[str, Any]) -> str | None:
+    """The origin of a web page of another origin that sent this request (as the browser says), else None."""
+    headers: dict[bytes, str] = {name: value.decode("latin-1").strip() for name, value in scope.get("headers", [])}
+    site = headers.get(b"sec-fetch-site", "").lower()
+    origin = headers.get(b"origin")
+    if site in ("cross-site", "same-site"):
+        return origin or f"a {site} page"
+    if origin is None:
+        return None
+    if origin.lower() == "null" or origin.lower().partition("://")[2] != headers.get(b"host", "").lower():
+        return origin
+    return None
 
 
 def admin_lines(settings: Settings, base: str) -> str:
     """The start banner's admin line, and a warning when the server listens beyond this machine."""
-    admin = settings.admin_token if settings.admin_token == DEFAULT_ADMIN_TOKEN else "as given (not shown)"
-    lines = [f"  admin API:  {base}/_mock/health  (token: {admin})"]
+    if not settings.admin_token:
+        lines = [f"  admin API:  off (started with an empty admin token): only {base}/_mock/health answers"]
+    else:
+        shown = settings.admin_token if settings.admin_token == DEFAULT_ADMIN_TOKEN else "as given (not shown)"
+        lines = [f"  admin API:  {base}/_mock/health  (token: {shown})"]
     if not is_loopback(settings.host):
         published = " with the published token dev-token" if settings.token == DEFAULT_TOKEN else ""
+        admin = "is off" if not settings.admin_token else "takes only the admin token you gave"
         lines.append(
             f"  exposed:    listening on {settings.host}, beyond this machine: whoever reaches it can use the API"
-            f"{published}; the admin API takes only the admin token you gave"
+            f"{published}; the admin API {admin}"
         )
     return "\n".join(lines)

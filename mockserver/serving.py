@@ -6,19 +6,27 @@ request, nor on how many connections it holds: 200 clients trickling a byte at a
 uvicorn HTTP protocol with the gaps closed, gives a connection
 
 - `header_timeout` seconds (10) to send a request's line and headers, counted from when it connected or finished
-  its previous request, and at most 64 KiB of them (414 for a longer URL, 431 for longer headers);
-- `body_timeout` seconds (30) to send the body, counted from the end of the headers;
+  its previous request, and at most 64 KiB of them (414 for a longer URL, 431 for longer headers); bytes that
+  start no request (the blank lines HTTP allows between requests) do not count as a request: a connection that
+  sends only those is closed when the time is up, as an idle one is;
+- `body_timeout` seconds (30) to send the body, counted from the end of the headers, and as long to take any of
+  an answer it is sent (an answer it does not read at all is cut off, so it holds no descriptor for ever);
 - a place among at most `max_connections` (by default what the open-file limit allows, at most 1000): at the
   limit, a new connection displaces the one that has waited longest without a request in flight, or is refused
   with 503 if every one is busy.
 
-A request that runs out of time is answered 408 and its connection closed; a request the HTTP parser cannot read
-is a 400. All of them in the problem shape, as every answer of the mock (uvicorn's own are text/plain).
+So every state of a connection has a time limit: connected, sending headers, sending a body, waiting between
+requests (uvicorn's 5 s, or the header time when bytes keep coming), reading an answer. A request that runs out of
+time is answered 408 and its connection closed; a request the HTTP parser cannot read is a 400. HTTP/1.1 and
+HTTP/1.0 are served (another version is a 505), a request must name one `Host` (HTTP/1.1; at most one in 1.0) with
+a valid value (else 400), and a body may come whole or `chunked`, no other transfer coding (501). All of them in
+the problem shape, as every answer of the mock (uvicorn's own are text/plain).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import resource
 import sys
 import time
@@ -32,6 +40,9 @@ from mockserver.http_titles import title
 from mockserver.settings import Settings
 
 MAX_HEAD_BYTES = 65_536
+HTTP_VERSIONS = ("1.1", "1.0")
+# RFC 9110 uri-host [":" port]: a bracketed IP literal or a reg-name (empty allowed), then digits.
+_HOST = re.compile(rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:[0-9]*)?")
 _RESERVED_FILES = 64  # descriptors kept for the database, the listener, logs and the compaction child
 
 
@@ -78,6 +89,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._began = False  # a request has started arriving; its headers have not ended
         self._body_pending = False  # its headers have ended; its body has not
         self._waiting_since: float | None = time.monotonic()  # None while a request is in flight
+        self._write_timer: asyncio.TimerHandle | None = None
+        self._unread = 0  # bytes of answers buffered, at the last look of the write timer
         if len(self.connections) > self.max_connections and not self._displace():
             detail = f"The mock serves at most {self.max_connections} connections at once and all are busy"
             self._refuse(503, f"{detail}: try again in a moment", {"retry-after": "1"})
@@ -90,10 +103,13 @@ class GuardedProtocol(HttpToolsProtocol):
             self._head_bytes += len(data)
         super().data_received(data)
         if self._timer is None:
-            if self._began:
-                self._arm(self.header_timeout, self._headers_late)
-            elif self._body_pending:
+            if self._body_pending:
                 self._arm(self.body_timeout, self._body_late)
+            elif self._began or self._waiting_since is not None:
+                # A request arriving in parts, or bytes that begin none (blank lines): uvicorn's keep-alive timer
+                # stops at any byte, so the time left since the connection waits for a request counts instead.
+                since = self._waiting_since or time.monotonic()
+                self._arm(max(0.0, since + self.header_timeout - time.monotonic()), self._headers_late)
         # Still no end of the headers after all of this: the parser keeps what it has read, so it is bounded here.
         if self._waiting_since is not None and self._head_bytes > MAX_HEAD_BYTES:
             if self.headers:
@@ -108,6 +124,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         if self._timer is not None:
             self._cancel()
+        self._check_request_head()
         if self._head_bytes > MAX_HEAD_BYTES:  # what was received may be over the limit: measure what was parsed
             if len(self.url) > MAX_HEAD_BYTES:
                 self._stop(414, f"The request's URL is longer than {MAX_HEAD_BYTES} bytes")
@@ -132,6 +149,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
+        self._stop_write_timer()
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
@@ -140,7 +158,72 @@ class GuardedProtocol(HttpToolsProtocol):
         error = sys.exc_info()[1]
         cause = error.__cause__ or error.__context__ if error else None
         reason = str(cause or error or msg)
+        if "HTTP version" in reason:
+            self._refuse(505, f"The mock speaks HTTP/1.1 and HTTP/1.0, not this request's version: {reason}")
+            return
         self._refuse(400, f"The request is not valid HTTP/1.1 (or its URL is over 65,535 bytes): {reason}")
+
+    def timeout_keep_alive_handler(self) -> None:
+        self._close()
+
+    # -- answers the client does not read -------------------------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._watch_writes()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._stop_write_timer()
+
+    def _watch_writes(self) -> None:
+        self._stop_write_timer()
+        self._unread = self.transport.get_write_buffer_size()
+        self._write_timer = self.loop.call_later(self.body_timeout, self._writes_late)
+
+    def _writes_late(self) -> None:
+        """No byte of the buffered answers taken for `body_timeout` seconds: the client is not reading."""
+        self._write_timer = None
+        unread = self.transport.get_write_buffer_size()
+        if unread and unread >= self._unread:
+            self.transport.abort()
+        elif unread:
+            self._watch_writes()  # slow, but reading
+
+    def _stop_write_timer(self) -> None:
+        timer = getattr(self, "_write_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._write_timer = None
+
+    def _close(self) -> None:
+        """Close; an answer still buffered gets `body_timeout` seconds to be read (close waits for it for ever)."""
+        if not self.transport.is_closing():
+            self.transport.close()
+        if self.transport.get_write_buffer_size() and self._write_timer is None:
+            self._watch_writes()
+
+    # -- what a request's head must be --------------------------------------------------------------------------
+
+    def _check_request_head(self) -> None:
+        """Refuse a version, a Host or a transfer coding the mock does not serve, before the app sees the request."""
+        version = self.parser.get_http_version()
+        if version not in HTTP_VERSIONS:
+            self._stop(505, f"The mock speaks HTTP/1.1 and HTTP/1.0, not HTTP/{version}")
+        hosts = [value for name, value in self.headers if name == b"host"]
+        if len(hosts) > 1:
+            self._stop(400, f"The request names {len(hosts)} Host headers; it must name one (RFC 9112, 3.2)")
+        if not hosts and version == "1.1":
+            self._stop(400, "The request has no Host header; an HTTP/1.1 request must name one (RFC 9112, 3.2)")
+        if hosts and not _HOST.fullmatch(hosts[0]):
+            shown = hosts[0][:80].decode("latin-1")
+            self._stop(400, f"The request's Host header {shown!r} is not a host name or address with a port")
+        codings = [c.strip().lower() for n, v in self.headers if n == b"transfer-encoding" for c in v.split(b",")]
+        if codings and codings != [b"chunked"]:
+            shown = ", ".join(c.decode("latin-1") for c in codings)[:80]
+            self._stop(
+                501, f"The request's Transfer-Encoding '{shown}' is not supported: send the body whole or chunked"
+            )
 
     # -- the limits ---------------------------------------------------------------------------------------------
 
@@ -155,10 +238,11 @@ class GuardedProtocol(HttpToolsProtocol):
             self._timer = None
 
     def _headers_late(self) -> None:
+        self._timer = None
         if self._began:
             self._refuse(408, f"The request's headers did not arrive within {self.header_timeout:g} s")
         else:
-            self.transport.close()  # idle: nothing to answer
+            self._close()  # idle, or blank lines only: nothing to answer
 
     def _body_late(self) -> None:
         cycle = self.cycle
@@ -182,7 +266,7 @@ class GuardedProtocol(HttpToolsProtocol):
         if oldest._began:
             oldest._refuse(408, "The request's headers were too slow while the mock was at its connection limit")
         else:
-            oldest.transport.close()
+            oldest._close()
         oldest.connections.discard(oldest)
         return True
 
@@ -195,7 +279,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._cancel()
         if not self.transport.is_closing():
             self.transport.write(raw_problem(status, detail, headers))
-            self.transport.close()
+            self._close()
 
 
 def protocol_for(settings: Settings) -> type[GuardedProtocol]:

@@ -32,7 +32,11 @@ class Settings:
     # The development token works for every tenant; `tokens` adds tokens limited to some tenants.
     token: str = DEFAULT_TOKEN
     tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+    # The admin API's token ("" turns the admin API off, all but /_mock/health); never one of the API's tokens.
     admin_token: str = DEFAULT_ADMIN_TOKEN
+    # Names (besides localhost, *.localhost and IP addresses) under which the admin API answers a request that came
+    # through a loopback address, e.g. a local reverse proxy's; "*" for any. Against DNS rebinding: see exposure.py.
+    allowed_hosts: frozenset[str] = frozenset()
     page_size: int = 100
     spec_path: Path = SPEC_PATH
     # Validate every response against the contract (slower; a wrong response becomes a 500).
@@ -70,6 +74,11 @@ class Settings:
                 raise SettingsError(f"Config '{name}' has value '{getattr(self, name)}'. Not between 0 and 3600 s.")
         if not self.token:
             raise SettingsError("Config 'token' has value ''. A token cannot be empty.")
+        if self.admin_token and (self.admin_token == self.token or self.admin_token in self.tokens):
+            raise SettingsError(
+                "Config 'admin_token' has the value of a token of the API. Whoever may call the API could then export, "
+                "reset or reseed everything: give the admin API a token of its own."
+            )
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with the given values; None means 'keep the current one'."""
@@ -98,6 +107,11 @@ def parse_tokens(raw: str) -> dict[str, frozenset[str]]:
     return tokens
 
 
+def parse_hosts(raw: str) -> frozenset[str]:
+    """`mock.test,proxy.example` -> the names, lowercased."""
+    return frozenset(filter(None, (part.strip().lower().rstrip(".") for part in raw.split(","))))
+
+
 def _parse(name: str, raw: str, kind: str) -> object:
     if kind == "bool":
         lowered = raw.strip().lower()
@@ -120,6 +134,8 @@ def _parse(name: str, raw: str, kind: str) -> object:
         return Path(raw)
     if name == "tokens":
         return parse_tokens(raw)
+    if name == "allowed_hosts":
+        return parse_hosts(raw)
     if name == "faults":
         from mockserver.faults import FaultError, read_rules
 

@@ -4,7 +4,9 @@ Connexion validates every request before a handler runs; the validators here rep
 
 - a body is parsed strictly: at most 1 MiB of UTF-8 JSON (another charset is refused, not decoded), nesting at
   most 32 levels, strings at most 65,536 characters and free of lone surrogates, integers within 64 bits, finite
-  numbers only (`NaN`, `Infinity` and `1e999` are refused), and a `Content-Type` is required;
+  numbers only (`NaN`, `Infinity` and `1e999` are refused), each field named once per object (a validating proxy
+  that keeps the first of two would see another document than the mock, which would keep the last), and a
+  `Content-Type` is required; a `Content-Encoding` is not accepted;
 - the same limits (`check_limits`) hold for what is stored, whatever wrote it: a patch, a batch operation, seed
   data;
 - `required` follows OpenAPI's `readOnly` rule: server-managed fields are required in responses, not in requests,
@@ -214,6 +216,76 @@ MAX_RECORD_BYTES = MAX_BODY_BYTES + 65_536  # a stored record: a body's worth of
 UTF8 = ("utf-8", "utf8")
 
 
+class _RepeatedFieldError(ValueError):
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members, each name once (RFC 8259 leaves a repeated name's meaning to each parser)."""
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _RepeatedFieldError(name)
+            seen.add(name)
+    return members
+
+
+class _Repeated(dict[str, Any]):
+    repeated: str | None = None
+
+
+def _mark_repeated(pairs: list[tuple[str, Any]]) -> _Repeated:
+    members = _Repeated(pairs)
+    if len(members) != len(pairs):
+        names = [name for name, _ in pairs]
+        members.repeated = next(name for i, name in enumerate(names) if name in names[:i])
+    return members
+
+
+def _repeated_field(text: str, name: str) -> str:
+    """The path of a field named twice in one object: a second parse that marks such objects, only for the error
+    (`name` alone when the text breaks after that object, which the first parse did not reach)."""
+    try:
+        stack: list[tuple[Any, str]] = [(json.loads(text, object_pairs_hook=_mark_repeated), "")]
+    except (ValueError, RecursionError):
+        return name
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, _Repeated) and node.repeated is not None:
+            return _join(where, node.repeated)
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in children:
+            stack.append((child, f"{where}[{key}]" if isinstance(key, int) else _join(where, key)))
+    return name
+
+
+def request_json(headers: Any, data: bytes, limit: int = MAX_BODY_BYTES) -> Any:
+    """A request body that must be JSON: its `Content-Type` (required with a body) and `Content-Encoding` checked,
+    then parsed as `parse_json` does. None for an empty body."""
+    media_type = headers.get("content-type")
+    encoding = headers.get("content-encoding")
+    if encoding is not None and encoding.strip().lower() != "identity":
+        raise BadRequestProblem.from_errors(
+            f"Unsupported Content-Encoding {shown_value(encoding)}",
+            [FieldError("header", "Content-Encoding", "is not accepted: send the body as it is, not compressed")],
+        )
+    if media_type is None and data:
+        raise BadRequestProblem.from_errors(
+            "Missing Content-Type",
+            [FieldError("header", "Content-Type", "is required with a body: send application/json")],
+        )
+    if media_type is not None and not _is_json(media_type):
+        raise BadRequestProblem.from_errors(
+            f"Unsupported Content-Type {shown_value(media_type)}",
+            [FieldError("header", "Content-Type", "must be application/json")],
+        )
+    return parse_json(data, _charset(media_type), limit) if data.strip() else None
+
+
 def parse_json(data: bytes, charset: str = "utf-8", limit: int = MAX_BODY_BYTES) -> Any:
     """Parse a request body under the documented limits; raises BadRequestProblem naming what is wrong."""
     if len(data) > limit:
@@ -228,7 +300,19 @@ def parse_json(data: bytes, charset: str = "utf-8", limit: int = MAX_BODY_BYTES)
     except UnicodeDecodeError as exc:
         raise _body_error(f"is not valid utf-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int64)
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_int64,
+            object_pairs_hook=_once_each,
+        )
+    except _RepeatedFieldError as exc:
+        field = _repeated_field(text, exc.name)
+        raise BadRequestProblem.from_errors(
+            "Invalid request body",
+            [FieldError("body", field, f"{shown_value(exc.name)} is given twice in one object; name a field once")],
+        ) from None
     except RecursionError:
         raise _body_error(f"nests deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
@@ -299,19 +383,7 @@ class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             raise _body_error(f"is {length} bytes; the limit is {MAX_BODY_BYTES} bytes (1 MiB)")
-        data = await _read_capped(receive)
-        media_type = headers.get("content-type")
-        if media_type is None and data:
-            raise BadRequestProblem.from_errors(
-                "Missing Content-Type",
-                [FieldError("header", "Content-Type", "is required with a body: send application/json")],
-            )
-        if media_type is not None and not _is_json(media_type):
-            raise BadRequestProblem.from_errors(
-                f"Unsupported Content-Type {media_type!r}",
-                [FieldError("header", "Content-Type", "must be application/json")],
-            )
-        body = parse_json(data, _charset(media_type)) if data.strip() else None
+        body = request_json(headers, await _read_capped(receive))
         self._validate(body)
         return body
 

@@ -1,6 +1,9 @@
-"""The admin API: its own token, reset, fixtures and export."""
+"""The admin API: its own token, reset, fixtures and export, and input checked as strictly as the API's."""
+
+import pytest
 
 from tests.support import factory
+from tests.support.client import ADMIN_TOKEN
 
 
 def test_admin_routes_need_the_admin_token(api):
@@ -53,3 +56,53 @@ def test_reset_empties_the_mock(api, world):
     assert api.admin("POST", "reset").status_code == 200
     assert api.get("/batches/acme").json() == []
     assert api.admin("GET", "health").json()["tenants"] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("POST", "reset?sed=true", "sed"),
+        ("POST", "reset?seed=banana", "seed"),
+        ("POST", "reset?seed=true&seed=false", "seed"),
+        ("POST", "reset?seed=", "seed"),
+        ("GET", "journal?limit=%EF%BC%91", "limit"),
+        ("GET", "journal?limit=%201", "limit"),
+        ("GET", "journal?status=%D9%A2%D9%A0%D9%A0", "status"),
+        ("GET", "health?verbose=1", "verbose"),
+        ("GET", "export?tenant=acme", "tenant"),
+        ("DELETE", "journal?all=1", "all"),
+        ("GET", "faults?x=1", "x"),
+    ],
+)
+def test_an_unknown_repeated_or_ill_typed_query_parameter_is_a_400_and_does_nothing(api, world, method, path, field):
+    """`reset?sed=true` (a typo) wiped everything: every route checks its query before it acts."""
+    response = api.admin(method, path)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == field
+    assert api.get(f"/batches/acme/{world.batch['id']}").status_code == 200
+
+
+def test_reset_takes_seed_as_true_or_false(api, world):
+    assert api.admin("POST", "reset?seed=false").json() == {"status": "reset", "loaded": {}}
+    assert api.admin("POST", "reset?seed=TRUE").json()["loaded"]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "content", "fragment"),
+    [
+        ("fixtures", {"Content-Type": "text/plain"}, b'{"acme": {}}', "Content-Type"),
+        ("fixtures", {"Content-Type": "application/json; charset=utf-7"}, b'{"acme": {}}', "utf-7"),
+        ("fixtures", {}, b'{"acme": {}}', "Content-Type"),
+        ("fixtures", {"Content-Type": "application/json", "Content-Encoding": "gzip"}, b'{"acme": {}}', "Encoding"),
+        ("fixtures", {"Content-Type": "application/json"}, b'{"acme": {}, "acme": {"batches": []}}', "twice"),
+        ("faults", {"Content-Type": "text/plain; charset=utf-7"}, b'{"path": "+AC8-batches"}', "Content-Type"),
+        ("faults", {"Content-Type": "application/json"}, b'{"error_rate": 1, "error_rate": 0}', "twice"),
+    ],
+)
+def test_admin_bodies_are_utf8_json_like_the_apis(api, world, path, headers, content, fragment):
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    response = api.http.post(f"/_mock/{path}", content=content, headers={**headers, **admin})
+    assert response.status_code == 400 and fragment in response.json()["detail"], response.text
+    assert api.admin("GET", "faults").json()["rules"] == []
+    assert api.get(f"/batches/acme/{world.batch['id']}").status_code == 200

@@ -6,9 +6,10 @@ import json
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from mockserver.patching import PYTHON_STEP, WORK_VALUES
 from mockserver.validation import INT64, MAX_DEPTH, MAX_RECORD_BYTES
 from tests.support import factory
 from tests.support.client import ADMIN_TOKEN
@@ -216,3 +217,129 @@ def test_a_value_of_the_wrong_type_is_refused_wherever_it_is_written(http, value
         response = http.patch(f"/batches/acme/{batch['id']}", content=json.dumps(operation).encode(), headers=JSON)
         refused(response, named)
     assert stored(http) == [batch]
+
+
+ATOMS = st.sampled_from([b"NaN", b"-Infinity", b"1e999", b'"\\ud800"', b'"\\u0000"', b"1", b'"x"', b"null", b"1e5"])
+KEYS = st.sampled_from([b'"name"', b'"memo"', b'"\\udfff"'])
+JSONISH = st.recursive(
+    ATOMS,
+    lambda children: (
+        st.lists(children, max_size=3).map(lambda items: b"[" + b",".join(items) + b"]")
+        | st.lists(st.tuples(KEYS, children), max_size=3).map(
+            lambda pairs: b"{" + b",".join(k + b":" + v for k, v in pairs) + b"}"  # names repeat: duplicate keys
+        )
+    ),
+    max_leaves=8,
+)
+BODIES = (
+    JSONISH
+    | st.binary(max_size=3_000)
+    | st.integers(33, 3_000).map(lambda n: b"[" * n + b"]" * n)
+    | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+
+
+def strict(text):
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    text.encode("utf-8")  # a lone surrogate would raise here
+    return json.loads(text, parse_constant=refuse)
+
+
+@EXAMPLES
+@given(bodies=st.lists(BODIES, min_size=1, max_size=4))
+def test_no_body_breaks_the_journal(http, bodies):
+    """Whatever bodies clients sent, the journal answers valid JSON holding them: as JSON when the mock accepts them
+    as JSON, as text otherwise (NaN, nesting past 32 levels, lone surrogates, names given twice, binary)."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    http.delete("/_mock/journal", headers=admin).raise_for_status()
+    for body in bodies:
+        response = http.post("/batches/acme", content=body, headers=JSON)
+        assert response.status_code in (200, 400), response.text
+    answer = http.get("/_mock/journal", headers=admin)
+    assert answer.status_code == 200
+    entries = strict(answer.text)["entries"]
+    assert len(entries) == len(bodies)
+    for body, entry in zip(bodies, entries, strict=True):
+        accepted, value = accepted_json(body)
+        assert entry["body"] == (value if accepted else body.decode("utf-8", "replace") if body else None), body
+
+
+def accepted_json(body):
+    """(True, value) for a body any strict JSON reader takes the same way, (False, None) otherwise."""
+
+    def once(pairs):
+        if len({k for k, _ in pairs}) != len(pairs):
+            raise ValueError("a name given twice")
+        return dict(pairs)
+
+    try:
+        value = strict(body.decode("utf-8"))
+        json.loads(body, object_pairs_hook=once)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # no lone surrogate in the value
+    except (ValueError, RecursionError):
+        return False, None
+    stack, deepest, finite = [(value, 1)], 0, True
+    while stack:  # iteratively: a value may nest a thousand levels
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            finite = finite and not (isinstance(node, float) and abs(node) == float("inf"))
+        else:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return (deepest <= MAX_DEPTH and finite), value
+
+
+def values(value):
+    """How many JSON values `value` holds, itself included."""
+    stack, count = [value], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        stack.extend(node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
+    return count
+
+
+@settings(max_examples=10, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    op=st.sampled_from(["copy", "copy deeper", "test", "replace", "move"]),
+    count=st.integers(1, 100),
+    width=st.integers(100, 80_000),
+)
+@example(op="copy", count=50, width=20_000)  # within the 8 MiB of bytes, far past the values
+@example(op="test", count=100, width=3_000)
+@example(op="replace", count=60, width=5_000)
+def test_patch_work_on_dense_values_stays_within_its_budget(http, op, count, width):
+    """Values, not bytes, measure what a patch costs: `[{}, {}, ...]` is cheap to send and dear to copy. Whatever the
+    shape, a patch whose copying and comparing would pass the budget is refused, and one within it is served."""
+    batch = fresh(http)
+    path = f"/batches/acme/{batch['id']}"
+    dense = [{} for _ in range(width)]
+    assert http.patch(path, json=[{"op": "add", "path": f"{TABLE}/a", "value": dense}], headers=JSON).is_success
+    [record] = stored(http)
+    directive = {
+        "copy": {"op": "copy", "from": f"{TABLE}/a", "path": f"{TABLE}/b"},
+        "copy deeper": {"op": "copy", "from": f"{TABLE}/a/0", "path": f"{TABLE}/a/0/b"},
+        "test": {"op": "test", "path": f"{TABLE}/a", "value": dense},
+        "replace": {"op": "replace", "path": f"{TABLE}/a", "value": dense[: width // 2]},
+        "move": {"op": "move", "from": f"{TABLE}/a", "path": f"{TABLE}/c"} if count == 1 else None,
+    }[op] or {"op": "move", "from": f"{TABLE}/a/0", "path": f"{TABLE}/a/1"}
+    copied = values(directive["value"]) if "value" in directive else 0 if op.startswith("move") else width + 1
+    work = values(record) + PYTHON_STEP * copied * count
+    response = http.patch(path, json=[directive] * count, headers=JSON)
+    if response.status_code == 200:
+        assert work <= WORK_VALUES
+        assert_readable(http, stored(http))
+    else:
+        refused(response, "Invalid")
+        limits = (
+            "values a request may copy",
+            "MiB of records",
+            "stored record holds",
+            "deeper than 32",
+            "the limit is",
+        )
+        assert any(limit in response.json()["detail"] for limit in limits), response.json()["detail"]
+        assert stored(http) == [record]

@@ -15,6 +15,8 @@ from collect_contract import SPEC_PATH
 from mockserver import Settings
 from mockserver.contract import Contract
 from mockserver.settings import DEFAULT_ADMIN_TOKEN as ADMIN_DEFAULT
+from mockserver.testing import serve_in_thread
+from tests.support.client import ADMIN_TOKEN
 from tests.support.process import ADMIN, MockProcess
 
 CLI = [sys.executable, "-m", "mockserver"]
@@ -103,15 +105,114 @@ def test_listening_beyond_loopback_with_the_published_admin_token_is_refused():
 def test_the_banner_says_when_the_mock_is_exposed():
     from mockserver import exposure
 
-    exposed = exposure.admin_lines(Settings(host="0.0.0.0", admin_token="s3cret"), "http://0.0.0.0:8080")
-    assert "exposed:" in exposed and "as given (not shown)" in exposed and "s3cret" not in exposed
+    own = "s3cret-of-my-own-choosing"
+    exposed = exposure.admin_lines(Settings(host="0.0.0.0", admin_token=own), "http://0.0.0.0:8080")
+    assert "exposed:" in exposed and "as given (not shown)" in exposed and own not in exposed
     assert "exposed" not in exposure.admin_lines(Settings(), "http://127.0.0.1:8080")
-    exposure.check(Settings(host="0.0.0.0", admin_token="s3cret"))  # a token of one's own: allowed
+    exposure.check(Settings(host="0.0.0.0", admin_token=own))  # a token of one's own: allowed
+    exposure.check(Settings(host="0.0.0.0", admin_token=""))  # the admin API off: allowed
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--admin-token", "dev-token"], "a token of the API"),
+        (["--tokens", "shared=acme", "--admin-token", "shared"], "a token of the API"),
+        (["--host", "0.0.0.0", "--admin-token", "x"], "has 1 characters, fewer than the 16"),
+        (["--host", "0.0.0.0", "--admin-token", "fifteen-chars!!"], "fewer than the 16"),
+    ],
+    ids=["the-dev-token", "a-scoped-token", "one-character-exposed", "fifteen-characters-exposed"],
+)
+def test_an_admin_token_anyone_could_guess_or_already_has_is_refused_before_listening(flags, fragment):
+    result = subprocess.run([*CLI, "serve", "--db", ":memory:", *flags], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and fragment in result.stderr and "Traceback" not in result.stderr
+    assert "--admin-token" in result.stderr or "admin API a token of its own" in result.stderr
+
+
+def test_an_empty_admin_token_turns_the_admin_api_off_and_the_banner_says_so():
+    with MockProcess("--db", ":memory:", "--no-seed", "--admin-token", "") as mock:
+        export = httpx.get(f"{mock.base_url}/_mock/export", headers={"Authorization": "Bearer dev-admin-token"})
+        health = httpx.get(f"{mock.base_url}/_mock/health")
+        log = mock.log()
+    assert export.status_code == 403 and "admin API is off" in export.json()["detail"]
+    assert health.status_code == 200
+    assert "admin API:  off" in log and "as given" not in log.split("admin API:")[1].splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("evil.example", 403),
+        ("evil.example:8080", 403),
+        ("localhost", 200),
+        ("LOCALHOST.:8080", 200),
+        ("app.localhost:3000", 200),
+        ("127.0.0.1:8080", 200),
+        ("[::1]:8080", 200),
+        ("192.168.1.20", 200),
+    ],
+)
+def test_the_admin_api_answers_only_requests_addressed_to_this_machine(api, host, status):
+    """DNS rebinding: a page at evil.example whose name is pointed at 127.0.0.1 is, to the browser, its own origin."""
+    headers = {"Host": host, "Authorization": f"Bearer {ADMIN_TOKEN}"}
+    for path in ("/_mock/export", "/_mock/health"):
+        response = api.http.get(path, headers=headers)
+        assert response.status_code == status, (path, response.text)
+        if status == 403:
+            assert "DNS rebinding" in response.json()["detail"] and "--allowed-hosts" in response.json()["detail"]
+    assert api.get("/batches/acme", headers={"Host": host}).status_code == 200  # the API answers any origin anyway
+
+
+def test_names_given_as_allowed_hosts_reach_the_admin_api():
+    settings = Settings(db=":memory:", seed=False, admin_token=ADMIN_TOKEN, allowed_hosts=frozenset({"mock.test"}))
+    with serve_in_thread(settings) as (base_url, _):
+        for host, status in (("mock.test:8080", 200), ("other.test", 403)):
+            response = httpx.get(
+                f"{base_url}/_mock/export", headers={"Host": host, "Authorization": f"Bearer {ADMIN_TOKEN}"}
+            )
+            assert response.status_code == status
+    assert Settings.from_env({"MOCKSERVER_ALLOWED_HOSTS": "Mock.Test, proxy.example."}).allowed_hosts == {
+        "mock.test",
+        "proxy.example",
+    }
+    from mockserver import cli
+
+    assert cli.build_parser().parse_args(["serve", "--allowed-hosts", "A.test,b.test"]).allowed_hosts == {
+        "a.test",
+        "b.test",
+    }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}],
+    ids=["origin", "sec-fetch-site", "null-origin"],
+)
+def test_the_admin_api_does_not_answer_web_pages_of_other_origins(api, headers):
+    response = api.http.post("/_mock/reset", headers={**headers, "Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 403 and "other origins" in response.json()["detail"]
+    assert "access-control-allow-origin" not in response.headers
+    preflight = api.http.options(
+        "/_mock/reset", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.status_code >= 400 and "access-control-allow-origin" not in preflight.headers
+    same_origin = {"Origin": str(api.http.base_url).rstrip("/"), "Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert api.http.get("/_mock/export", headers=same_origin).status_code == 200
+    answered = api.http.options(
+        "/batches/acme", headers={"Origin": "http://app.test", "Access-Control-Request-Method": "GET"}
+    )
+    assert answered.status_code == 204 and answered.headers["access-control-allow-origin"] == "*"  # the pages' CORS
 
 
 @pytest.mark.parametrize(
     ("host", "admin_token", "status"),
-    [("127.0.0.1", ADMIN_DEFAULT, 200), ("mock.example", ADMIN_DEFAULT, 403), ("mock.example", "own-token", 200)],
+    [
+        ("127.0.0.1", ADMIN_DEFAULT, 200),
+        ("[::ffff:127.0.0.1]", ADMIN_DEFAULT, 200),  # loopback as a dual-stack listener reports it
+        ("mock.example", ADMIN_DEFAULT, 403),
+        ("mock.example", "short", 403),
+        ("mock.example", "own-token-of-16-characters", 200),
+    ],
 )
 def test_the_admin_api_takes_the_published_token_only_through_loopback(host, admin_token, status):
     """A server started some other way (`uvicorn --factory --host 0.0.0.0`) is guarded too: by the address a request

@@ -130,6 +130,7 @@ def test_when_every_connection_is_busy_a_new_one_gets_a_503_problem(server):
     finally:
         for sock in busy:
             sock.close()
+        time.sleep(0.2)  # the server sees them go before the next test connects
 
 
 @pytest.mark.parametrize(
@@ -182,3 +183,98 @@ def test_a_normal_request_after_all_this_is_served(server):
         f"{base_url}/batches/acme", json=factory.batch(), headers={"Authorization": "Bearer dev-token"}, timeout=5
     )
     assert response.status_code == 200
+
+
+def test_blank_lines_between_requests_do_not_keep_a_connection(server):
+    """HTTP lets blank lines come before a request; they start none, so they must not hold a connection that uvicorn's
+    keep-alive timer (stopped by any byte) would otherwise close."""
+    _, port, _ = server
+    with connect(port) as sock:
+        sock.sendall(b"GET /batches/acme HTTP/1.1\r\nHost: x\r\n" + AUTH + b"\r\n")
+        assert answer(sock)[0] == 200
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 4:
+            try:
+                sock.sendall(b"\r\n")
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.1)
+            sock.settimeout(0.01)
+            try:
+                closed = sock.recv(1) == b""
+            except (TimeoutError, BlockingIOError):
+                pass
+            except OSError:
+                closed = True
+            if closed:
+                break
+        assert closed and time.monotonic() - started < 2  # the header time (0.5 s), not uvicorn's 5 s or never
+
+
+def test_blank_lines_before_a_first_request_do_not_keep_a_connection_either(server):
+    _, port, _ = server
+    with connect(port) as sock:
+        started = time.monotonic()
+        try:
+            for _ in range(40):
+                sock.sendall(b"\r\n")
+                time.sleep(0.1)
+        except OSError:
+            pass
+        assert answer(sock, timeout=3) == (0, "", b"") and time.monotonic() - started < 3
+
+
+def test_an_answer_the_client_does_not_read_is_cut_off(server):
+    """A client that asks and never reads would otherwise hold its connection (and the answer's memory) for ever."""
+    base_url, port, _ = server
+    table = [{"cell": "c" * 60_000} for _ in range(15)]  # a record of about 900 KB
+    body = factory.batch(custom_field_values=[{"custom_field_id": "cf-1", "table_value": table}])
+    created = httpx.post(f"{base_url}/batches/acme", json=body, headers={"Authorization": "Bearer dev-token"})
+    path = f"/batches/acme/{created.json()['id']}".encode()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: the window stays small
+    sock.connect(("127.0.0.1", port))
+    with sock:
+        asked = 20  # 18 MB of answers, far more than the kernel buffers on both sides
+        sock.sendall((b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n" + AUTH + b"\r\n") * asked)
+        time.sleep(2.5)  # the body time is 0.5 s: the server gives up on this reader
+        received, started = 0, time.monotonic()
+        sock.settimeout(3)
+        try:
+            while chunk := sock.recv(1 << 20):
+                received += len(chunk)
+        except OSError:
+            pass
+        assert received < asked * 900_000 / 2 and time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "fragment"),
+    [
+        (b"POST /batches/acme HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n", 501, "gzip, chunked"),
+        (b"POST /batches/acme HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n", 501, "Transfer-Encoding 'gzip'"),
+        (b"GET /batches/acme HTTP/1.1\r\n", 400, "no Host header"),
+        (b"GET /batches/acme HTTP/1.1\r\nHost: x\r\nHost: y\r\n", 400, "2 Host headers"),
+        (b"GET /batches/acme HTTP/1.1\r\nHost: a b\r\n", 400, "is not a host name"),
+        (b"GET /batches/acme HTTP/2.0\r\nHost: x\r\n", 505, "not HTTP/2.0"),
+        (b"GET /batches/acme HTTP/1.2\r\nHost: x\r\n", 505, "HTTP version"),
+        (b"GET /batches/acme HTTP/0.9\r\nHost: x\r\n", 505, "not HTTP/0.9"),
+    ],
+    ids=["gzip-chunked", "gzip", "no-host", "two-hosts", "bad-host", "http-2.0", "http-1.2", "http-0.9"],
+)
+def test_what_the_mock_does_not_speak_is_refused_before_any_operation(server, head, status, fragment):
+    base_url, port, app = server
+    with connect(port) as sock:
+        sock.sendall(head + AUTH + b"Content-Type: application/json\r\n\r\n" + b"0\r\n\r\n")
+        problem(sock, status, fragment)
+
+
+def test_http_1_0_is_served_with_or_without_a_host(server):
+    _, port, _ = server
+    for host in (b"", b"Host: x\r\n"):
+        with connect(port) as sock:
+            sock.sendall(b"GET /batches/acme HTTP/1.0\r\n" + host + AUTH + b"\r\n")
+            status, head, _ = answer(sock)
+        assert status == 200 and "connection: close" in head
