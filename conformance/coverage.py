@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from conformance.contract import Operation
+    from collect_contract import Operation
     from conformance.http import Exchange
 
 

@@ -30,13 +30,13 @@ from pathlib import Path
 import httpx
 import requests
 
+from collect_contract import Contract, Kind
 from conformance import output
 from conformance import rules as _rules  # noqa: F401  (registers the catalog)
 from conformance.cleanup import clean_up
 from conformance.collector import Collector
 from conformance.config import Config
 from conformance.context import Context
-from conformance.contract import Contract
 from conformance.errors import (
     BudgetExhausted,
     ConformanceError,
@@ -110,7 +110,7 @@ class Runner:
 
     def units(self) -> list[Unit]:
         resources = list(self.contract.resources.values())
-        return [Unit(rule, r.name) for rule in self.rules for r in resources if rule.applies_to(r)]
+        return [Unit(rule, r.collection) for rule in self.rules for r in resources if rule.applies_to(r)]
 
     def drivers(self, rule: Rule, resource: str) -> list[tuple[str, str]]:
         """The (driver, resource) runs whose traffic a response or fuzz rule judges."""
@@ -128,7 +128,7 @@ class Runner:
         first = next(iter(self.contract.resources.values()))
         try:
             with self.session.tracing("preflight"):
-                exchange = self.ctx.call(first.name, "list", observe=False)
+                exchange = self.ctx.call(first.collection, Kind.LIST, observe=False)
         except httpx.HTTPError as exc:
             raise TargetError(f"cannot reach {self.config.base_url}: {self.session.redact(str(exc))}") from None
         if exchange.status in (401, 403):

@@ -11,11 +11,10 @@ from connexion.spec import OpenAPISpecification, Specification
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collect_contract import SPEC_PATH
+from collect_contract import SPEC_PATH, Contract
 from mockserver import conventions, seeding
 from mockserver.admin import admin_app
 from mockserver.auth import Auth
-from mockserver.contract import Contract
 from mockserver.database import Database
 from mockserver.dispatch import Dispatcher, Endpoint, answer
 from mockserver.docs import docs_app

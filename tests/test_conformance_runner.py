@@ -110,7 +110,7 @@ def test_an_exception_inside_the_suite_is_an_internal_error_with_its_request_and
     clean, monkeypatch, tmp_path
 ):
     def broken_check(ctx, resource):
-        ctx.call(resource.name, "list")
+        ctx.call(resource.collection, "list")
         return {}["id"]  # what a check that trusts an answer too much does
 
     rule = REGISTRY.get("ids.unique")

@@ -11,9 +11,8 @@ import sys
 import httpx
 import pytest
 
-from collect_contract import SPEC_PATH
+from collect_contract import SPEC_PATH, Contract
 from mockserver import Settings
-from mockserver.contract import Contract
 from mockserver.settings import DEFAULT_ADMIN_TOKEN as ADMIN_DEFAULT
 from tests.support.process import ADMIN, MockProcess
 

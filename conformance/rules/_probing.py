@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from collect_contract import Operation, constraints
+from collect_contract.constraints import Constraint
 from conformance.context import Context
-from conformance.contract import Constraint, Operation
 from conformance.coverage import ConstraintProbe
 from conformance.http import Exchange
 from conformance.probes import UNKNOWN_PARAMETER, Probe, body_probe, filled, parameter_probe
@@ -50,7 +51,7 @@ def probe_body(
 ) -> tuple[list[Sent], list[Exchange]]:
     """Send one probe per constraint of the operation's body (those `keywords` keeps); return what was sent and
     the accepted controls (the filled-out valid body, when it differs from `base`)."""
-    schema = ctx.contract.request_schema(operation)
+    schema = operation.request_schema
     if schema is None:
         return [], []
     body, controls, refused = base, [], ""
@@ -62,8 +63,8 @@ def probe_body(
         else:
             refused = f"; the valid body with its optional objects filled in was refused: {control.summary(100)}"
     sent: list[Sent] = []
-    constraints = [c for c in ctx.contract.body_constraints(schema) if keywords(c)]
-    for position, constraint in enumerate(constraints):
+    stated = [c for c in constraints.of_body(ctx.contract, schema) if keywords(c)]
+    for position, constraint in enumerate(stated):
         if position >= MAX_PROBES:
             not_verified(ctx, operation, constraint, f"more than {MAX_PROBES} constraints in one body")
             continue
@@ -82,7 +83,7 @@ def probe_parameters(
     each the valid request (`path` arguments, `query`, `body` keyword) with that one parameter changed."""
     sent: list[Sent] = []
     unknown = Constraint("query", (UNKNOWN_PARAMETER,), "unknown-parameter", {})
-    for constraint in [*ctx.contract.parameter_constraints(operation), unknown]:
+    for constraint in [*constraints.of_parameters(ctx.contract, operation), unknown]:
         probe = Probe(unknown, "1") if constraint is unknown else parameter_probe(ctx.contract, constraint)
         if isinstance(probe, str):
             not_verified(ctx, operation, constraint, probe)

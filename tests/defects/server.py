@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from collect_contract import SPEC_PATH
-from conformance.contract import Contract
+from collect_contract import SPEC_PATH, Contract
 from mockserver import Settings
 from mockserver.testing import serve_in_thread
 from tests.defects.app import DefectiveApp

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from collect_contract import Match
 from tests.defects.app import Call, Response
 from tests.defects.catalog import defect
 
@@ -102,7 +103,7 @@ async def equality_filter_mismatch(call: Call) -> Response:
         return {
             k: v
             for k, v in body.items()
-            if k == "business_unit_id" or filters.get(k) is None or filters[k].match != "equals"
+            if k == "business_unit_id" or filters.get(k) is None or filters[k].match is not Match.EQUALS
         }
 
     return await _search_with(call, drop)
@@ -112,7 +113,7 @@ async def equality_filter_mismatch(call: Call) -> Response:
 async def list_filter_mismatch(call: Call) -> Response:
     def first(body: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
         return {
-            k: v[:1] if k in filters and filters[k].match == "any_of" and isinstance(v, list) else v
+            k: v[:1] if k in filters and filters[k].match is Match.ANY_OF and isinstance(v, list) else v
             for k, v in body.items()
         }
 
@@ -137,7 +138,7 @@ async def range_filter_mismatch(call: Call) -> Response:
     def exclusive(body: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
         out = dict(body)
         for name, value in body.items():
-            if name in filters and filters[name].match == "range" and isinstance(value, list) and len(value) == 2:
+            if name in filters and filters[name].match is Match.RANGE and isinstance(value, list) and len(value) == 2:
                 out[name] = [value[0], _below(value[1])]
         return out
 
