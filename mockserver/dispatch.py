@@ -12,7 +12,7 @@ request goes through them in one call. docs/benchmarks.md has the measurements (
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from connexion.operations import OpenAPIOperation
 from connexion.security import SecurityHandlerFactory
 from starlette.types import Message, Receive, Scope, Send
 
+from collect_contract.paths import Router
 from mockserver.errors import NotFoundProblem, ResponseProblem, StorageProblem, problem_parts, server_error_parts
 from mockserver.resources import Caller
 from mockserver.storage import StoreError
@@ -39,37 +40,6 @@ from mockserver.validation import (
 logger = logging.getLogger(__name__)
 View = Callable[..., tuple[Any, int, dict[str, str]]]
 JSON = "application/json"
-
-
-class Router:
-    """Finds the contract path a request path names: static segments win over parameters, as in connexion.
-
-    Templates are indexed by their number of segments and their first segment, which the contract's paths always
-    start with, so a match looks at a handful of candidates.
-    """
-
-    def __init__(self, templates: Iterable[str]):
-        index: dict[tuple[int, str], list[tuple[list[str], str]]] = {}
-        for template in templates:
-            segments = template.strip("/").split("/")
-            index.setdefault((len(segments), segments[0]), []).append((segments, template))
-        for candidates in index.values():
-            candidates.sort(key=lambda c: [s.startswith("{") for s in c[0]])
-        self._index = index
-
-    def match(self, path: str) -> Iterable[tuple[str, dict[str, str]]]:
-        segments = path.strip("/").split("/")
-        for pattern, template in self._index.get((len(segments), segments[0]), ()):
-            params: dict[str, str] = {}
-            for expected, actual in zip(pattern, segments, strict=True):
-                if expected[0] == "{":
-                    if not actual:
-                        break
-                    params[expected[1:-1]] = actual
-                elif expected != actual:
-                    break
-            else:
-                yield template, params
 
 
 class Endpoint:
@@ -170,7 +140,7 @@ class Dispatcher:
 
     def __init__(self, endpoints: dict[tuple[str, str], Endpoint]):
         self.endpoints = endpoints
-        self.router = Router({template for template, _ in endpoints})
+        self.router = Router({template for template, _ in endpoints})  # the contract's router, one for all
 
     def route(self, scope: Scope) -> Route:
         """Route a request once; the result rides in the scope for the layers around the dispatcher."""
@@ -234,4 +204,4 @@ async def answer(send: Send, status: int, headers: dict[str, str], body: bytes) 
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["Dispatcher", "Endpoint", "Router", "answer"]
+__all__ = ["Dispatcher", "Endpoint", "answer"]
