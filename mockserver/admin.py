@@ -88,10 +88,10 @@ def admin_app(state: MockState) -> Router:
     async def health(_: Request) -> Response:
         db = state.db
         counts = {t: {c: db.count(t, c) for c in state.contract.resources} for t in db.tenants()}
-        storage = db.store.status()
+        storage = db.storage_status()
         return json_response(
             {
-                "status": "ok" if db.store.healthy else "degraded",
+                "status": "ok" if db.healthy else "degraded",
                 "storage": storage,
                 "tenants": db.tenants(),
                 "records": counts,

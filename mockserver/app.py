@@ -29,7 +29,7 @@ from mockserver.resolver import MockResolver
 from mockserver.resources import index_specs, range_specs
 from mockserver.settings import Settings
 from mockserver.state import MockState
-from mockserver.storage import StoreError, open_store
+from mockserver.storage import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class MockApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                close_database(self.state.db)
+                self.state.db.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -124,21 +124,18 @@ def create_app(settings: Settings | None = None) -> MockApp:
     # Any contract but the packaged one (proven by the tests) is checked against the conventions first.
     packaged = settings.spec_path == SPEC_PATH
     contract = Contract.from_path(SPEC_PATH) if packaged else conventions.load(settings.spec_path)
-    db = Database(
-        open_store(settings.db, fsync=settings.fsync),
-        index_specs(contract),
-        settings.compact_every,
-        range_specs(contract),
-        settings.compact_bytes,
+    store = open_store(
+        settings.db, fsync=settings.fsync, compact_every=settings.compact_every, compact_bytes=settings.compact_bytes
     )
+    db = Database(store, index_specs(contract), range_specs(contract))
     clock = Clock()
     try:
         open_database(db, settings, contract, clock)
     except BaseException:
-        db.store.close()  # the lock and the files go with the failed start
+        db.close()  # the lock and the files go with the failed start
         raise
     # Caller ids and paging keys are keyed with the database's own secret, which lives as long as its records.
-    secret = str(db.store.meta["secret"])
+    secret = db.secret
     state = MockState(
         settings=settings,
         contract=contract,
@@ -185,19 +182,5 @@ def open_database(db: Database, settings: Settings, contract: Contract, clock: C
         if loaded == 0 and settings.seed:
             data = seeding.read_directory(settings.fixtures, contract)
             seeding.load(db, contract, data, clock, validate=False, durable=False)
-            db.compact()
+            db.save()
     settle()
-    if db.store.pending:
-        # Fold the log of the last run into the snapshot, in the background: start does not wait for it.
-        if not db.store.compact_in_background(db.snapshot):
-            db.compact()  # no fork on this system: fold everything now, once
-
-
-def close_database(db: Database) -> None:
-    """Fold the log into the snapshot and release the files; a failure leaves the log, replayed at the next start."""
-    try:
-        db.compact()
-    except StoreError as exc:
-        logger.error("%s; the write-ahead log is kept and replayed at the next start (nothing is lost)", exc)
-    finally:
-        db.store.close()
