@@ -30,8 +30,10 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from mockserver import exposure, seeding
-from mockserver.errors import PROBLEM_JSON, BadRequestProblem, FieldError, MockProblem, json_bytes, problem_body
+from mockserver.connexion_adapter import ProblemException
+from mockserver.errors import BadRequestProblem, FieldError, MockProblem, json_bytes, problem_parts
 from mockserver.faults import METHODS, FaultError
+from mockserver.http_titles import title
 from mockserver.state import MockState
 from mockserver.storage import StoreError
 from mockserver.validation import parse_json, schema_errors
@@ -61,8 +63,10 @@ def json_response(data: Any, status: int = 200) -> Response:
 
 
 def problem(status: int, detail: str, errors: list[FieldError] | None = None) -> Response:
+    """A problem answer, rendered as the API's are (`errors.problem_parts`)."""
     ext = {"errors": [e.as_dict() for e in errors]} if errors else None
-    return Response(problem_body(status, detail, ext=ext), status_code=status, media_type=PROBLEM_JSON)
+    code, headers, body = problem_parts(ProblemException(status=status, title=title(status), detail=detail, ext=ext))
+    return Response(body, status_code=code, headers=headers)
 
 
 def admin_app(state: MockState) -> Router:

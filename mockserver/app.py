@@ -5,9 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connexion.operations import OpenAPIOperation
-from connexion.security import SecurityHandlerFactory
-from connexion.spec import OpenAPISpecification, Specification
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +12,7 @@ from collect_contract import SPEC_PATH, Contract
 from mockserver import conventions, seeding
 from mockserver.admin import admin_app
 from mockserver.auth import Auth
+from mockserver.connexion_adapter import SecurityHandlerFactory, load_specification, model_operation
 from mockserver.database import Database
 from mockserver.dispatch import Dispatcher, Endpoint, answer
 from mockserver.docs import docs_app
@@ -147,32 +145,16 @@ def create_app(settings: Settings | None = None) -> MockApp:
         clock=clock,
     )
     # Connexion loads and validates the contract, and models each operation for the dispatcher.
-    specification = load_specification(contract.spec, packaged=packaged)
+    specification = load_specification(contract.spec, proven=packaged)
     resolver = MockResolver(state)
     security = SecurityHandlerFactory(state.auth.security_map())
     endpoints = {}
     for operation in contract.operations.values():
-        modelled = OpenAPIOperation.from_spec(
-            specification, path=operation.path, method=operation.method, resolver=resolver
-        )
+        modelled = model_operation(specification, operation.path, operation.method, resolver)
         endpoints[(operation.path, operation.method)] = Endpoint(
             modelled, modelled.function, security, settings.validate_responses
         )
     return MockApp(state, Dispatcher(endpoints), admin_app(state), docs_app(specification, settings))
-
-
-class _ProvenSpecification(OpenAPISpecification):  # type: ignore[misc]
-    """The packaged contract: tests/test_contract.py proves it valid (connexion's check included), so a start does
-    not check it again, which is half a second of the start at 100,000 records."""
-
-    @classmethod
-    def _validate_spec(cls, spec: dict[str, Any]) -> None:
-        return None
-
-
-def load_specification(spec: dict[str, Any], packaged: bool) -> Specification:
-    """Connexion's model of the contract; any contract other than the packaged one is checked first."""
-    return _ProvenSpecification(spec) if packaged else Specification.load(spec)
 
 
 def open_database(db: Database, settings: Settings, contract: Contract, clock: Clock) -> None:

@@ -1,12 +1,12 @@
 """Serving the contract's operations: route, authenticate, validate, run the view, answer.
 
-Connexion does the checking, with its own parts: each operation is connexion's `OpenAPIOperation`, its
-credentials are verified by connexion's security handler factory, and its parameters and body are parsed by
-connexion's URI parser and checked by connexion's validator classes (as extended in `mockserver.validation`).
-What this module replaces is connexion's per-request middleware chain, whose layers (two routers, security,
-validation, lifespan and context middlewares, parameter and response decorators rebuilt per request) capped the
-mock at about a tenth of a bare Starlette endpoint; here each operation's checks are prepared once and a
-request goes through them in one call. docs/benchmarks.md has the measurements (Method).
+Each operation is connexion's `OpenAPIOperation`, its credentials are verified by connexion's security handlers
+and its parameters parsed by connexion's URI parser (all through `mockserver/connexion_adapter.py`); parameters
+and bodies are checked by `mockserver/validation.py`. What this module replaces is connexion's per-request
+middleware chain, whose layers (two routers, security, validation, lifespan and context middlewares, parameter and
+response decorators rebuilt per request) capped the mock at about a tenth of a bare Starlette endpoint; here each
+operation's checks are prepared once and a request goes through them in one call. docs/benchmarks.md has the
+measurements (Method).
 """
 
 from __future__ import annotations
@@ -17,25 +17,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest
-from connexion.middleware.security import SecurityOperation
-from connexion.operations import OpenAPIOperation
-from connexion.security import SecurityHandlerFactory
 from starlette.types import Message, Receive, Scope, Send
 
 from collect_contract.paths import Router
+from mockserver.connexion_adapter import (
+    ConnexionRequest,
+    OpenAPIOperation,
+    ProblemException,
+    RepeatableArrayParser,
+    SecurityHandlerFactory,
+    verification,
+)
 from mockserver.errors import NotFoundProblem, ResponseProblem, StorageProblem, problem_parts, server_error_parts
 from mockserver.resources import Caller
 from mockserver.storage import StoreError
-from mockserver.validation import (
-    BodyValidator,
-    ClientDisconnected,
-    ParamValidator,
-    ReadValidator,
-    RepeatableArrayParser,
-    schema_errors,
-)
+from mockserver.validation import BodyValidator, ClientDisconnected, ParamValidator, ReadValidator, schema_errors
 
 logger = logging.getLogger(__name__)
 View = Callable[..., tuple[Any, int, dict[str, str]]]
@@ -55,23 +51,11 @@ class Endpoint:
         self.operation = operation
         self.view = view
         self.parser = RepeatableArrayParser(operation.parameters, operation.body_definition())
-        self.params = ParamValidator(operation.parameters, self.parser, strict_validation=True)
-        self.verify = (
-            SecurityOperation.from_operation(
-                operation, next_app=None, security_handler_factory=security
-            ).verification_fn
-            if operation.security
-            else None
-        )
+        self.params = ParamValidator(operation.parameters)
+        self.verify = verification(operation, security)
         self.body: BodyValidator | None = None
         if operation.request_body:
-            self.body = BodyValidator(
-                schema=operation.body_schema(JSON),
-                required=operation.request_body.get("required", False),
-                nullable=False,
-                encoding="utf-8",
-                strict_validation=True,
-            )
+            self.body = BodyValidator(operation.body_schema(JSON), operation.request_body.get("required", False))
         self.responses = operation.responses if validate_responses else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

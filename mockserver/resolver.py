@@ -8,10 +8,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from connexion.resolver import Resolver
-
 from collect_contract import Kind, Operation
 from mockserver import handlers
+from mockserver.connexion_adapter import Resolver
 from mockserver.paging import PARAM as START_KEY
 from mockserver.resources import Caller, Collection, Response
 from mockserver.state import MockState

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from connexion.exceptions import ProblemException
 
 from collect_contract import Contract, Resource
 from mockserver import records
 from mockserver.database import Database
+from mockserver.errors import MockProblem
 from mockserver.storage import Change
 from mockserver.validation import MAX_RECORD_BYTES, ReadValidator, check_limits, schema_errors
 
@@ -98,7 +98,7 @@ def _check(resource: Resource, record: Record, where: str) -> None:
         raise SeedError(f"{where}: {'; '.join(str(e) for e in errors[:3])}")
     try:
         check_limits(record)
-    except ProblemException as exc:
+    except MockProblem as exc:
         raise SeedError(f"{where}: {exc.detail}") from None
     size = len(orjson.dumps(record))
     if size > MAX_RECORD_BYTES:
