@@ -28,8 +28,9 @@ from conformance.config import Config, log_path
 from conformance.errors import ConfigError, ConformanceError, Reason
 from conformance.progress import ProgressPrinter
 from conformance.registry import REGISTRY
-from conformance.report import Exit, Report
+from conformance.report import Report
 from conformance.runner import INTERNAL, Runner, unable
+from conformance.verdicts import Exit
 
 EXIT_USAGE, EXIT_UNABLE = int(Exit.USAGE), int(Exit.UNABLE)
 EPILOG = f"""exit status:

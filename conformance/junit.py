@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from conformance.report import ERROR, FAILED, NOT_VERIFIED, Outcome, Report
+from conformance.report import Outcome, Report
 from conformance.text import cut, printable
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED
 
 MESSAGE_LIMIT = 300  # characters of a message attribute
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"

@@ -49,10 +49,11 @@ from conformance.errors import (
 from conformance.failures import Failure
 from conformance.fuzzing import Fuzzer
 from conformance.http import Exchange, Session, Trace
-from conformance.registry import BEHAVIOUR, FUZZ, OTHER_TENANT, REGISTRY, RESPONSE, WRITES, Rule
-from conformance.report import ERROR, FAILED, NOT_VERIFIED, PASSED, Outcome, Report, Status
+from conformance.registry import REGISTRY, Driver, Need, Rule, RuleKind
+from conformance.report import Outcome, Report
 from conformance.schemathesis_bridge import as_check
 from conformance.sweep import sweep
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED, PASSED, Status
 
 API = "api"
 CLEANUP_SHARE = 0.2  # of the budget, kept back so that the run can always clean up after itself
@@ -89,7 +90,7 @@ class Runner:
         self.session = Session(self.config, self.contract)
         self.ctx = Context(self.config, self.contract, self.session)
         self.rules = REGISTRY.select(self.config.rules, self.config.skip_rules)
-        self.response_rules = [r for r in self.rules if r.kind == RESPONSE]
+        self.response_rules = [r for r in self.rules if r.kind is RuleKind.RESPONSE]
         self.collector = Collector(self.session.redact, self.response_rules, self.session.secret)
         self.session.observers.append(self.collector.observe)
         self.session.taps.append(self.ctx.coverage.observe)
@@ -112,13 +113,13 @@ class Runner:
         resources = list(self.contract.resources.values())
         return [Unit(rule, r.collection) for rule in self.rules for r in resources if rule.applies_to(r)]
 
-    def drivers(self, rule: Rule, resource: str) -> list[tuple[str, str]]:
+    def drivers(self, rule: Rule, resource: str) -> list[tuple[Driver, str]]:
         """The (driver, resource) runs whose traffic a response or fuzz rule judges."""
-        if rule.kind == RESPONSE:
-            return [("sweep", resource)]
-        found = [("fuzz.operations", resource)] if "fuzz.operations" in rule.drivers else []
-        if "fuzz.links" in rule.drivers and not self.config.read_only:
-            found.append(("fuzz.links", API))
+        if rule.kind is RuleKind.RESPONSE:
+            return [(Driver.SWEEP, resource)]
+        found = [(Driver.FUZZ_OPERATIONS, resource)] if Driver.FUZZ_OPERATIONS in rule.drivers else []
+        if Driver.FUZZ_LINKS in rule.drivers and not self.config.read_only:
+            found.append((Driver.FUZZ_LINKS, API))
         return found
 
     # -- execution ----------------------------------------------------------------------------------------------
@@ -138,16 +139,18 @@ class Runner:
         """Every unit, in a pool of `workers` threads: sweeps, behaviour checks, fuzzing, then the judgements."""
         units = self.units()
         drivers = list(
-            dict.fromkeys(d for u in units if u.rule.kind != BEHAVIOUR for d in self.drivers(u.rule, u.resource))
+            dict.fromkeys(
+                d for u in units if u.rule.kind is not RuleKind.BEHAVIOUR for d in self.drivers(u.rule, u.resource)
+            )
         )
-        behaviour = [u for u in units if u.rule.kind == BEHAVIOUR]
-        judged = [u for u in units if u.rule.kind != BEHAVIOUR]
+        behaviour = [u for u in units if u.rule.kind is RuleKind.BEHAVIOUR]
+        judged = [u for u in units if u.rule.kind is not RuleKind.BEHAVIOUR]
         with ThreadPoolExecutor(max_workers=self.config.workers) as pool:
             # Tasks start in submission order, so a judgement never waits on a driver that no thread has begun.
-            for driver in (d for d in drivers if d[0] == "sweep"):
+            for driver in (d for d in drivers if d[0] is Driver.SWEEP):
                 pool.submit(self.ensure_driver, *driver)
             futures = [pool.submit(self.outcome, u) for u in behaviour]
-            for driver in (d for d in drivers if d[0] != "sweep"):
+            for driver in (d for d in drivers if d[0] is not Driver.SWEEP):
                 pool.submit(self.ensure_driver, *driver)
             futures += [pool.submit(self.outcome, u) for u in judged]
             for done, future in enumerate(as_completed(futures), 1):
@@ -159,7 +162,7 @@ class Runner:
 
     def outcome(self, unit: Unit) -> Outcome:
         started = time.monotonic()
-        if unit.rule.kind == BEHAVIOUR:
+        if unit.rule.kind is RuleKind.BEHAVIOUR:
             result = self._behaviour(unit)
         else:
             for driver in self.drivers(unit.rule, unit.resource):
@@ -171,9 +174,9 @@ class Runner:
         return result
 
     def _unmet(self, rule: Rule) -> Ending | None:
-        if WRITES in rule.needs and self.config.read_only:
+        if Need.WRITES in rule.needs and self.config.read_only:
             return Ending(NOT_VERIFIED, "needs writes (--read-only)", Reason.READ_ONLY)
-        if OTHER_TENANT in rule.needs and not self.config.other_tenant:
+        if Need.OTHER_TENANT in rule.needs and not self.config.other_tenant:
             reason = "needs --other-tenant (a tenant the token must not reach)"
             return Ending(NOT_VERIFIED, reason, Reason.NEEDS_OTHER_TENANT)
         return None
@@ -213,11 +216,11 @@ class Runner:
         gaps = [e for e in endings if e.status == NOT_VERIFIED]
         if drivers and len(gaps) == len(drivers):  # no driver produced traffic to judge
             return _outcome(unit, Ending(NOT_VERIFIED, "; ".join(e.reason for e in gaps), gaps[0].why))
-        if self._fuzzer is not None and unit.rule.drivers == ("fuzz.links",):
+        if self._fuzzer is not None and unit.rule.drivers == (Driver.FUZZ_LINKS,):
             unexercised = self._fuzzer.unexercised(unit.resource)
             if unexercised:
                 return _outcome(unit, Ending(NOT_VERIFIED, unexercised, Reason.NO_TRAFFIC))
-        if not self.collector.saw(unit.resource) and unit.rule.kind == RESPONSE:
+        if not self.collector.saw(unit.resource) and unit.rule.kind is RuleKind.RESPONSE:
             return _outcome(unit, Ending(NOT_VERIFIED, "no response of this resource to judge", Reason.NO_TRAFFIC))
         return Outcome(unit.rule.id, unit.resource, PASSED)
 
@@ -249,7 +252,7 @@ class Runner:
         step = self.collector.step(1, exchange)
         return f"{step.request} answered {step.response}"
 
-    def ensure_driver(self, driver: str, resource: str) -> None:
+    def ensure_driver(self, driver: Driver, resource: str) -> None:
         """Run a driver once; other threads that need it wait for it."""
         key = (driver, resource)
         with self._lock:
@@ -271,10 +274,10 @@ class Runner:
             finally:
                 event.set()
 
-    def _drive(self, driver: str, resource: str) -> None:
-        if driver == "sweep":
+    def _drive(self, driver: Driver, resource: str) -> None:
+        if driver is Driver.SWEEP:
             sweep(self.ctx, self.contract.resources[resource])
-        elif driver == "fuzz.operations":
+        elif driver is Driver.FUZZ_OPERATIONS:
             self.fuzzer().operations(self.contract.resources[resource])
         else:
             self.fuzzer().links()
@@ -283,7 +286,7 @@ class Runner:
         with self._lock:
             if self._fuzzer is None:
                 checks = [as_check(r.check) for r in self.response_rules]
-                checks += [r.check for r in self.rules if r.kind == FUZZ]
+                checks += [r.check for r in self.rules if r.kind is RuleKind.FUZZ]
                 self._fuzzer = Fuzzer(self.ctx, checks, self._record_fuzz_failure)
             return self._fuzzer
 

@@ -144,8 +144,12 @@ class Collection:
                 return value
         return value
 
+    def find(self, caller: Caller, record_id: str) -> Record | None:
+        """The caller's tenant's record `record_id`, or None."""
+        return self.db.get(caller.tenant, self.name, record_id)
+
     def require(self, caller: Caller, record_id: str) -> Record:
-        record = self.db.get(caller.tenant, self.name, record_id)
+        record = self.find(caller, record_id)
         if record is None:
             raise NotFoundProblem(f"No {self.resource.noun} {shown_value(record_id)} in tenant '{caller.tenant}'")
         return record

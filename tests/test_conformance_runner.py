@@ -10,7 +10,7 @@ import pytest
 
 from conformance import REGISTRY, Config, Reason, Runner, Verdict, output
 from conformance.progress import ProgressPrinter
-from conformance.report import ERROR, FAILED, NOT_VERIFIED
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED
 from tests.defects import load
 from tests.defects.server import OTHER_TENANT, TENANT, TOKEN
 

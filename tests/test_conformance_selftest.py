@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance import REGISTRY, Config, Runner
-from conformance.report import PASSED
+from conformance.verdicts import PASSED
 from tests.defects import load
 from tests.defects.server import OTHER_TENANT, TENANT, TOKEN
 

@@ -19,8 +19,8 @@ from conformance.coverage import ConstraintProbe
 from conformance.http import Exchange
 from conformance.probes import UNKNOWN_PARAMETER, Probe, body_probe, filled, parameter_probe
 from conformance.rules._support import succeeded
+from conformance.verdicts import Status
 
-NOT_VERIFIED = "not verified"
 MAX_PROBES = 400  # per operation and body: the contract's largest body (an invoice) has about 150 constraints
 
 
@@ -103,7 +103,7 @@ def _record(ctx: Context, operation: Operation, probe: Probe, exchange: Exchange
 
 def record_probe(ctx: Context, operation: Operation, constraint: Constraint, exchange: Exchange, expected: int) -> Sent:
     """A probe sent: into the coverage view, with its verdict."""
-    verdict = "passed" if exchange.status == expected else "failed"
+    verdict = Status.PASSED if exchange.status == expected else Status.FAILED
     ctx.coverage.constraint(
         ConstraintProbe(operation.operation_id, constraint.location, constraint.keyword, exchange.status, verdict)
     )
@@ -112,7 +112,7 @@ def record_probe(ctx: Context, operation: Operation, constraint: Constraint, exc
 
 def not_verified(ctx: Context, operation: Operation, constraint: Constraint, why: str) -> None:
     ctx.coverage.constraint(
-        ConstraintProbe(operation.operation_id, constraint.location, constraint.keyword, None, NOT_VERIFIED, why)
+        ConstraintProbe(operation.operation_id, constraint.location, constraint.keyword, None, Status.NOT_VERIFIED, why)
     )
 
 

@@ -20,7 +20,7 @@ from conformance.errors import Reason, SafetyError, Skipped
 from conformance.failures import BrokenLink, InvalidDataAccepted, ServerErrorResponse
 from conformance.http import Exchange, created_id
 from conformance.ledger import Ownership
-from conformance.registry import WRITES, fuzz_rule
+from conformance.registry import Driver, Need, fuzz_rule
 from conformance.schemathesis_bridge import exchange_of
 from conformance.validators import server_set
 
@@ -33,7 +33,7 @@ REJECTION_STATUSES = ["400", "404"]
     "No request, valid or not, is answered with a 5xx.",
     source="000 L242 (500 General server error)",
     failure=ServerErrorResponse,
-    drivers=("fuzz.operations", "fuzz.links"),
+    drivers=(Driver.FUZZ_OPERATIONS, Driver.FUZZ_LINKS),
 )
 def no_server_error(ctx: Any, response: Any, case: Any) -> None:
     if response.status_code >= 500:
@@ -48,7 +48,7 @@ def no_server_error(ctx: Any, response: Any, case: Any) -> None:
     "path it cannot route), never accepted.",
     source="000 L236; collect.yaml info (Limits: anything beyond is a 400)",
     failure=InvalidDataAccepted,
-    drivers=("fuzz.operations",),
+    drivers=(Driver.FUZZ_OPERATIONS,),
 )
 def invalid_data_rejected(ctx: Any, response: Any, case: Any) -> None:
     try:
@@ -67,8 +67,8 @@ def invalid_data_rejected(ctx: Any, response: Any, case: Any) -> None:
     "the contract's links right away: no 404, each answer is that record, and a read holds the values created.",
     source="000 L291-299; NOTES.md Responses (X-Record-Id, links)",
     failure=BrokenLink,
-    drivers=("fuzz.links",),
-    needs=(WRITES,),  # the stateful run creates records
+    drivers=(Driver.FUZZ_LINKS,),
+    needs=(Need.WRITES,),  # the stateful run creates records
 )
 def links_reach_created_records(ctx: Any, response: Any, case: Any) -> None:
     linked = linked_create(ctx.internals, case)

@@ -20,7 +20,7 @@ from conformance.failures import (
 )
 from conformance.http import Exchange
 from conformance.probes import MISSING, valid_value
-from conformance.registry import OTHER_TENANT, response_rule, rule
+from conformance.registry import Need, response_rule, rule
 from conformance.rules._probing import Sent, not_verified, probe_body, probe_parameters, record_probe, summary
 from conformance.rules._support import expect_status, lookups, sample_record, succeeded, unchanged
 from conformance.rules.scope import scope_overrides, search_body, stored_in_scope
@@ -199,7 +199,7 @@ def missing_credentials_are_401(ctx: Context, resource: Resource) -> None:
     "The credential used on a tenant it does not cover (--other-tenant) is a 403, for lists, records and lookups.",
     source="000 L238 (403 Forbidden); collect.yaml info (Authentication)",
     failure=ForeignTenantAllowed,
-    needs=(OTHER_TENANT,),
+    needs=(Need.OTHER_TENANT,),
 )
 def other_tenant_is_403(ctx: Context, resource: Resource) -> None:
     other = ctx.config.other_tenant
