@@ -45,5 +45,3 @@ def load() -> dict[str, Handler]:
     from mockserver.handlers import batches, invoices  # noqa: F401
 
     return HANDLERS
-
-
