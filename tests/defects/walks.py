@@ -24,7 +24,12 @@ def _key(response: Response) -> str | None:
     return key or response.header("x-last-evaluated-key")
 
 
-@defect("IncompleteWalk", "paging.full-walk", "a page that has a successor loses its last record")
+@defect(
+    "IncompleteWalk",
+    "paging.full-walk",
+    "a page that has a successor loses its last record",
+    also=("paging.count", "paging.stable-under-inserts"),
+)
 async def incomplete_walk(call: Call) -> Response:
     response = await call.forward()
     body = response.json()
@@ -54,7 +59,10 @@ async def bad_start_key_accepted(call: Call) -> Response:
 
 
 @defect(
-    "WalkDisturbedByInserts", "paging.stable-under-inserts", "keys are offsets: a create between pages repeats a record"
+    "WalkDisturbedByInserts",
+    "paging.stable-under-inserts",
+    "keys are offsets: a create between pages repeats a record",
+    also=("paging.count",),
 )
 async def walk_disturbed_by_inserts(call: Call) -> Response:
     issued: dict[str, tuple[int, Any]] = call.memory.setdefault("keys", {})
@@ -146,7 +154,10 @@ async def range_filter_mismatch(call: Call) -> Response:
 
 
 @defect(
-    "BusinessUnitLeak", "search.business-unit-scope", "a search answers for the business unit of the previous search"
+    "BusinessUnitLeak",
+    "search.business-unit-scope",
+    "a search answers for the business unit of the previous search",
+    also=("search.lists", "search.range-inclusive"),
 )
 async def business_unit_leak(call: Call) -> Response:
     previous: dict[str, Any] = call.memory.setdefault("unit", {})
