@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -158,18 +158,8 @@ def rule(
             with observing(failure):
                 return check(ctx, resource)
 
-        REGISTRY.register(
-            Rule(
-                id=rule_id,
-                statement=statement,
-                source=source,
-                failure=failure,
-                check=observed,
-                needs=frozenset(needs),
-                applies=applies,
-                tests=(_name(check),),
-            )
-        )
+        declared = _declared(rule_id, statement, source, failure, check)
+        REGISTRY.register(replace(declared, check=observed, needs=frozenset(needs), applies=applies))
         return check
 
     return register
@@ -181,18 +171,8 @@ def response_rule(
     """Register a response check `check(exchange)`, judged on every response of the run."""
 
     def register(check: Callable[..., Any]) -> Callable[..., Any]:
-        REGISTRY.register(
-            Rule(
-                id=rule_id,
-                statement=statement,
-                source=source,
-                failure=failure,
-                check=check,
-                kind=RuleKind.RESPONSE,
-                drivers=tuple(Driver),
-                tests=(_name(check),),
-            )
-        )
+        declared = _declared(rule_id, statement, source, failure, check)
+        REGISTRY.register(replace(declared, kind=RuleKind.RESPONSE, drivers=tuple(Driver)))
         return check
 
     return register
@@ -210,22 +190,16 @@ def fuzz_rule(
     """Register a Schemathesis check `(ctx, response, case)` that the fuzz drivers run."""
 
     def register(check: Callable[..., Any]) -> Callable[..., Any]:
-        REGISTRY.register(
-            Rule(
-                id=rule_id,
-                statement=statement,
-                source=source,
-                failure=failure,
-                check=check,
-                kind=RuleKind.FUZZ,
-                needs=frozenset(needs),
-                drivers=drivers,
-                tests=(_name(check),),
-            )
-        )
+        declared = _declared(rule_id, statement, source, failure, check)
+        REGISTRY.register(replace(declared, kind=RuleKind.FUZZ, needs=frozenset(needs), drivers=drivers))
         return check
 
     return register
+
+
+def _declared(rule_id: str, statement: str, source: str, failure: type[Failure], check: Callable[..., Any]) -> Rule:
+    """A behaviour rule as its decorator declares it; the decorators of the other kinds replace what differs."""
+    return Rule(id=rule_id, statement=statement, source=source, failure=failure, check=check, tests=(_name(check),))
 
 
 def _unwrapped(check: Callable[..., Any]) -> Callable[..., Any]:
