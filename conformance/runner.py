@@ -29,8 +29,10 @@ from pathlib import Path
 
 import httpx
 import requests
+import yaml
 
-from collect_contract import Contract, Kind
+from collect_contract import SPEC_PATH, Contract, Kind
+from collect_contract.structure import StructureError, load_checked
 from conformance import output
 from conformance import rules as _rules  # noqa: F401  (registers the catalog)
 from conformance.cleanup import clean_up
@@ -39,6 +41,7 @@ from conformance.config import Config
 from conformance.context import Context
 from conformance.errors import (
     BudgetExhausted,
+    ConfigError,
     ConformanceError,
     NotVerified,
     Reason,
@@ -86,7 +89,7 @@ class Runner:
 
     def __init__(self, config: Config):
         self.config = config.with_seed()
-        self.contract = Contract.from_path(self.config.spec)
+        self.contract = read_contract(self.config.spec)
         self.session = Session(self.config, self.contract)
         self.ctx = Context(self.config, self.contract, self.session)
         self.rules = REGISTRY.select(self.config.rules, self.config.skip_rules)
@@ -356,6 +359,20 @@ def settings_of(config: Config) -> dict[str, object]:
         "paging_records", "tolerate", "accept_partial",
     )  # fmt: skip
     return {name: getattr(config, name) for name in names}
+
+
+def read_contract(path: Path) -> Contract:
+    """The contract to check against; one that is not the packaged one (proven by the tests) is checked first, so
+    that a contract the suite cannot read is a ConfigError naming each break, not a traceback."""
+    if path == SPEC_PATH:
+        return Contract.from_path(path)
+    try:
+        return load_checked(path)
+    except StructureError as exc:
+        raise ConfigError.bad_value("spec", path, str(exc)) from None
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else " ".join(str(exc).split())
+        raise ConfigError.bad_value("spec", path, f"It cannot be read as YAML: {why}.") from None
 
 
 def _outcome(unit: Unit, ending: Ending) -> Outcome:

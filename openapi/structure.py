@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from collect_contract.document import TENANT, Refs, json_schema, operations_of, reference_of
+from collect_contract.document import TENANT, Refs, json_schema, load_spec, operations_of, reference_of
 from collect_contract.model import Contract
 from collect_contract.paths import Shape, is_parameter, segments, shape_of
 
 ITEM_METHODS = ("get", "put", "patch", "delete")
+GUIDE = 'docs/architecture.md, "Conventions a contract must follow"'
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,31 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.what}"
+
+
+class StructureError(ValueError):
+    """A document the model cannot read; `violations` names every break."""
+
+    def __init__(self, path: Path, violations: list[Violation]):
+        self.path, self.violations = path, violations
+        lines = "\n".join(f"  - {v}" for v in violations)
+        super().__init__(f"the contract {path} does not have the structure it is read with (see {GUIDE}):\n{lines}")
+
+
+def load_checked(path: Path) -> Contract:
+    """The contract at `path`, checked first: valid OpenAPI 3.0 with the structure the model reads. Raises
+    StructureError naming every break, OSError or yaml.YAMLError for a file that cannot be read as YAML."""
+    spec = load_spec(path)
+    if not isinstance(spec, dict):
+        raise StructureError(path, [Violation("file", "not an OpenAPI description (the document is not a mapping)")])
+    violations = check_openapi(spec) or check_document(spec)
+    if violations:
+        raise StructureError(path, violations)
+    contract = Contract(spec)
+    violations = check_model(contract)
+    if violations:
+        raise StructureError(path, violations)
+    return contract
 
 
 def check_openapi(spec: dict[str, Any]) -> list[Violation]:
