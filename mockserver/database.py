@@ -290,13 +290,14 @@ class Database:
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Apply a group of changes in memory and write them to the store; undone in memory if it refuses them."""
+        applied = []
+        for change in changes:  # one at a time: a record changed twice is undone to what it was before both
+            applied.append((change, self._current(change)))
+            self.apply_in_memory([change])
         if self._group is not None:
-            for change in changes:
-                self._group.append((change, self._current(change)))
-                self.apply_in_memory([change])
-            return
-        with self.atomic():
-            self.apply(changes)
+            self._group.extend(applied)  # the enclosing atomic() writes them
+        else:
+            self._write(applied)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -308,13 +309,24 @@ class Database:
         self._group = group
         try:
             yield
-            self._store.write([change for change, _ in group])
         except BaseException:
-            for change, before in reversed(group):
-                self._undo(change, before)
+            self._undo_all(group)
             raise
         finally:
             self._group = None
+        self._write(group)
+
+    def _write(self, applied: list[tuple[Change, tuple[int, Record] | None]]) -> None:
+        """Write changes already applied in memory; if the store refuses them, undo them there too."""
+        try:
+            self._store.write([change for change, _ in applied])
+        except BaseException:
+            self._undo_all(applied)
+            raise
+
+    def _undo_all(self, applied: list[tuple[Change, tuple[int, Record] | None]]) -> None:
+        for change, before in reversed(applied):
+            self._undo(change, before)
 
     def _current(self, change: Change) -> tuple[int, Record] | None:
         table = self.tables.get((change.tenant, change.collection))
