@@ -218,6 +218,7 @@ class Contract:
         self.refs = Refs(spec)
         self.resources: dict[str, Resource] = {}
         self.operations: dict[str, Operation] = {}
+        self._by_route: dict[tuple[str, str], list[Operation]] = {}  # (path, method) -> its operation
         self._derive()
         self.router = Router(dict.fromkeys(o.path for o in self.operations.values()))
 
@@ -255,7 +256,6 @@ class Contract:
                 self._add_resource(segments(path)[0], op)
         for resource in self.resources.values():
             self._add_references(resource)
-        self._by_route: dict[tuple[str, str], list[Operation]] = {}
         for path, method, op, item in operations_of(self.spec):
             operation = self._classify(path, method, op, item)
             self.operations[operation.operation_id] = operation
