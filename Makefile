@@ -34,7 +34,7 @@ help:
 	@echo 'make serve        the mock at http://127.0.0.1:8080 on data/collect.json, seeded on first start'
 	@echo '                  (PORT=8081 HOST=127.0.0.1 DB=data/other.json ARGS="--no-seed --page-size 20")'
 	@echo 'make test         the project'"'"'s tests (what CI runs, with make check)'
-	@echo 'make check        ruff format --check, ruff check, mypy --strict; make lint fixes formatting'
+	@echo 'make check        ruff format --check, ruff check, mypy --strict, lint-imports (the layers); make lint fixes formatting'
 	@echo 'make conformance  the conformance suite against a fresh mock: reports/conformance.md and .xml'
 	@echo 'make fuzz         Schemathesis against a fresh mock (EXAMPLES=200 SEED=7); log in reports/'
 	@echo 'make bench        the benchmark (needs wrk); writes docs/benchmarks.md'
@@ -87,6 +87,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 conformance: $(STAMP)
 	$(BIN)/collect-conformance --spawn-mock --report reports/conformance.md --junit-xml reports/conformance.xml

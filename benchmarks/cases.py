@@ -18,8 +18,7 @@ from typing import Any
 
 from benchmarks.data import DataSet
 from benchmarks.wrk import Request
-from collect_contract import SPEC_PATH
-from mockserver.contract import Contract
+from collect_contract import SPEC_PATH, Contract
 
 TENANT = "acme"
 LOOKUPS = ("by-batch", "by-period", "by-status", "search-date", "search-open")  # answer pages, not one record
@@ -50,7 +49,7 @@ def _spread(items: list[str], limit: int) -> list[str]:
 @cache
 def read_only_fields() -> frozenset[str]:
     """The invoice's server-managed fields, as the mock reads them from the contract (read once per run)."""
-    return Contract.from_path(SPEC_PATH).resource_for_schema("Invoice").read_only
+    return Contract.from_path(SPEC_PATH).resource_of_schema("Invoice").read_only
 
 
 def create_body(invoices: list[Record], batches: list[Record], read_only: frozenset[str]) -> Record:

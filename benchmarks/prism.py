@@ -18,7 +18,7 @@ import httpx
 from benchmarks.servers import Server
 from benchmarks.wrk import TOKEN
 from collect_contract import SPEC_PATH
-from conformance.spawn import free_port
+from collect_process import free_port
 
 PACKAGE = "@stoplight/prism-cli"
 VERSION = "5.16.0"

@@ -8,7 +8,6 @@ snapshot, a restart on the same files, then a GET for every create the mock answ
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import time
@@ -20,7 +19,7 @@ import httpx
 
 from benchmarks.servers import Server
 from benchmarks.wrk import TOKEN, Request
-from conformance.spawn import free_port
+from collect_process import ServerProcess, free_port
 
 ADMIN_TOKEN = "dev-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -173,21 +172,15 @@ def conformance(bin_dir: Path, log: Path, timeout: float) -> Conformance:
         return Conformance("absent", exit_code=probe.returncode, tail=(probe.stderr or probe.stdout).strip()[-400:])
     started = time.perf_counter()
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(command), "--spawn-mock"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        suite = ServerProcess([str(command), "--spawn-mock"], name="collect-conformance", output=out).start()
         try:
-            code: int | None = process.wait(timeout=timeout)
+            code: int | None = suite.process.wait(timeout=timeout) if suite.process else None
         except subprocess.TimeoutExpired:
             code = None
         finally:
-            if process.poll() is None:  # timed out, or Ctrl-C: end the suite and the mock it spawned
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            # Timed out, or Ctrl-C: SIGTERM lets the suite stop the mock it spawned (in a process group of its
+            # own), then SIGKILL ends what is left of the suite's group.
+            suite.stop(grace=30)
     elapsed = time.perf_counter() - started
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-10:])
     state = "timeout" if code is None else "passed" if code == 0 else "failed"

@@ -27,7 +27,8 @@ from benchmarks.results import Results, SizeInfo, label
 from benchmarks.rounds import run_rounds, write_scripts
 from benchmarks.servers import Server
 from benchmarks.walk import walk_all
-from conformance.spawn import free_port, mock_command
+from collect_process import free_port
+from conformance.spawn import mock_command
 
 Print = Callable[[str], None]
 CEILING = "benchmarks.ceiling"

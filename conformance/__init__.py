@@ -27,8 +27,9 @@ from conformance.errors import (
 )
 from conformance.failures import Failure
 from conformance.registry import REGISTRY, Rule
-from conformance.report import Exit, FailureRecord, Outcome, Report, Status, Verdict
+from conformance.report import FailureRecord, Outcome, Report
 from conformance.runner import Runner, run
+from conformance.verdicts import Exit, Status, Verdict
 
 __all__ = [
     "BudgetExhausted",

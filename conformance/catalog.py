@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from conformance import rules  # noqa: F401  (registers the catalog)
-from conformance.registry import BEHAVIOUR, REGISTRY, Rule
+from conformance.registry import REGISTRY, Rule, RuleKind
 
 
 def checked_by(rule: Rule) -> str:
     """The check, and for response and fuzz rules the tests whose traffic it judges."""
     check = f"`{rule.tests[0]}`" if rule.tests else ""
-    if rule.kind == BEHAVIOUR:
+    if rule.kind is RuleKind.BEHAVIOUR:
         return check
     return f"{check} on every response of {', '.join(rule.drivers)}"
 

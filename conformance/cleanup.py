@@ -18,8 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from collect_contract import Kind, Resource
 from conformance.context import Context
-from conformance.contract import Resource
 from conformance.ledger import Ownership
 from conformance.report import Cleanup
 
@@ -41,7 +41,7 @@ def clean_up(ctx: Context) -> Cleanup:
         for resource in ctx.deletable():
             removed = _remove(ctx, resource, why)
             if removed:
-                result.removed[resource.name] = result.removed.get(resource.name, 0) + removed
+                result.removed[resource.collection] = result.removed.get(resource.collection, 0) + removed
         if not ctx.session.ledger.count():
             break
     ledger = ctx.session.ledger
@@ -58,9 +58,9 @@ def _confirm_pending(ctx: Context) -> None:
     """Read back the ids workflow creates reported and no check has read yet (fuzzing makes most of them)."""
     ledger = ctx.session.ledger
     for resource in ctx.contract.resources.values():
-        _parallel(ctx, functools.partial(ctx.confirm, resource.name), ledger.pending(resource.name))
-        for record_id in ledger.pending(resource.name):
-            ledger.abandon(resource.name, record_id, "a create reported it, and a GET of it answers no record")
+        _parallel(ctx, functools.partial(ctx.confirm, resource.collection), ledger.pending(resource.collection))
+        for record_id in ledger.pending(resource.collection):
+            ledger.abandon(resource.collection, record_id, "a create reported it, and a GET of it answers no record")
 
 
 def _check_deleted(ctx: Context, result: Cleanup) -> None:
@@ -78,11 +78,13 @@ def _check_deleted(ctx: Context, result: Cleanup) -> None:
 
 
 def _remove(ctx: Context, resource: Resource, why: dict[tuple[str, str], str]) -> int:
-    ledger, name = ctx.session.ledger, resource.name
+    ledger, name = ctx.session.ledger, resource.collection
     ids = ledger.ids(name)
     answers: dict[str, str] = {}
-    if "delete" in resource.operations:
-        for record_id, exchange in zip(ids, _parallel(ctx, lambda i: ctx.call(name, "delete", id=i), ids), strict=True):
+    if Kind.DELETE in resource.operations:
+        for record_id, exchange in zip(
+            ids, _parallel(ctx, lambda i: ctx.call(name, Kind.DELETE, id=i), ids), strict=True
+        ):
             answers[record_id] = exchange.summary()
     else:
         for start in range(0, len(ids), CHUNK):
@@ -111,17 +113,17 @@ def _settle(
     """A record is removed once a GET of it answers 404, whatever the delete answered; else remember why not."""
     ledger = ctx.session.ledger
     if status == 404:
-        ledger.discard(resource.name, record_id)
+        ledger.discard(resource.collection, record_id)
         return
-    ledger.revive(resource.name, record_id)  # a delete that answered success and left the record
-    if ledger.state(resource.name, record_id) is Ownership.OWNED:
-        why[(resource.name, record_id)] = f"{answer}; then GET answered {status}"
+    ledger.revive(resource.collection, record_id)  # a delete that answered success and left the record
+    if ledger.state(resource.collection, record_id) is Ownership.OWNED:
+        why[(resource.collection, record_id)] = f"{answer}; then GET answered {status}"
 
 
 def _unlink(ctx: Context) -> None:
     """Empty the many-valued self-references (a batch's dependents) of the records still left."""
     for resource in ctx.contract.resources.values():
-        fields = [f for f, (schema, many) in resource.references.items() if many and schema == resource.schema_name]
-        for record_id in ctx.session.ledger.ids(resource.name) if fields else []:
+        fields = [f for f, ref in resource.references.items() if ref.many and ref.target == resource.collection]
+        for record_id in ctx.session.ledger.ids(resource.collection) if fields else []:
             patch = [{"op": "add", "path": f"/{f}", "value": []} for f in fields]
-            ctx.call(resource.name, "patch", id=record_id, json=patch)
+            ctx.call(resource.collection, Kind.PATCH, id=record_id, json=patch)

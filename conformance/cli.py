@@ -14,10 +14,13 @@ Results go to stdout, progress to stderr. The report files are written whatever 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 import traceback
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,9 @@ from conformance.config import Config, log_path
 from conformance.errors import ConfigError, ConformanceError, Reason
 from conformance.progress import ProgressPrinter
 from conformance.registry import REGISTRY
-from conformance.report import Exit, Report
+from conformance.report import Report
 from conformance.runner import INTERNAL, Runner, unable
+from conformance.verdicts import Exit
 
 EXIT_USAGE, EXIT_UNABLE = int(Exit.USAGE), int(Exit.UNABLE)
 EPILOG = f"""exit status:
@@ -119,21 +123,40 @@ def list_rules() -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.list_rules:
         return list_rules()
+    with _terminate_unwinds():
+        try:
+            with spawn.spawned_mock() if args.spawn_mock else nullcontext() as mock:
+                spawned = {"rate_limit": 0.0, **vars(mock)} if mock else {}
+                return execute(config_from(args, **spawned))
+        except ConfigError as exc:
+            print(f"collect-conformance: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except ConformanceError as exc:  # the mock did not start: no config to run with, the files still tell
+            return _could_not_start(args, str(exc))
+        except KeyboardInterrupt:
+            return 130
+
+
+@contextmanager
+def _terminate_unwinds() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C while the run lasts, so that a spawned mock (in a process group of its own) is
+    stopped; the previous handler is back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with spawn.spawned_mock() if args.spawn_mock else nullcontext() as mock:
-            spawned = {"rate_limit": 0.0, **vars(mock)} if mock else {}
-            return execute(config_from(args, **spawned))
-    except ConfigError as exc:
-        print(f"collect-conformance: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ConformanceError as exc:  # the mock did not start: no config to run with, the files still tell
-        return _could_not_start(args, str(exc))
-    except KeyboardInterrupt:
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def execute(config: Config) -> int:

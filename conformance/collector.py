@@ -172,4 +172,4 @@ def _find(exchanges: list[Exchange], wanted: Exchange | None) -> int | None:
 
 
 def _resource(exchange: Exchange) -> str:
-    return exchange.operation.resource or API if exchange.operation else API
+    return (exchange.operation.collection or API) if exchange.operation else API

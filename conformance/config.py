@@ -12,10 +12,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from collect_contract import SPEC_PATH
-from conformance.contract import ID_PATTERN
 from conformance.errors import ConfigError, Reason
 from conformance.safety import unsafe_secret
 from conformance.tolerance import KNOWN
+from conformance.validators import ID_PATTERN
 
 ENV_PREFIX = "COLLECT_CONFORMANCE_"
 

@@ -18,15 +18,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from collect_contract import Contract, Kind, Resource
 from conformance import failures
 from conformance.config import Config
-from conformance.contract import Contract, Resource
 from conformance.coverage import Coverage
 from conformance.errors import Reason, SetupError, Skipped
 from conformance.factory import Bodies, Record, dependency_order
 from conformance.http import Client, Exchange, Session, created_id, json_kind, unnamed
 from conformance.ledger import Ownership
 from conformance.safety import MISSING_PREFIX
+from conformance.validators import server_set
 
 READ_BACK_DELAYS = (0.1, 0.3, 0.9)
 T = TypeVar("T")
@@ -104,7 +105,7 @@ class Context:
         """Create a record of the run's own and return it as stored (read back when the create answers with a
         token); `Skipped` (not verified) when the target refuses the create or answers a record not the run's."""
         exchange = self.client.call(
-            self.resource(collection).operations["create"].operation_id, json=self.body(collection, **overrides)
+            self.resource(collection).operations[Kind.CREATE].operation_id, json=self.body(collection, **overrides)
         )
         return self.created(collection, exchange)
 
@@ -183,7 +184,7 @@ class Context:
             )
         record = self._identical(collection, record_id, exchange)
         if written is not None:
-            differences = differing(written, record, self.resource(collection).server_set)
+            differences = differing(written, record, server_set(self.resource(collection)))
             if differences:
                 _observed(
                     received="; ".join(differences),
@@ -214,19 +215,20 @@ class Context:
         return dict(record)
 
     def get(self, collection: str, record_id: str, **params: Any) -> Exchange:
-        return self.call(collection, "get", id=record_id, params=params or None)
+        return self.call(collection, Kind.GET, id=record_id, params=params or None)
 
-    def call(self, collection: str, kind: str, **kwargs: Any) -> Exchange:
-        """Call the `kind` operation (create, get, replace, patch, search, batch, ...) of a resource."""
-        return self.client.call(self.resource(collection).operations[kind].operation_id, **kwargs)
+    def call(self, collection: str, kind: Kind | str, **kwargs: Any) -> Exchange:
+        """Call the `kind` operation (create, get, replace, patch, search, batch, ...) of a resource; ValueError
+        for a kind that does not exist, KeyError for one the resource does not have."""
+        return self.client.call(self.resource(collection).operations[Kind(kind)].operation_id, **kwargs)
 
     def batch(self, collection: str, operations: list[Record]) -> Exchange:
-        return self.call(collection, "batch", json={"operations": operations})
+        return self.call(collection, Kind.BATCH, json={"operations": operations})
 
     def delete(self, collection: str, record_id: str) -> Exchange:
         """Delete with the resource's DELETE operation, or else a batch delete operation."""
-        if "delete" in self.resource(collection).operations:
-            return self.call(collection, "delete", id=record_id)
+        if Kind.DELETE in self.resource(collection).operations:
+            return self.call(collection, Kind.DELETE, id=record_id)
         return self.batch(collection, [{"operation": "delete", "id": record_id}])
 
     def deletable(self) -> list[Resource]:

@@ -16,8 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from conformance.verdicts import Status
+
 if TYPE_CHECKING:
-    from conformance.contract import Operation
+    from collect_contract import Operation
     from conformance.http import Exchange
 
 
@@ -29,7 +31,7 @@ class ConstraintProbe:
     location: str  # where the constraint sits: "body.line_items[0].quantity", "query.fields", "path.status"
     keyword: str  # the constraint: "enum", "maximum", "pattern", "required", "x-conditional-required", ...
     status: int | None  # the status the target answered (None: not sent)
-    verdict: str  # "passed", "failed" or "not verified"
+    verdict: Status  # passed, failed or not verified
     reason: str = ""  # why a probe was not verified (not sent)
 
 

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from conformance.contract import Contract, Resource
+from collect_contract import Contract, Resource
 
 Record = dict[str, Any]
 
@@ -21,13 +21,13 @@ def dependency_order(contract: Contract) -> list[Resource]:
     done: dict[str, Resource] = {}
 
     def visit(resource: Resource, path: tuple[str, ...]) -> None:
-        if resource.name in done or resource.name in path:
+        if resource.collection in done or resource.collection in path:
             return
-        for target, _ in resource.references.values():
-            other = contract.resource_of_schema(target)
+        for reference in resource.references.values():
+            other = contract.resources[reference.target]
             if other is not resource:
-                visit(other, (*path, resource.name))
-        done[resource.name] = resource
+                visit(other, (*path, resource.collection))
+        done[resource.collection] = resource
 
     for resource in contract.resources.values():
         visit(resource, ())
@@ -51,10 +51,9 @@ class Bodies:
             body["business_unit_id"] = self.business_unit
         if "fiscal_year_id" in resource.fields:
             body["fiscal_year_id"] = self.fiscal_year
-        for name, (schema_name, many) in resource.references.items():
-            referenced = self.contract.resource_of_schema(schema_name)
-            value = None if referenced is resource else target(referenced.name)
-            if many:
+        for name, reference in resource.references.items():
+            value = None if reference.target == resource.collection else target(reference.target)
+            if reference.many:
                 body[name] = []
             elif value is None:
                 body.pop(name, None)

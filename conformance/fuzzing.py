@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, Phase
 from hypothesis.errors import HypothesisException
 from schemathesis.errors import FailureGroup
 
+from collect_contract import METHODS, Kind, Operation, Resource
 from conformance.context import Context
-from conformance.contract import METHODS, Operation, Resource
 from conformance.errors import BudgetExhausted, SafetyError, SetupError, Skipped
 from conformance.failures import Failure, InvalidDataAccepted
 from conformance.rules.fuzz import REJECTION_STATUSES, follow_create_links, linked_create, links_reach_created_records
@@ -122,7 +122,7 @@ class CaseMapper:
         operation = self.operation(case)
         params = dict(case.path_parameters or {})
         if not operation.is_safe and "id" in params and not harmless_id(params["id"]):
-            params["id"] = self.pick(operation.resource or "")
+            params["id"] = self.pick(operation.collection or "")
         if params != (case.path_parameters or {}):
             case.path_parameters = params  # an assignment, not an in-place edit: Schemathesis re-judges the mode
         if isinstance(case.body, (dict, list)) and operation.resource:
@@ -143,30 +143,30 @@ class CaseMapper:
             return str(next(self._pools[collection]))
 
     def map_body(self, operation: Operation, body: Any) -> Any:
-        resource = self.ctx.resource(operation.resource or "")
-        if operation.kind in ("create", "replace") or operation.kind == "custom" and operation.method == "put":
+        resource = self.ctx.resource(operation.collection or "")
+        if operation.kind in (Kind.CREATE, Kind.REPLACE) or operation.kind is Kind.CUSTOM and operation.method == "put":
             return self.map_record(resource, body)
-        if operation.kind == "batch" and isinstance(body, dict) and isinstance(body.get("operations"), list):
+        if operation.kind is Kind.BATCH and isinstance(body, dict) and isinstance(body.get("operations"), list):
             for item in body["operations"]:
                 if not isinstance(item, dict):
                     continue
                 if isinstance(item.get("object"), dict):
                     item["object"] = self.map_record(resource, item["object"])
                 if item.get("operation") != "create" and not harmless_id(item.get("id")):
-                    item["id"] = self.pick(resource.name)
+                    item["id"] = self.pick(resource.collection)
         return body
 
     def map_record(self, resource: Resource, record: Any) -> Any:
         """Reference fields that hold text name the run's records instead (so that creates can succeed)."""
         if not isinstance(record, dict):
             return record
-        for name, (schema_name, many) in resource.references.items():
+        for name, reference in resource.references.items():
             value = record.get(name)
-            if many and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            if reference.many and isinstance(value, list) and all(isinstance(v, str) for v in value):
                 record[name] = []
-            elif not many and isinstance(value, str):
+            elif not reference.many and isinstance(value, str):
                 try:
-                    target = self.ctx.world(self.ctx.contract.resource_of_schema(schema_name).name)
+                    target = self.ctx.world(reference.target)
                 except (Skipped, SetupError):
                     continue  # no record of the run to name: the generated value stays
                 record[name] = str(target["id"])
@@ -279,7 +279,7 @@ class Fuzzer:
             followed, failures = follow_create_links(self.ctx, resource)
         except (Skipped, SetupError, Failure):
             return  # the create was refused, or not the run's own: nothing followed (see `unexercised`)
-        self.links_followed[resource.name] += followed
+        self.links_followed[resource.collection] += followed
         for failure in failures:
             self.on_failure(failure)
 
@@ -316,7 +316,7 @@ class Fuzzer:
 
             def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
                 if linked_create(self.recorder, case) is not None:
-                    fuzzer.links_followed[fuzzer.mapper.operation(case).resource or ""] += 1
+                    fuzzer.links_followed[fuzzer.mapper.operation(case).collection or ""] += 1
                 fuzzer.validate(case, response, transport_kwargs=kwargs, recorder=self.recorder)
 
         return ConformanceStateMachine

@@ -10,8 +10,8 @@ from __future__ import annotations
 import schemathesis
 
 from conformance import rules  # noqa: F401  (registers the catalog)
-from conformance.registry import FUZZ, REGISTRY, RESPONSE
+from conformance.registry import REGISTRY, RuleKind
 from conformance.schemathesis_bridge import as_check
 
-CHECKS = [schemathesis.check(as_check(rule.check)) for rule in REGISTRY.all() if rule.kind == RESPONSE]
-CHECKS += [schemathesis.check(rule.check) for rule in REGISTRY.all() if rule.kind == FUZZ]
+CHECKS = [schemathesis.check(as_check(rule.check)) for rule in REGISTRY.all() if rule.kind is RuleKind.RESPONSE]
+CHECKS += [schemathesis.check(rule.check) for rule in REGISTRY.all() if rule.kind is RuleKind.FUZZ]

@@ -9,7 +9,8 @@ from functools import cache
 import jinja2
 
 from conformance import render
-from conformance.report import ERROR, NOT_VERIFIED, Report
+from conformance.report import Report
+from conformance.verdicts import ERROR, NOT_VERIFIED
 
 
 @cache

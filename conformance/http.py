@@ -27,8 +27,8 @@ import httpx
 import requests
 from requests.adapters import HTTPAdapter
 
+from collect_contract import Contract, Kind, Operation
 from conformance.config import Config
-from conformance.contract import Contract, Operation
 from conformance.ledger import Ledger
 from conformance.safety import TOKEN_VARIABLE, Gate, Guard, Redactor
 from conformance.text import has_unprintable
@@ -339,20 +339,20 @@ def register_changes(ledger: Ledger, exchange: Exchange) -> None:
     that names no record is remembered too, since whatever it stored cannot be cleaned up.
     """
     operation = exchange.operation
-    if operation is None or operation.resource is None or not 200 <= exchange.status < 300:
+    if operation is None or operation.collection is None or not 200 <= exchange.status < 300:
         return
-    collection = operation.resource
-    if operation.kind == "create":
+    collection = operation.collection
+    if operation.kind is Kind.CREATE:
         created = created_id(exchange)
         if created is None:
             ledger.unidentified(collection, f"{operation.label} answered {exchange.status} {unnamed(exchange)}")
         else:
             ledger.claim(collection, created, _record_named(exchange.json_or_none(), created), _sent(exchange))
-    elif operation.kind == "delete":
+    elif operation.kind is Kind.DELETE:
         ledger.discard(collection, exchange.path_params.get("id", ""))
-    elif operation.kind in ("replace", "patch"):
+    elif operation.kind in (Kind.REPLACE, Kind.PATCH):
         ledger.revive(collection, exchange.path_params.get("id", ""))  # a server that revives a deleted record
-    elif operation.kind == "batch":
+    elif operation.kind is Kind.BATCH:
         _register_batch(ledger, collection, exchange)
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from conformance.report import ERROR, FAILED, NOT_VERIFIED, Outcome, Report
+from conformance.report import Outcome, Report
 from conformance.text import cut, printable
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED
 
 MESSAGE_LIMIT = 300  # characters of a message attribute
 FULL_FINDINGS, LISTED_FINDINGS = 3, 20  # findings of one unit shown in full, and listed a line each

@@ -47,14 +47,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per rule and resource that the selection keeps."""
     if "conformance_unit" not in metafunc.fixturenames:
         return
-    from collect_contract import SPEC_PATH
+    from collect_contract import SPEC_PATH, Contract
     from conformance import rules  # noqa: F401  (registers the catalog)
-    from conformance.contract import Contract
     from conformance.registry import REGISTRY
 
     selected = REGISTRY.select(_option(metafunc.config, "rules") or (), _option(metafunc.config, "skip_rules") or ())
     resources = list(Contract.from_path(SPEC_PATH).resources.values())
-    units = [(rule.id, r.name) for rule in selected for r in resources if rule.applies_to(r)]
+    units = [(rule.id, r.collection) for rule in selected for r in resources if rule.applies_to(r)]
     metafunc.parametrize("conformance_unit", units, ids=[f"{rule}[{resource}]" for rule, resource in units])
 
 

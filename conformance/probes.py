@@ -17,7 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.contract import MAX_DEPTH, Constraint, Contract, ValuePath
+from collect_contract import Contract
+from collect_contract.constraints import MAX_DEPTH, Constraint, ValuePath
+from conformance.validators import request_validator
 
 MISSING: Any = object()
 UNKNOWN_FIELD = "cfz_unknown_field"
@@ -160,7 +162,7 @@ def body_probe(
     if value is MISSING:
         return f"no value breaks {constraint.keyword} of {constraint.location} alone"
     probe = _replaced(body, constraint.path, value)
-    errors = list(contract.request_validator(schema).iter_errors(probe))
+    errors = list(request_validator(contract, schema).iter_errors(probe))
     if constraint.keyword in ("x-conditional-required", "x-references"):
         wrong = [e.message for e in errors]  # the contract's own keywords: the schema must still hold
     else:

@@ -12,8 +12,9 @@ from typing import TextIO
 
 from conformance.config import Config
 from conformance.render import MARK, exit_line, units_text
-from conformance.report import ERROR, FAILED, NOT_VERIFIED, Outcome, Report
+from conformance.report import Outcome, Report
 from conformance.text import cut, printable
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED
 
 MAX_GROUPS_PRINTED = 10  # per kind; the report files list the rest
 REASON_LIMIT = 200

@@ -17,40 +17,78 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
+from collect_contract import Resource
 from conformance.errors import ConfigError
 from conformance.failures import Failure, observing
 
-BEHAVIOUR, RESPONSE, FUZZ = "behaviour", "response", "fuzz"
-# Catalog order of the areas (the issue's order); rules keep their registration order within an area.
-AREAS: tuple[str, ...] = ("ids", "status", "schema", "paging", "projection", "patch", "versioning", "search")
-AREAS += ("tenancy", "batch", "delete", "dependents", "fuzz")
-# What a rule needs beyond the one tenant: writes (not in --read-only) or a second tenant (--other-tenant).
-WRITES, OTHER_TENANT = "writes", "other_tenant"
+
+class RuleKind(StrEnum):
+    """How a rule's check is run (see the module docstring)."""
+
+    BEHAVIOUR = "behaviour"
+    RESPONSE = "response"
+    FUZZ = "fuzz"
 
 
-@dataclass(frozen=True)
+class Area(StrEnum):
+    """The first part of a rule's id, in catalog order (the issue's); rules keep their registration order within
+    an area."""
+
+    IDS = "ids"
+    STATUS = "status"
+    SCHEMA = "schema"
+    PAGING = "paging"
+    PROJECTION = "projection"
+    PATCH = "patch"
+    VERSIONING = "versioning"
+    SEARCH = "search"
+    TENANCY = "tenancy"
+    BATCH = "batch"
+    DELETE = "delete"
+    DEPENDENTS = "dependents"
+    FUZZ = "fuzz"
+
+
+class Need(StrEnum):
+    """What a rule needs beyond the one tenant: writes (not in --read-only) or a second tenant (--other-tenant)."""
+
+    WRITES = "writes"
+    OTHER_TENANT = "other_tenant"
+
+
+class Driver(StrEnum):
+    """What sends the requests whose answers response and fuzz rules judge."""
+
+    SWEEP = "sweep"  # one ordinary call of every operation, and a few bad ones (conformance/sweep.py)
+    FUZZ_OPERATIONS = "fuzz.operations"  # Schemathesis on every operation, valid and invalid data
+    FUZZ_LINKS = "fuzz.links"  # Schemathesis' stateful sequences along the contract's links
+    PROBES = "every probe"  # the requests of the behaviour checks
+
+
+@dataclass(frozen=True, kw_only=True)
 class Rule:
-    id: str
+    id: str  # `area.name`, its area one of `Area`
     statement: str
     source: str  # seed pages and lines, e.g. "000 L7; 004 L283"
     failure: type[Failure]
     check: Callable[..., Any]
-    kind: str = BEHAVIOUR
-    needs: frozenset[str] = frozenset()
-    # Which resources the rule applies to (None: all); given a `conformance.contract.Resource`.
-    applies: Callable[[Any], bool] | None = None
-    # For response and fuzz rules: the tests whose traffic they judge.
-    drivers: tuple[str, ...] = ()
-    tests: tuple[str, ...] = field(default=())
+    kind: RuleKind = RuleKind.BEHAVIOUR
+    needs: frozenset[Need] = frozenset()
+    # Which resources the rule applies to (None: all).
+    applies: Callable[[Resource], bool] | None = None
+    # For response and fuzz rules: the drivers whose traffic they judge.
+    drivers: tuple[Driver, ...] = ()
+    tests: tuple[str, ...] = ()  # the checks, as `module.function`
 
     @property
-    def area(self) -> str:
-        return self.id.split(".", 1)[0]
+    def area(self) -> Area:
+        return Area(self.id.split(".", 1)[0])
 
-    def applies_to(self, resource: Any) -> bool:
+    def applies_to(self, resource: Resource) -> bool:
         return self.applies is None or bool(self.applies(resource))
 
 
@@ -61,6 +99,8 @@ class Registry:
         self._rules: dict[str, Rule] = {}
 
     def register(self, rule: Rule) -> Rule:
+        if rule.id.split(".", 1)[0] not in set(Area):
+            raise ValueError(f"rule {rule.id!r} is in no known area ({', '.join(Area)})")
         if rule.id in self._rules and _unwrapped(self._rules[rule.id].check) is not _unwrapped(rule.check):
             raise ValueError(f"rule {rule.id!r} is registered twice")
         if rule.failure.rule != rule.id:
@@ -74,8 +114,8 @@ class Registry:
         return self._rules[rule_id]
 
     def all(self) -> list[Rule]:
-        position = {area: i for i, area in enumerate(AREAS)}
-        return sorted(self._rules.values(), key=lambda rule: position.get(rule.area, len(AREAS)))
+        position = {area: i for i, area in enumerate(Area)}
+        return sorted(self._rules.values(), key=lambda rule: position[rule.area])
 
     def select(self, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[Rule]:
         """The rules named (by id or area) in `include` (all when empty), minus those named in `exclude`."""
@@ -103,8 +143,8 @@ def rule(
     *,
     source: str,
     failure: type[Failure],
-    needs: Iterable[str] = (WRITES,),
-    applies: Callable[[Any], bool] | None = None,
+    needs: Iterable[Need] = (Need.WRITES,),
+    applies: Callable[[Resource], bool] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a behaviour check `check(ctx, resource)` as the rule `rule_id`.
 
@@ -118,11 +158,8 @@ def rule(
             with observing(failure):
                 return check(ctx, resource)
 
-        REGISTRY.register(
-            Rule(
-                rule_id, statement, source, failure, observed, BEHAVIOUR, frozenset(needs), applies, (), (_name(check),)
-            )
-        )
+        declared = _declared(rule_id, statement, source, failure, check)
+        REGISTRY.register(replace(declared, check=observed, needs=frozenset(needs), applies=applies))
         return check
 
     return register
@@ -135,10 +172,8 @@ def response_rule(
     False did not judge that response (not one it applies to); a unit whose check judged none is not verified."""
 
     def register(check: Callable[..., Any]) -> Callable[..., Any]:
-        drivers = ("sweep", "fuzz.operations", "fuzz.links", "every probe")
-        REGISTRY.register(
-            Rule(rule_id, statement, source, failure, check, RESPONSE, frozenset(), None, drivers, (_name(check),))
-        )
+        declared = _declared(rule_id, statement, source, failure, check)
+        REGISTRY.register(replace(declared, kind=RuleKind.RESPONSE, drivers=tuple(Driver)))
         return check
 
     return register
@@ -150,18 +185,22 @@ def fuzz_rule(
     *,
     source: str,
     failure: type[Failure],
-    drivers: tuple[str, ...],
-    needs: Iterable[str] = (),
+    drivers: tuple[Driver, ...],
+    needs: Iterable[Need] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a Schemathesis check `(ctx, response, case)` that the fuzz drivers run."""
 
     def register(check: Callable[..., Any]) -> Callable[..., Any]:
-        REGISTRY.register(
-            Rule(rule_id, statement, source, failure, check, FUZZ, frozenset(needs), None, drivers, (_name(check),))
-        )
+        declared = _declared(rule_id, statement, source, failure, check)
+        REGISTRY.register(replace(declared, kind=RuleKind.FUZZ, needs=frozenset(needs), drivers=drivers))
         return check
 
     return register
+
+
+def _declared(rule_id: str, statement: str, source: str, failure: type[Failure], check: Callable[..., Any]) -> Rule:
+    """A behaviour rule as its decorator declares it; the decorators of the other kinds replace what differs."""
+    return Rule(id=rule_id, statement=statement, source=source, failure=failure, check=check, tests=(_name(check),))
 
 
 def _unwrapped(check: Callable[..., Any]) -> Callable[..., Any]:

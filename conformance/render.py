@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from conformance.coverage import OperationCoverage
 from conformance.registry import REGISTRY
-from conformance.report import ERROR, FAILED, NOT_VERIFIED, PASSED, Exit, Group, Report, Status, Verdict
+from conformance.report import Group, Report
 from conformance.text import cut
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED, PASSED, Exit, Status, Verdict
 
 MARK = {PASSED: "✓", FAILED: "✗", ERROR: "!", NOT_VERIFIED: "–"}
 MAX_UNITS_LISTED = 5  # units named per group; the rest are counted
@@ -102,7 +103,7 @@ def constraints_text(entry: OperationCoverage) -> str:
     if not probes:
         return ""
     counts = Counter(p.verdict for p in probes)
-    tally = ", ".join(f"{counts[v]} {v}" for v in ("passed", "failed", "not verified") if counts[v])
+    tally = ", ".join(f"{counts[v]} {v}" for v in (PASSED, FAILED, NOT_VERIFIED) if counts[v])
     kinds = ", ".join(sorted({p.keyword for p in probes}))
     return f"{len(probes)} ({tally}): {kinds}"
 

@@ -17,39 +17,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
 from typing import Any
 
 from conformance.coverage import OperationCoverage
 from conformance.errors import Reason
 from conformance.text import signature
-
-
-class Status(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-    NOT_VERIFIED = "not verified"
-
-
-PASSED, FAILED, ERROR, NOT_VERIFIED = Status.PASSED, Status.FAILED, Status.ERROR, Status.NOT_VERIFIED
-
-
-class Verdict(StrEnum):
-    PASS = "PASS"
-    PARTIAL = "PARTIAL"
-    FAIL = "FAIL"
-    UNABLE = "COULD NOT RUN"
-
-
-class Exit(IntEnum):
-    """The exit codes of `collect-conformance`."""
-
-    PASS = 0
-    FAIL = 1
-    USAGE = 2
-    UNABLE = 3
-    PARTIAL = 4
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED, Exit, Status, Verdict
 
 
 @dataclass

@@ -29,16 +29,19 @@ from pathlib import Path
 
 import httpx
 import requests
+import yaml
 
+from collect_contract import SPEC_PATH, Contract, Kind
+from collect_contract.structure import StructureError, load_checked
 from conformance import output
 from conformance import rules as _rules  # noqa: F401  (registers the catalog)
 from conformance.cleanup import clean_up
 from conformance.collector import Collector
 from conformance.config import Config
 from conformance.context import Context
-from conformance.contract import Contract
 from conformance.errors import (
     BudgetExhausted,
+    ConfigError,
     ConformanceError,
     NotVerified,
     Reason,
@@ -49,11 +52,12 @@ from conformance.errors import (
 from conformance.failures import Failure
 from conformance.fuzzing import Fuzzer
 from conformance.http import Exchange, Session, Trace
-from conformance.registry import BEHAVIOUR, FUZZ, OTHER_TENANT, REGISTRY, RESPONSE, WRITES, Rule
-from conformance.report import ERROR, FAILED, NOT_VERIFIED, PASSED, Outcome, Report, Status
+from conformance.registry import REGISTRY, Driver, Need, Rule, RuleKind
+from conformance.report import Outcome, Report
 from conformance.schemathesis_bridge import as_check
 from conformance.sweep import sweep
 from conformance.text import cut, printable
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED, PASSED, Status
 
 API = "api"
 CLEANUP_SHARE = 0.2  # of the budget, kept back so that the run can always clean up after itself
@@ -86,11 +90,11 @@ class Runner:
 
     def __init__(self, config: Config):
         self.config = config.with_seed()
-        self.contract = Contract.from_path(self.config.spec)
+        self.contract = read_contract(self.config.spec)
         self.session = Session(self.config, self.contract)
         self.ctx = Context(self.config, self.contract, self.session)
         self.rules = REGISTRY.select(self.config.rules, self.config.skip_rules)
-        self.response_rules = [r for r in self.rules if r.kind == RESPONSE]
+        self.response_rules = [r for r in self.rules if r.kind is RuleKind.RESPONSE]
         self.collector = Collector(self.session.redact, self.response_rules, self.session.secret)
         self.session.observers.append(self.collector.observe)
         self.session.taps.append(self.ctx.coverage.observe)
@@ -111,15 +115,15 @@ class Runner:
 
     def units(self) -> list[Unit]:
         resources = list(self.contract.resources.values())
-        return [Unit(rule, r.name) for rule in self.rules for r in resources if rule.applies_to(r)]
+        return [Unit(rule, r.collection) for rule in self.rules for r in resources if rule.applies_to(r)]
 
-    def drivers(self, rule: Rule, resource: str) -> list[tuple[str, str]]:
+    def drivers(self, rule: Rule, resource: str) -> list[tuple[Driver, str]]:
         """The (driver, resource) runs whose traffic a response or fuzz rule judges."""
-        if rule.kind == RESPONSE:
-            return [("sweep", resource)]
-        found = [("fuzz.operations", resource)] if "fuzz.operations" in rule.drivers else []
-        if "fuzz.links" in rule.drivers and not self.config.read_only:
-            found.append(("fuzz.links", API))
+        if rule.kind is RuleKind.RESPONSE:
+            return [(Driver.SWEEP, resource)]
+        found = [(Driver.FUZZ_OPERATIONS, resource)] if Driver.FUZZ_OPERATIONS in rule.drivers else []
+        if Driver.FUZZ_LINKS in rule.drivers and not self.config.read_only:
+            found.append((Driver.FUZZ_LINKS, API))
         return found
 
     # -- execution ----------------------------------------------------------------------------------------------
@@ -129,7 +133,7 @@ class Runner:
         first = next(iter(self.contract.resources.values()))
         try:
             with self.session.tracing("preflight"):
-                exchange = self.ctx.call(first.name, "list", observe=False)
+                exchange = self.ctx.call(first.collection, Kind.LIST, observe=False)
         except httpx.HTTPError as exc:
             raise TargetError(f"cannot reach {self.config.base_url}: {self.session.redact(str(exc))}") from None
         if exchange.status in (401, 403):
@@ -139,16 +143,18 @@ class Runner:
         """Every unit, in a pool of `workers` threads: sweeps, behaviour checks, fuzzing, then the judgements."""
         units = self.units()
         drivers = list(
-            dict.fromkeys(d for u in units if u.rule.kind != BEHAVIOUR for d in self.drivers(u.rule, u.resource))
+            dict.fromkeys(
+                d for u in units if u.rule.kind is not RuleKind.BEHAVIOUR for d in self.drivers(u.rule, u.resource)
+            )
         )
-        behaviour = [u for u in units if u.rule.kind == BEHAVIOUR]
-        judged = [u for u in units if u.rule.kind != BEHAVIOUR]
+        behaviour = [u for u in units if u.rule.kind is RuleKind.BEHAVIOUR]
+        judged = [u for u in units if u.rule.kind is not RuleKind.BEHAVIOUR]
         with ThreadPoolExecutor(max_workers=self.config.workers) as pool:
             # Tasks start in submission order, so a judgement never waits on a driver that no thread has begun.
-            for driver in (d for d in drivers if d[0] == "sweep"):
+            for driver in (d for d in drivers if d[0] is Driver.SWEEP):
                 pool.submit(self.ensure_driver, *driver)
             futures = [pool.submit(self.outcome, u) for u in behaviour]
-            for driver in (d for d in drivers if d[0] != "sweep"):
+            for driver in (d for d in drivers if d[0] is not Driver.SWEEP):
                 pool.submit(self.ensure_driver, *driver)
             futures += [pool.submit(self.outcome, u) for u in judged]
             for done, future in enumerate(as_completed(futures), 1):
@@ -160,7 +166,7 @@ class Runner:
 
     def outcome(self, unit: Unit) -> Outcome:
         started = time.monotonic()
-        if unit.rule.kind == BEHAVIOUR:
+        if unit.rule.kind is RuleKind.BEHAVIOUR:
             result = self._behaviour(unit)
         else:
             for driver in self.drivers(unit.rule, unit.resource):
@@ -172,9 +178,9 @@ class Runner:
         return result
 
     def _unmet(self, rule: Rule) -> Ending | None:
-        if WRITES in rule.needs and self.config.read_only:
+        if Need.WRITES in rule.needs and self.config.read_only:
             return Ending(NOT_VERIFIED, "needs writes (--read-only)", Reason.READ_ONLY)
-        if OTHER_TENANT in rule.needs and not self.config.other_tenant:
+        if Need.OTHER_TENANT in rule.needs and not self.config.other_tenant:
             reason = "needs --other-tenant (a tenant the token must not reach)"
             return Ending(NOT_VERIFIED, reason, Reason.NEEDS_OTHER_TENANT)
         return None
@@ -214,11 +220,11 @@ class Runner:
         gaps = [e for e in endings if e.status == NOT_VERIFIED]
         if drivers and len(gaps) == len(drivers):  # no driver produced traffic to judge
             return _outcome(unit, Ending(NOT_VERIFIED, "; ".join(e.reason for e in gaps), gaps[0].why))
-        if self._fuzzer is not None and unit.rule.drivers == ("fuzz.links",):
+        if self._fuzzer is not None and unit.rule.drivers == (Driver.FUZZ_LINKS,):
             unexercised = self._fuzzer.unexercised(unit.resource)
             if unexercised:
                 return _outcome(unit, Ending(NOT_VERIFIED, unexercised, Reason.NO_TRAFFIC))
-        if unit.rule.kind == RESPONSE and not self.collector.has_judged(unit.rule.id, unit.resource):
+        if unit.rule.kind is RuleKind.RESPONSE and not self.collector.has_judged(unit.rule.id, unit.resource):
             what = "that the rule applies to" if self.collector.saw(unit.resource) else "to judge"
             return _outcome(unit, Ending(NOT_VERIFIED, f"no response of this resource {what}", Reason.NO_TRAFFIC))
         return Outcome(unit.rule.id, unit.resource, PASSED)
@@ -251,7 +257,7 @@ class Runner:
         step = self.collector.step(1, exchange)
         return f"{step.request} answered {step.response}"
 
-    def ensure_driver(self, driver: str, resource: str) -> None:
+    def ensure_driver(self, driver: Driver, resource: str) -> None:
         """Run a driver once; other threads that need it wait for it."""
         key = (driver, resource)
         with self._lock:
@@ -273,10 +279,10 @@ class Runner:
             finally:
                 event.set()
 
-    def _drive(self, driver: str, resource: str) -> None:
-        if driver == "sweep":
+    def _drive(self, driver: Driver, resource: str) -> None:
+        if driver is Driver.SWEEP:
             sweep(self.ctx, self.contract.resources[resource])
-        elif driver == "fuzz.operations":
+        elif driver is Driver.FUZZ_OPERATIONS:
             self.fuzzer().operations(self.contract.resources[resource])
         else:
             self.fuzzer().links()
@@ -285,7 +291,7 @@ class Runner:
         with self._lock:
             if self._fuzzer is None:
                 checks = [as_check(r.check) for r in self.response_rules]
-                checks += [r.check for r in self.rules if r.kind == FUZZ]
+                checks += [r.check for r in self.rules if r.kind is RuleKind.FUZZ]
                 self._fuzzer = Fuzzer(self.ctx, checks, self._record_fuzz_failure)
             return self._fuzzer
 
@@ -376,6 +382,20 @@ def settings_of(config: Config) -> dict[str, object]:
         "paging_records", "tolerate", "accept_partial",
     )  # fmt: skip
     return {name: getattr(config, name) for name in names}
+
+
+def read_contract(path: Path) -> Contract:
+    """The contract to check against; one that is not the packaged one (proven by the tests) is checked first, so
+    that a contract the suite cannot read is a ConfigError naming each break, not a traceback."""
+    if path == SPEC_PATH:
+        return Contract.from_path(path)
+    try:
+        return load_checked(path)
+    except StructureError as exc:
+        raise ConfigError.bad_value("spec", path, str(exc)) from None
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else " ".join(str(exc).split())
+        raise ConfigError.bad_value("spec", path, f"It cannot be read as YAML: {why}.") from None
 
 
 def _outcome(unit: Unit, ending: Ending) -> Outcome:

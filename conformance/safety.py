@@ -20,9 +20,10 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote
 
-from conformance.contract import ID_PATTERN, Contract
+from collect_contract import Contract, Kind
 from conformance.errors import BudgetExhausted, ForeignRecordError, ReadOnlyViolation
 from conformance.ledger import Ledger, Ownership
+from conformance.validators import ID_PATTERN
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MISSING_PREFIX = "cfz-missing-"
@@ -159,16 +160,16 @@ class Gate:
         if found is None:
             raise ForeignRecordError(f"{method} {path}: not an operation of the contract")
         operation, params = found
-        if operation.kind == "warm_up":
+        if operation.kind is Kind.WARM_UP:
             return  # no tenant, no data: the contract says it changes nothing
         if tenant != self.tenant:
             raise ForeignRecordError(f"{method} {path}: writes go to tenant {self.tenant!r} only")
-        collection = operation.resource or ""
+        collection = operation.collection or ""
         if "id" in params:
             refusal = self._refusal(collection, unquote(params["id"]))
             if refusal:
                 raise ForeignRecordError(f"{method} {path}: {params['id']!r} {refusal}")
-        if operation.kind == "batch":
+        if operation.kind is Kind.BATCH:
             self._check_batch(collection, body)
 
     def _refusal(self, collection: str, record_id: Any) -> str | None:

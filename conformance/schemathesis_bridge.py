@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from conformance.contract import Contract
+from collect_contract import Contract
 from conformance.http import Exchange
 
 CheckFunction = Callable[[Any, Any, Any], None]

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from collect_contract import Kind, Operation, Resource
 from conformance.context import Context
-from conformance.contract import Operation, Resource
 from conformance.errors import Skipped
 from conformance.rules._support import lookups, sample_record, scratch_fields
 from conformance.rules.scope import search_body
 
 
 def sweep(ctx: Context, resource: Resource) -> None:
-    name = resource.name
+    name = resource.collection
     try:
         record = sample_record(ctx, name)
     except Skipped:
@@ -28,8 +28,8 @@ def sweep(ctx: Context, resource: Resource) -> None:
     ctx.get(name, record["id"])
     ctx.get(name, record["id"], fields="id")
     ctx.get(name, ctx.missing_id())
-    ctx.call(name, "list")
-    ctx.call(name, "list", params={"fields": "id", "cfz_unknown": "1"})
+    ctx.call(name, Kind.LIST)
+    ctx.call(name, Kind.LIST, params={"fields": "id", "cfz_unknown": "1"})
     for lookup, args in lookups(resource, record):
         ctx.client.call(lookup.operation_id, **args)
     for operation in resource.customs:
@@ -39,28 +39,28 @@ def sweep(ctx: Context, resource: Resource) -> None:
 
 
 def _without_record(ctx: Context, resource: Resource) -> None:
-    name = resource.name
+    name = resource.collection
     ctx.get(name, ctx.missing_id())
-    ctx.call(name, "list")
-    ctx.call(name, "list", params={"fields": "id", "cfz_unknown": "1"})
+    ctx.call(name, Kind.LIST)
+    ctx.call(name, Kind.LIST, params={"fields": "id", "cfz_unknown": "1"})
     if not ctx.config.read_only:
-        ctx.call(name, "create", json={})
+        ctx.call(name, Kind.CREATE, json={})
 
 
 def _writes(ctx: Context, resource: Resource, record: dict[str, Any]) -> None:
-    name = resource.name
-    ctx.call(name, "create", json={})
-    if "search" in resource.operations:
-        ctx.call(name, "search", json=search_body(resource, record))
-        ctx.call(name, "search", json=search_body(resource, record), params={"fieldsToReturn": "id"})
-    ctx.call(name, "replace", id=record["id"], json=ctx.body(name))
+    name = resource.collection
+    ctx.call(name, Kind.CREATE, json={})
+    if Kind.SEARCH in resource.operations:
+        ctx.call(name, Kind.SEARCH, json=search_body(resource, record))
+        ctx.call(name, Kind.SEARCH, json=search_body(resource, record), params={"fieldsToReturn": "id"})
+    ctx.call(name, Kind.REPLACE, id=record["id"], json=ctx.body(name))
     directive = {"op": "add", "path": f"/{scratch_fields(resource, 1)[0]}", "value": "cfz-sweep"}
-    ctx.call(name, "patch", id=record["id"], json=[directive])
+    ctx.call(name, Kind.PATCH, id=record["id"], json=[directive])
     ctx.batch(name, [{"operation": "patch", "id": record["id"], "patch_directives": [directive]}])
-    if "warm_up" in resource.operations:
-        ctx.call(name, "warm_up")
-    if "delete" in resource.operations:
-        ctx.call(name, "delete", id=ctx.create(name)["id"])
+    if Kind.WARM_UP in resource.operations:
+        ctx.call(name, Kind.WARM_UP)
+    if Kind.DELETE in resource.operations:
+        ctx.call(name, Kind.DELETE, id=ctx.create(name)["id"])
 
 
 def _custom(ctx: Context, operation: Operation, record: dict[str, Any]) -> None:
@@ -69,5 +69,5 @@ def _custom(ctx: Context, operation: Operation, record: dict[str, Any]) -> None:
         return
     args = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "path" and n != "tenantId"}
     query = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "query" and p.get("required")}
-    body: dict[str, Any] = {"json": ctx.body(operation.resource or "")} if "requestBody" in operation.raw else {}
+    body: dict[str, Any] = {"json": ctx.body(operation.collection or "")} if "requestBody" in operation.raw else {}
     ctx.client.call(operation.operation_id, params=query or None, **args, **body)

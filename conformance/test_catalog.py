@@ -12,7 +12,7 @@ def test_rule(conformance_runner: Any, conformance_unit: tuple[str, str]) -> Non
     from conformance.runner import Unit
 
     rule_id, resource = conformance_unit
-    from conformance.report import ERROR, FAILED, NOT_VERIFIED
+    from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED
 
     outcome = conformance_runner.outcome(Unit(REGISTRY.get(rule_id), resource))
     if outcome.status == NOT_VERIFIED:

@@ -16,7 +16,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from conformance.contract import Contract
+from collect_contract import Contract
 
 KNOWN = {
     "date-format": "values of `format: date` fields are not checked",

@@ -34,16 +34,10 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from mockserver import exposure, seeding
-from mockserver.errors import (
-    PROBLEM_JSON,
-    BadRequestProblem,
-    FieldError,
-    MockProblem,
-    json_bytes,
-    problem_body,
-    shown_value,
-)
+from mockserver.connexion_adapter import ProblemException
+from mockserver.errors import BadRequestProblem, FieldError, MockProblem, json_bytes, problem_parts, shown_value
 from mockserver.faults import METHODS, FaultError
+from mockserver.http_titles import title
 from mockserver.state import MockState
 from mockserver.storage import StoreError
 from mockserver.validation import request_json, schema_errors
@@ -82,8 +76,10 @@ def json_response(data: Any, status: int = 200) -> Response:
 
 
 def problem(status: int, detail: str, errors: list[FieldError] | None = None) -> Response:
+    """A problem answer, rendered as the API's are (`errors.problem_parts`)."""
     ext = {"errors": [e.as_dict() for e in errors]} if errors else None
-    return Response(problem_body(status, detail, ext=ext), status_code=status, media_type=PROBLEM_JSON)
+    code, headers, body = problem_parts(ProblemException(status=status, title=title(status), detail=detail, ext=ext))
+    return Response(body, status_code=code, headers=headers)
 
 
 def admin_app(state: MockState) -> Router:
@@ -113,10 +109,10 @@ def admin_app(state: MockState) -> Router:
     async def health(_: Request) -> Response:
         db = state.db
         counts = {t: {c: db.count(t, c) for c in state.contract.resources} for t in db.tenants()}
-        storage = db.store.status()
+        storage = db.storage_status()
         return json_response(
             {
-                "status": "ok" if db.store.healthy else "degraded",
+                "status": "ok" if db.healthy else "degraded",
                 "storage": storage,
                 "tenants": db.tenants(),
                 "records": counts,

@@ -5,17 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connexion.operations import OpenAPIOperation
-from connexion.security import SecurityHandlerFactory
-from connexion.spec import OpenAPISpecification, Specification
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collect_contract import SPEC_PATH
+from collect_contract import SPEC_PATH, Contract
 from mockserver import conventions, seeding
 from mockserver.admin import admin_app
 from mockserver.auth import Auth
-from mockserver.contract import Contract
+from mockserver.connexion_adapter import SecurityHandlerFactory, load_specification, model_operation
 from mockserver.database import Database
 from mockserver.dispatch import Dispatcher, Endpoint, answer
 from mockserver.docs import docs_app
@@ -30,7 +27,7 @@ from mockserver.resolver import MockResolver
 from mockserver.resources import index_specs, range_specs
 from mockserver.settings import Settings
 from mockserver.state import MockState
-from mockserver.storage import StoreError, open_store
+from mockserver.storage import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +60,7 @@ class MockApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                close_database(self.state.db)
+                self.state.db.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -125,21 +122,18 @@ def create_app(settings: Settings | None = None) -> MockApp:
     # Any contract but the packaged one (proven by the tests) is checked against the conventions first.
     packaged = settings.spec_path == SPEC_PATH
     contract = Contract.from_path(SPEC_PATH) if packaged else conventions.load(settings.spec_path)
-    db = Database(
-        open_store(settings.db, fsync=settings.fsync),
-        index_specs(contract),
-        settings.compact_every,
-        range_specs(contract),
-        settings.compact_bytes,
+    store = open_store(
+        settings.db, fsync=settings.fsync, compact_every=settings.compact_every, compact_bytes=settings.compact_bytes
     )
+    db = Database(store, index_specs(contract), range_specs(contract))
     clock = Clock()
     try:
         open_database(db, settings, contract, clock)
     except BaseException:
-        db.store.close()  # the lock and the files go with the failed start
+        db.close()  # the lock and the files go with the failed start
         raise
     # Caller ids and paging keys are keyed with the database's own secret, which lives as long as its records.
-    secret = str(db.store.meta["secret"])
+    secret = db.secret
     state = MockState(
         settings=settings,
         contract=contract,
@@ -151,32 +145,16 @@ def create_app(settings: Settings | None = None) -> MockApp:
         clock=clock,
     )
     # Connexion loads and validates the contract, and models each operation for the dispatcher.
-    specification = load_specification(contract.spec, packaged=packaged)
+    specification = load_specification(contract.spec, proven=packaged)
     resolver = MockResolver(state)
     security = SecurityHandlerFactory(state.auth.security_map())
     endpoints = {}
     for operation in contract.operations.values():
-        modelled = OpenAPIOperation.from_spec(
-            specification, path=operation.path, method=operation.method, resolver=resolver
-        )
+        modelled = model_operation(specification, operation.path, operation.method, resolver)
         endpoints[(operation.path, operation.method)] = Endpoint(
             modelled, modelled.function, security, settings.validate_responses
         )
     return MockApp(state, Dispatcher(endpoints), admin_app(state), docs_app(specification, settings))
-
-
-class _ProvenSpecification(OpenAPISpecification):  # type: ignore[misc]
-    """The packaged contract: tests/test_contract.py proves it valid (connexion's check included), so a start does
-    not check it again, which is half a second of the start at 100,000 records."""
-
-    @classmethod
-    def _validate_spec(cls, spec: dict[str, Any]) -> None:
-        return None
-
-
-def load_specification(spec: dict[str, Any], packaged: bool) -> Specification:
-    """Connexion's model of the contract; any contract other than the packaged one is checked first."""
-    return _ProvenSpecification(spec) if packaged else Specification.load(spec)
 
 
 def open_database(db: Database, settings: Settings, contract: Contract, clock: Clock) -> None:
@@ -186,19 +164,5 @@ def open_database(db: Database, settings: Settings, contract: Contract, clock: C
         if loaded == 0 and settings.seed:
             data = seeding.read_directory(settings.fixtures, contract)
             seeding.load(db, contract, data, clock, validate=False, durable=False)
-            db.compact()
+            db.save()
     settle()
-    if db.store.pending:
-        # Fold the log of the last run into the snapshot, in the background: start does not wait for it.
-        if not db.store.compact_in_background(db.snapshot):
-            db.compact()  # no fork on this system: fold everything now, once
-
-
-def close_database(db: Database) -> None:
-    """Fold the log into the snapshot and release the files; a failure leaves the log, replayed at the next start."""
-    try:
-        db.compact()
-    except StoreError as exc:
-        logger.error("%s; the write-ahead log is kept and replayed at the next start (nothing is lost)", exc)
-    finally:
-        db.store.close()

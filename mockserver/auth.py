@@ -16,8 +16,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from mockserver.connexion_adapter import security_handlers
 from mockserver.errors import ForbiddenProblem
-from mockserver.framework import security_handlers
 
 ALL_TENANTS = None  # the development token's scope
 

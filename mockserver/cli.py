@@ -279,8 +279,8 @@ def seed(args: argparse.Namespace) -> int:
     counts = seeding.load(
         state.db, state.contract, seeding.read_directory(source, state.contract), state.clock, durable=False
     )
-    state.db.compact()
-    state.db.store.close()
+    state.db.save()
+    state.db.close()
     total = sum(n for per in counts.values() for n in per.values())
     print(f"seeded {total} records into {settings.db} from {source}: {json.dumps(counts)}")
     return 0
@@ -291,8 +291,7 @@ def reset(args: argparse.Namespace) -> int:
 
     app = create_app(_settings(args, seed=False))
     app.state.db.clear()
-    app.state.db.compact()
-    app.state.db.store.close()
+    app.state.db.close()  # the deletions are folded into a new snapshot
     print(f"reset {app.state.settings.db}: no records left")
     return 0
 
@@ -302,7 +301,7 @@ def export(args: argparse.Namespace) -> int:
 
     app = create_app(_settings(args, seed=False))
     text = json.dumps(seeding.export(app.state.db), indent=2, ensure_ascii=False)
-    app.state.db.store.close()
+    app.state.db.close()
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     else:
@@ -311,7 +310,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    from mockserver.storage import check_database
+    from mockserver.tinystore import check_database
 
     db = _settings(args).db
     contents = check_database(db)
@@ -329,7 +328,7 @@ def check(args: argparse.Namespace) -> int:
 
 
 def repair(args: argparse.Namespace) -> int:
-    from mockserver.storage import repair_database
+    from mockserver.tinystore import repair_database
 
     db = _settings(args).db
     dropped, kept = repair_database(db)

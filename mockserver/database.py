@@ -6,9 +6,11 @@ are being created (they land behind the walker) or deleted. Indexes map a tuple 
 sequence numbers of the records that hold them, which is what index lookups, searches and reference checks read:
 their cost follows the matches, not the size of the tenant.
 
-The event loop is the only writer, so no locks are needed. Writes made inside `atomic()` reach the store in one
-append when the block ends, or (if the store refuses them, or the block raises) are undone in memory: a batch
-request is stored whole or not at all.
+The event loop is the only writer, so no locks are needed. A change is applied in memory, then written to the
+store (`mockserver/storage.py`), and undone in memory if the store refuses it: memory never holds what the store
+does not, and a store that writes the records anew (a compaction) reads them here with every change it was asked
+to write. Writes made inside `atomic()` reach the store in one append when the block ends, or (if the store
+refuses them, or the block raises) are undone: a batch request is stored whole or not at all.
 """
 
 from __future__ import annotations
@@ -152,18 +154,9 @@ def _build_indexes(table: Table) -> None:
 
 
 class Database:
-    def __init__(
-        self,
-        store: Store,
-        indexes: Iterable[IndexSpec] = (),
-        compact_every: int = 0,
-        ranges: Iterable[RangeSpec] = (),
-        compact_bytes: int = 64 * 1_048_576,
-    ):
-        self.store = store
+    def __init__(self, store: Store, indexes: Iterable[IndexSpec] = (), ranges: Iterable[RangeSpec] = ()):
+        self._store = store
         self.range_specs = list(ranges)
-        self.compact_every = compact_every
-        self.compact_bytes = compact_bytes
         self.index_specs = list(indexes)
         self.tables: dict[tuple[str, str], Table] = {}
         self.next_seq = 1
@@ -179,7 +172,7 @@ class Database:
         count = 0
         self._bulk = True
         try:
-            for change in self.store.load():
+            for change in self._store.load(self):
                 if change.record is not None:
                     self._put(change.seq, change.tenant, change.collection, change.id, change.record)
                     count += 1
@@ -296,15 +289,15 @@ class Database:
         return seq
 
     def apply(self, changes: Sequence[Change]) -> None:
-        """Persist, then apply, a group of changes: the store acknowledges before memory moves on."""
+        """Apply a group of changes in memory and write them to the store; undone in memory if it refuses them."""
+        applied = []
+        for change in changes:  # one at a time: a record changed twice is undone to what it was before both
+            applied.append((change, self._current(change)))
+            self.apply_in_memory([change])
         if self._group is not None:
-            for change in changes:
-                self._group.append((change, self._current(change)))
-                self.apply_in_memory([change])
-            return
-        self.store.write(changes)
-        self.apply_in_memory(changes)
-        self._maybe_compact()
+            self._group.extend(applied)  # the enclosing atomic() writes them
+        else:
+            self._write(applied)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -316,14 +309,24 @@ class Database:
         self._group = group
         try:
             yield
-            self.store.write([change for change, _ in group])
         except BaseException:
-            for change, before in reversed(group):
-                self._undo(change, before)
+            self._undo_all(group)
             raise
         finally:
             self._group = None
-        self._maybe_compact()
+        self._write(group)
+
+    def _write(self, applied: list[tuple[Change, tuple[int, Record] | None]]) -> None:
+        """Write changes already applied in memory; if the store refuses them, undo them there too."""
+        try:
+            self._store.write([change for change, _ in applied])
+        except BaseException:
+            self._undo_all(applied)
+            raise
+
+    def _undo_all(self, applied: list[tuple[Change, tuple[int, Record] | None]]) -> None:
+        for change, before in reversed(applied):
+            self._undo(change, before)
 
     def _current(self, change: Change) -> tuple[int, Record] | None:
         table = self.tables.get((change.tenant, change.collection))
@@ -335,16 +338,8 @@ class Database:
         else:
             self._put(before[0], change.tenant, change.collection, change.id, before[1])
 
-    def _maybe_compact(self) -> None:
-        self.store.poll()
-        # Amortised: the log is folded once it holds as many writes as the database holds records (at least
-        # `compact_every`) or as many bytes as the last snapshot (at least `compact_bytes`), so the rewriting done
-        # per write stays constant however large the database or its records grow.
-        if self.compact_every and self.store.compaction_due(self.size, self.compact_every, self.compact_bytes):
-            self.store.compact_in_background(self.snapshot)
-
     def apply_in_memory(self, changes: Sequence[Change]) -> None:
-        """Apply changes without writing them: for bulk loads that `compact()` then makes durable at once."""
+        """Apply changes without writing them: for bulk loads that `save()` then makes durable at once."""
         for change in changes:
             if change.record is None:
                 self._delete(change.tenant, change.collection, change.id)
@@ -352,9 +347,28 @@ class Database:
                 self._put(change.seq, change.tenant, change.collection, change.id, change.record)
             self.next_seq = max(self.next_seq, change.seq + 1)
 
-    def compact(self) -> None:
-        """Fold the store's log into a fresh snapshot of what is in memory."""
-        self.store.compact(self.snapshot())
+    def save(self) -> None:
+        """Make what is in memory exactly what the store holds (after a bulk load with `apply_in_memory`)."""
+        self._store.rewrite(self.snapshot())
+
+    def close(self) -> None:
+        """Let the store keep what was written and release its files (the last call)."""
+        self._store.close()
+
+    # -- the store, as the rest of the mock sees it ---------------------------------------------------------------
+
+    @property
+    def secret(self) -> str:
+        """The database's own secret, stable as long as its records (paging keys and caller ids are keyed with it)."""
+        return self._store.secret
+
+    @property
+    def healthy(self) -> bool:
+        return self._store.healthy
+
+    def storage_status(self) -> dict[str, Any]:
+        """What `GET /_mock/health` shows of the storage."""
+        return self._store.status()
 
     def put(self, tenant: str, collection: str, record_id: str, record: Record) -> None:
         """Store a record, keeping the sequence number of the one it replaces."""

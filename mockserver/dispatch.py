@@ -1,75 +1,41 @@
 """Serving the contract's operations: route, authenticate, validate, run the view, answer.
 
-Connexion does the checking, with its own parts: each operation is connexion's `OpenAPIOperation`, its
-credentials are verified by connexion's security handler factory, and its parameters and body are parsed by
-connexion's URI parser and checked by connexion's validator classes (as extended in `mockserver.validation`).
-What this module replaces is connexion's per-request middleware chain, whose layers (two routers, security,
-validation, lifespan and context middlewares, parameter and response decorators rebuilt per request) capped the
-mock at about a tenth of a bare Starlette endpoint; here each operation's checks are prepared once and a
-request goes through them in one call. docs/benchmarks.md has the measurements (Method).
+Each operation is connexion's `OpenAPIOperation`, its credentials are verified by connexion's security handlers
+and its parameters parsed by connexion's URI parser (all through `mockserver/connexion_adapter.py`); parameters
+and bodies are checked by `mockserver/validation.py`. What this module replaces is connexion's per-request
+middleware chain, whose layers (two routers, security, validation, lifespan and context middlewares, parameter and
+response decorators rebuilt per request) capped the mock at about a tenth of a bare Starlette endpoint; here each
+operation's checks are prepared once and a request goes through them in one call. docs/benchmarks.md has the
+measurements (Method).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest
-from connexion.middleware.security import SecurityOperation
-from connexion.operations import OpenAPIOperation
-from connexion.security import SecurityHandlerFactory
 from starlette.types import Message, Receive, Scope, Send
 
+from collect_contract.paths import Router
+from mockserver.connexion_adapter import (
+    ConnexionRequest,
+    OpenAPIOperation,
+    ProblemException,
+    RepeatableArrayParser,
+    SecurityHandlerFactory,
+    verification,
+)
 from mockserver.errors import NotFoundProblem, ResponseProblem, StorageProblem, problem_parts, server_error_parts
 from mockserver.resources import Caller
 from mockserver.storage import StoreError
-from mockserver.validation import (
-    BodyValidator,
-    ClientDisconnected,
-    ParamValidator,
-    ReadValidator,
-    RepeatableArrayParser,
-    schema_errors,
-)
+from mockserver.validation import BodyValidator, ClientDisconnected, ParamValidator, ReadValidator, schema_errors
 
 logger = logging.getLogger(__name__)
 View = Callable[..., tuple[Any, int, dict[str, str]]]
 JSON = "application/json"
-
-
-class Router:
-    """Finds the contract path a request path names: static segments win over parameters, as in connexion.
-
-    Templates are indexed by their number of segments and their first segment, which the contract's paths always
-    start with, so a match looks at a handful of candidates.
-    """
-
-    def __init__(self, templates: Iterable[str]):
-        index: dict[tuple[int, str], list[tuple[list[str], str]]] = {}
-        for template in templates:
-            segments = template.strip("/").split("/")
-            index.setdefault((len(segments), segments[0]), []).append((segments, template))
-        for candidates in index.values():
-            candidates.sort(key=lambda c: [s.startswith("{") for s in c[0]])
-        self._index = index
-
-    def match(self, path: str) -> Iterable[tuple[str, dict[str, str]]]:
-        segments = path.strip("/").split("/")
-        for pattern, template in self._index.get((len(segments), segments[0]), ()):
-            params: dict[str, str] = {}
-            for expected, actual in zip(pattern, segments, strict=True):
-                if expected[0] == "{":
-                    if not actual:
-                        break
-                    params[expected[1:-1]] = actual
-                elif expected != actual:
-                    break
-            else:
-                yield template, params
 
 
 class Endpoint:
@@ -85,23 +51,11 @@ class Endpoint:
         self.operation = operation
         self.view = view
         self.parser = RepeatableArrayParser(operation.parameters, operation.body_definition())
-        self.params = ParamValidator(operation.parameters, self.parser, strict_validation=True)
-        self.verify = (
-            SecurityOperation.from_operation(
-                operation, next_app=None, security_handler_factory=security
-            ).verification_fn
-            if operation.security
-            else None
-        )
+        self.params = ParamValidator(operation.parameters)
+        self.verify = verification(operation, security)
         self.body: BodyValidator | None = None
         if operation.request_body:
-            self.body = BodyValidator(
-                schema=operation.body_schema(JSON),
-                required=operation.request_body.get("required", False),
-                nullable=False,
-                encoding="utf-8",
-                strict_validation=True,
-            )
+            self.body = BodyValidator(operation.body_schema(JSON), operation.request_body.get("required", False))
         self.responses = operation.responses if validate_responses else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -170,7 +124,7 @@ class Dispatcher:
 
     def __init__(self, endpoints: dict[tuple[str, str], Endpoint]):
         self.endpoints = endpoints
-        self.router = Router({template for template, _ in endpoints})
+        self.router = Router({template for template, _ in endpoints})  # the contract's router, one for all
 
     def route(self, scope: Scope) -> Route:
         """Route a request once; the result rides in the scope for the layers around the dispatcher."""
@@ -234,4 +188,4 @@ async def answer(send: Send, status: int, headers: dict[str, str], body: bytes) 
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["Dispatcher", "Endpoint", "Router", "answer"]
+__all__ = ["Dispatcher", "Endpoint", "answer"]

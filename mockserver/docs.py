@@ -21,14 +21,12 @@ import json
 from typing import Any
 
 import yaml
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.options import SwaggerUIOptions
-from connexion.spec import Specification
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
+from mockserver.connexion_adapter import Specification, SwaggerUIMiddleware, SwaggerUIOptions
 from mockserver.dispatch import Dispatcher
 from mockserver.settings import DEFAULT_TOKEN, Settings
 

@@ -20,9 +20,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from connexion.exceptions import ProblemException
-
 from mockserver import http_titles
+from mockserver.connexion_adapter import ProblemException
 
 logger = logging.getLogger(__name__)
 

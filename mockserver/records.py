@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mockserver.contract import Resource
+from collect_contract import Resource
 
 Record = dict[str, Any]
 
@@ -74,7 +74,7 @@ def writable(resource: Resource, body: Record) -> Record:
 
 def _stamp(resource: Resource, record: Record, **system: Any) -> Record:
     # Only the system fields this resource's schema lists, so that a stored record fits its closed schema.
-    record.update((k, v) for k, v in system.items() if k in resource.schema["properties"])
+    record.update((k, v) for k, v in system.items() if k in resource.inline_schema["properties"])
     return record
 
 

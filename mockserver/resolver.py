@@ -1,5 +1,5 @@
 """Binds each operation of the contract to its view: a handler from `mockserver/handlers/` if one is registered
-for the operationId, otherwise the generic behaviour of its kind (see `mockserver.contract`), in the manner of
+for the operationId, otherwise the generic behaviour of its kind (`collect_contract.Kind`), in the manner of
 connexion's MockResolver falling back when no function is found."""
 
 from __future__ import annotations
@@ -8,36 +8,27 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from connexion.resolver import Resolver
-
+from collect_contract import Kind, Operation
 from mockserver import handlers
-from mockserver.contract import Operation
+from mockserver.connexion_adapter import Resolver
 from mockserver.paging import PARAM as START_KEY
 from mockserver.resources import Caller, Collection, Response
 from mockserver.state import MockState
 
-
-def _generic(collection: Collection, operation: Operation, caller: Caller, params: dict[str, Any]) -> Response:
-    kind = operation.kind
-    if kind == "get":
-        return collection.get(caller, params["id"], params.get("fields"))
-    if kind == "list":
-        return collection.list_all(caller, params.get(START_KEY), params.get("fields"))
-    if kind == "lookup":
-        return collection.lookup(caller, operation, params, params.get(START_KEY), params.get("fields"))
-    if kind == "search":
-        return collection.search(caller, params["body"], params.get(START_KEY), params.get("fieldsToReturn"))
-    if kind == "create":
-        return collection.create(caller, params["body"])
-    if kind == "replace":
-        return collection.replace(caller, params["id"], params["body"])
-    if kind == "patch":
-        return collection.patch(caller, params["id"], params["body"])
-    if kind == "delete":
-        return collection.delete(caller, params["id"])
-    if kind == "batch":
-        return collection.batch(caller, params["body"])
-    return collection.warm_up()
+# The generic behaviour of each kind: `view(collection, operation, caller, params)`.
+GenericView = Callable[[Collection, Operation, Caller, dict[str, Any]], Response]
+GENERIC: dict[Kind, GenericView] = {
+    Kind.GET: lambda c, o, caller, p: c.get(caller, p["id"], p.get("fields")),
+    Kind.LIST: lambda c, o, caller, p: c.list_all(caller, p.get(START_KEY), p.get("fields")),
+    Kind.LOOKUP: lambda c, o, caller, p: c.lookup(caller, o, p, p.get(START_KEY), p.get("fields")),
+    Kind.SEARCH: lambda c, o, caller, p: c.search(caller, p["body"], p.get(START_KEY), p.get("fieldsToReturn")),
+    Kind.CREATE: lambda c, o, caller, p: c.create(caller, p["body"]),
+    Kind.REPLACE: lambda c, o, caller, p: c.replace(caller, p["id"], p["body"]),
+    Kind.PATCH: lambda c, o, caller, p: c.patch(caller, p["id"], p["body"]),
+    Kind.DELETE: lambda c, o, caller, p: c.delete(caller, p["id"]),
+    Kind.BATCH: lambda c, o, caller, p: c.batch(caller, p["body"]),
+    Kind.WARM_UP: lambda c, o, caller, p: c.warm_up(),
+}
 
 
 class MockResolver(Resolver):  # type: ignore[misc]
@@ -53,7 +44,8 @@ class MockResolver(Resolver):  # type: ignore[misc]
         handler = self.handlers.get(operation_id)
         if handler is not None:
             return partial(handler, self.state)
-        if operation.kind == "custom" or operation.resource is None:
+        generic = GENERIC.get(operation.kind)
+        if generic is None or operation.resource is None:
             raise LookupError(f"operation {operation_id} needs a handler in mockserver/handlers/")
         collection = self.state.collections[operation.resource.collection]
-        return lambda caller, **params: _generic(collection, operation, caller, params)
+        return lambda caller, **params: generic(collection, operation, caller, params)

@@ -1,7 +1,7 @@
 """The generic behaviour of every resource, written once and bound per operation by the resolver.
 
 A `Collection` serves one resource of the contract: create, list, get, replace, patch, delete, search, index
-lookups, batch operations and warm-up. Its rules come from the contract (`contract.Resource`): which fields are
+lookups, batch operations and warm-up. Its rules come from the contract (`collect_contract.Resource`): which fields are
 server-managed, which must name existing records (409), which are required together (400), what a search may
 filter on and which lookups exist. Endpoints that behave differently live in `mockserver/handlers/`.
 """
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from collect_contract import Contract, Match, Operation, Resource
 from mockserver import records
-from mockserver.contract import Contract, Operation, Resource
 from mockserver.database import Database, IndexSpec, RangeSpec
 from mockserver.errors import (
     BadRequestProblem,
@@ -46,7 +46,7 @@ def range_specs(contract: Contract) -> list[RangeSpec]:
         RangeSpec(resource.collection, name, spec.numeric)
         for resource in contract.resources.values()
         for name, spec in resource.filters.items()
-        if spec.match == "range" and name in resource.fields
+        if spec.match is Match.RANGE and name in resource.fields
     ]
 
 
@@ -54,12 +54,12 @@ def index_specs(contract: Contract) -> list[IndexSpec]:
     """The indexes that lookups, reference checks and searches read, derived from the contract."""
     specs: dict[IndexSpec, None] = {}
     for resource in contract.resources.values():
-        for fields in resource.lookups:
-            specs[IndexSpec(resource.collection, fields)] = None
-        for ref in resource.references:
+        for lookup in resource.lookups:
+            specs[IndexSpec(resource.collection, lookup.lookup_fields)] = None
+        for ref in resource.references.values():
             specs[IndexSpec(resource.collection, (ref.field,), ref.many)] = None
         for name, spec in resource.filters.items():
-            if name != "id" and name in resource.fields and spec.match in ("equals", "any_of") and not spec.numeric:
+            if name != "id" and name in resource.fields and spec.match is not Match.RANGE and not spec.numeric:
                 specs[IndexSpec(resource.collection, (name,))] = None
     return list(specs)
 
@@ -101,7 +101,7 @@ class Collection:
         start: str | None = None,
         fields: list[str] | None = None,
     ) -> Response:
-        names = tuple(field for _, field in operation.lookup)
+        names = operation.lookup_fields
         key = tuple(self._coerce(field, params[param]) for param, field in operation.lookup)
         walk = self.codec.fingerprint(caller.tenant, self.name, operation.operation_id, key)
         after = self.codec.decode(start, walk)
@@ -144,8 +144,12 @@ class Collection:
                 return value
         return value
 
+    def find(self, caller: Caller, record_id: str) -> Record | None:
+        """The caller's tenant's record `record_id`, or None."""
+        return self.db.get(caller.tenant, self.name, record_id)
+
     def require(self, caller: Caller, record_id: str) -> Record:
-        record = self.db.get(caller.tenant, self.name, record_id)
+        record = self.find(caller, record_id)
         if record is None:
             raise NotFoundProblem(f"No {self.resource.noun} {shown_value(record_id)} in tenant '{caller.tenant}'")
         return record
@@ -214,7 +218,7 @@ class Collection:
         if identical(result, old):
             return old  # only tests, or values set to what they were: no change, so the version stays
         record = self._changed(caller, old, result)
-        errors = schema_errors(ReadValidator, self.resource.schema, record)
+        errors = schema_errors(ReadValidator, self.resource.inline_schema, record)
         if errors:
             raise BadRequestProblem.from_errors("The patched record would break the schema", errors)
         self.check(caller, record)
@@ -249,24 +253,24 @@ class Collection:
         """The rules a stored record obeys beyond its schema: conditional requirements (400), references (409)."""
         missing = []
         for rule in self.resource.conditional_required:
-            if all(record.get(k) == v for k, v in rule["if"].items()):
-                condition = ", ".join(f"{k} is {v!r}" for k, v in rule["if"].items())
+            if all(record.get(k) == v for k, v in rule.when.items()):
+                condition = ", ".join(f"{k} is {v!r}" for k, v in rule.when.items())
                 missing += [
                     FieldError("body", name, f"is required when {condition}")
-                    for name in rule["then"]
+                    for name in rule.then
                     if record.get(name) in (None, "")
                 ]
         if missing:
             raise BadRequestProblem.from_errors(f"Invalid {self.resource.noun}", missing)
         dangling = []
-        for ref in self.resource.references:
+        for ref in self.resource.references.values():
             values = record.get(ref.field)
             for position, value in enumerate(values if ref.many and isinstance(values, list) else [values]):
-                if value is None or (ref.collection == self.name and value == record["id"] and ref.many):
+                if value is None or (ref.target == self.name and value == record["id"] and ref.many):
                     continue
-                if self.db.get(caller.tenant, ref.collection, value) is None:
+                if self.db.get(caller.tenant, ref.target, value) is None:
                     where = f"{ref.field}[{position}]" if ref.many else ref.field
-                    noun = self.contract.resources[ref.collection].noun
+                    noun = self.contract.resources[ref.target].noun
                     dangling.append(
                         FieldError("body", where, f"no {noun} {shown_value(value)} in tenant {caller.tenant!r}")
                     )
@@ -274,13 +278,11 @@ class Collection:
             raise ConflictProblem("; ".join(f"{e.field}: {e.message}" for e in dangling), dangling)
 
     def _referrers(self, tenant: str, record_id: str) -> Iterator[tuple[str, str]]:
-        for other in self.contract.resources.values():
-            for ref in other.references:
-                if ref.collection == self.name:
-                    for _, referrer in self.db.scan(tenant, other.collection, 0, (ref.field,), (record_id,), ref.many):
-                        if not (other.collection == self.name and referrer.get("id") == record_id):
-                            yield other.collection, ref.field
-                            break
+        for ref in self.resource.referenced_by:
+            for _, referrer in self.db.scan(tenant, ref.source, 0, (ref.field,), (record_id,), ref.many):
+                if not (ref.source == self.name and referrer.get("id") == record_id):
+                    yield ref.source, ref.field
+                    break
 
     def _refuse_server_managed(self, directives: list[Record]) -> None:
         """Directives may read server-managed fields (`test`, `copy` from) but not change them."""
@@ -333,7 +335,7 @@ class Collection:
                         ],
                     )
                 obj = self._required_member(operation, "object", dict)
-                errors = schema_errors(WriteValidator, self.resource.schema, obj, prefix="object")
+                errors = schema_errors(WriteValidator, self.resource.inline_schema, obj, prefix="object")
                 if errors:
                     raise BadRequestProblem.from_errors(f"Invalid {self.resource.noun}", errors)
                 record = self.insert(caller, obj)

@@ -1,6 +1,6 @@
 """Search: the filters the contract declares for a resource, matched against records.
 
-Each filter's kind comes from the contract (see `contract.Filter`): a scalar is an equality, an array a list of
+Each filter's kind comes from the contract (see `collect_contract.Filter`): a scalar is an equality, an array a list of
 accepted values, a 2-item array an inclusive [min, max] range. All filters given must match. Candidates come
 from the most selective index a filter can use (ids, then indexed lists, then indexed equalities), so the cost of
 a search follows its matches rather than the size of the tenant.
@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from mockserver.contract import Filter, Resource
+from collect_contract import Filter, Match, Resource
 from mockserver.database import Database
 from mockserver.errors import BadRequestProblem, FieldError, shown_value
 
@@ -31,12 +31,12 @@ def _number(value: Any) -> float | None:
 
 def compile_filter(spec: Filter, value: Any) -> Matcher:
     field = spec.name
-    if spec.match == "equals":
+    if spec.match is Match.EQUALS:
         if spec.numeric:
             wanted = _number(value)
             return lambda r: _number(r.get(field)) == wanted
         return lambda r: r.get(field) == value
-    if spec.match == "any_of":
+    if spec.match is Match.ANY_OF:
         accepted = set(v for v in value if isinstance(v, (str, int, float, bool)))
         return lambda r: r.get(field) in accepted
     low, high = value
@@ -76,7 +76,7 @@ class Search:
         """Records that may match, in creation order, from the index that promises the fewest of them."""
         collection = self.resource.collection
         ids = self.body.get("id")
-        if isinstance(ids, list) and self.resource.filters["id"].match == "any_of":
+        if isinstance(ids, list) and self.resource.filters["id"].match is Match.ANY_OF:
             found = []
             for record_id in dict.fromkeys(ids):
                 seq = self.db.seq_of(self.tenant, collection, record_id)
@@ -95,16 +95,16 @@ class Search:
         """(how many candidates, the candidates) from the index a filter can use, if any."""
         db, tenant, collection = self.db, self.tenant, self.resource.collection
         spec = self.resource.filters[name]
-        if spec.match == "any_of" and db.has_index(collection, (name,)):
+        if spec.match is Match.ANY_OF and db.has_index(collection, (name,)):
             values = list(dict.fromkeys(v for v in value if isinstance(v, (str, int, float, bool))))
             size = sum(db.index_size(tenant, collection, (name,), (v,)) for v in values)
             streams = [db.scan(tenant, collection, after, (name,), (v,)) for v in values]
             return size, heapq.merge(*streams, key=lambda pair: pair[0])
-        if spec.match == "equals" and not spec.numeric and db.has_index(collection, (name,)):
+        if spec.match is Match.EQUALS and not spec.numeric and db.has_index(collection, (name,)):
             return db.index_size(tenant, collection, (name,), (value,)), db.scan(
                 tenant, collection, after, (name,), (value,)
             )
-        if spec.match == "range" and db.has_range(collection, name):
+        if spec.match is Match.RANGE and db.has_range(collection, name):
             low, high = (_number(v) for v in value) if spec.numeric else (str(v) for v in value)
             span = db.range_span(tenant, collection, name, low, high)
             if span is not None:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from connexion.exceptions import ProblemException
 
+from collect_contract import Contract, Resource
 from mockserver import records
-from mockserver.contract import Contract
 from mockserver.database import Database
+from mockserver.errors import MockProblem
 from mockserver.storage import Change
 from mockserver.validation import MAX_RECORD_BYTES, ReadValidator, check_limits, schema_errors
 
@@ -91,21 +91,21 @@ def load(
     return counts
 
 
-def _check(resource: Any, record: Record, where: str) -> None:
+def _check(resource: Resource, record: Record, where: str) -> None:
     """A seeded record obeys what any stored record obeys: its schema and the limits of what is stored."""
-    errors = schema_errors(ReadValidator, resource.schema, record)
+    errors = schema_errors(ReadValidator, resource.inline_schema, record)
     if errors:
         raise SeedError(f"{where}: {'; '.join(str(e) for e in errors[:3])}")
     try:
         check_limits(record)
-    except ProblemException as exc:
+    except MockProblem as exc:
         raise SeedError(f"{where}: {exc.detail}") from None
     size = len(orjson.dumps(record))
     if size > MAX_RECORD_BYTES:
         raise SeedError(f"{where}: the record is {size} bytes; a stored record holds at most {MAX_RECORD_BYTES}")
 
 
-def _complete(resource: Any, item: Record, collection: str, tenant: str, now: str, db: Database) -> Record:
+def _complete(resource: Resource, item: Record, collection: str, tenant: str, now: str, db: Database) -> Record:
     record = dict(item)
     if not record.get("id"):
         record["id"] = records.new_id(collection, lambda i: db.get(tenant, collection, i) is not None)

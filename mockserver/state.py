@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from collect_contract import Contract
 from mockserver.auth import Auth
-from mockserver.contract import Contract
 from mockserver.database import Database
 from mockserver.faults import Faults
 from mockserver.journal import Journal

@@ -1,54 +1,56 @@
-"""Durable storage of records behind a small interface: where they outlive the process, and what happens when the
-disk does not cooperate.
+"""The storage interface: where the records outlive the process, and what a backend promises.
 
-`TinyStore` keeps, beside the database path (`data/collect.json`):
+The records live in memory (`mockserver/database.py`, which indexes them and answers every read); a `Store` makes
+them durable. Two backends implement it: `MemoryStore` (`--db :memory:`, nothing outlives the process) and
+`TinyStore` (`mockserver/tinystore.py`: a snapshot, a write-ahead log and a lock file). `open_store` picks one.
 
-- the snapshot, a TinyDB JSON file (`mockserver/snapshot.py`);
-- the write-ahead log (`collect.json.wal`, `mockserver/wal.py`): one checksummed line per change since the
-  snapshot; sealed logs (`collect.json.wal.1`, ...) while a background compaction folds them in;
-- a lock file (`collect.json.lock`): one server per database; a second one is refused, not let in to write
-  over the first one's log.
+A backend implements `Store` from this docstring alone. The database calls it from one thread (the event loop),
+in this order:
 
-A write appends its lines in one go and is answered only once they are in the file (with `fsync=True`, on the
-disk). A write the disk refuses raises `StorageWriteError` having left nothing: the log is cut back to its last
-whole line. Start reads the snapshot and replays the logs. A torn last line of the log, left by a kill in the
-middle of a write, was never acknowledged and is dropped. Any other damage stops the start (`DamagedStoreError`
-names the file, the line and the commands that help) unless the store is opened to repair it, which keeps a
-copy of each damaged file, keeps every record still readable and writes them back whole.
+    load(records)      once, at start: every stored record, each once, in sequence order, as `Change`s. After
+                       it, `meta["secret"]` is the database's own secret (64 hex digits: `new_meta()` makes one
+                       for a new database) and stays the same as long as the records do: paging keys and
+                       caller ids are keyed with it. `records` is the database in memory (`Records`): the store
+                       may read it later, whenever it wants to write the records anew.
+    write(changes)     any number of times: store the changes (a record put, or deleted when `record` is None)
+                       durably before returning, all of them or none.
+    rewrite(changes)   after a bulk load in memory (seeding, a reset): what is stored becomes exactly `changes`.
+    close()            last: what `write` stored stays stored; the store releases its files and locks.
+
+and `status()` and `healthy` whenever `GET /_mock/health` asks.
+
+What each call promises (the durability promise of docs/architecture.md rests on it):
+
+- `write`: when it returns, the changes survive the process being killed (`kill -9`), and with `fsync` a power
+  loss; when it raises `StoreError` (`StorageWriteError` for a disk that refuses: full, failing, read-only),
+  nothing of them is stored, now or after a restart, and the database undoes them in memory. When it is called,
+  `records` already holds the changes.
+- `load`: never yields a change that was not written, nor one a refused write carried; what it cannot read
+  raises `DamagedStoreError` (the message names the file and what helps) rather than start without it.
+- `rewrite`: durable when it returns, like `write`.
+- `close`: loses nothing `write` acknowledged, even if what it does at the end fails.
+
+Everything else is the backend's own business: the format of its files, compacting them, locking them against a
+second server, checking and repairing them (`collect-mock check` and `repair` are the file store's).
 
     StoreError              the database cannot be opened, read or written; the message says which file and why
     ├── StoreBusyError      another process holds the database
     ├── StorageWriteError   the disk refused a write (no space, I/O error, read-only, file too large)
-    └── DamagedStoreError   something stored cannot be read
+    └── DamagedStoreError   something stored cannot be read (mockserver/tinystore.py)
 """
 
 from __future__ import annotations
 
 import errno
-import logging
-import os
-import re
 import secrets
-import shlex
-import shutil
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from filelock import FileLock, Timeout
-
-from mockserver.compaction import Child, CompactionState
-from mockserver.snapshot import FORMAT, TABLES, NotADatabaseError, SnapshotContents, read_snapshot, write_snapshot
-from mockserver.wal import Damage, LogContents, LogWriter, encode_all, read_log
-
-logger = logging.getLogger(__name__)
-
-LOCK_WAIT = 3.0  # seconds a start waits for the lock (a stopping server may still be writing its snapshot)
-_FIRST_KEY = re.compile(rb'^\{\s*(?:"([^"\\]*)")?')
+MEMORY = ":memory:"
 
 
 class StoreError(Exception):
@@ -67,23 +69,6 @@ class StorageWriteError(StoreError):
         self.code = errno.errorcode.get(exc.errno or 0, "EIO")
         self.reason = exc.strerror or str(exc)
         super().__init__(f"cannot write to {path}: {self.reason} ({self.code}); nothing of this change was stored")
-
-
-class DamagedStoreError(StoreError):
-    """Something stored cannot be read; the message lists it and says how to recover."""
-
-    def __init__(self, db: Path, damage: list[Damage], readable: int):
-        self.damage = damage
-        shown = "\n".join(f"  {d}" for d in damage[:5]) + (
-            f"\n  (and {len(damage) - 5} more)" if len(damage) > 5 else ""
-        )
-        quoted = shlex.quote(str(db))
-        super().__init__(
-            f"the database {db} is damaged, so it was not opened and nothing was changed:\n{shown}\n"
-            f"Everything else is readable: {readable} records. Run `collect-mock check --db {quoted}` to list the "
-            f"damage, then `collect-mock repair --db {quoted}` to keep every readable record (each damaged file is "
-            "copied aside first)."
-        )
 
 
 @dataclass(frozen=True)
@@ -108,19 +93,30 @@ class Change:
         return {"t": self.tenant, "c": self.collection, "id": self.id, "r": self.record}
 
 
+class Records(Protocol):
+    """The records in memory, as a store may read them (the database is one)."""
+
+    @property
+    def size(self) -> int:
+        """How many records are held, over all tenants and collections."""
+
+    def snapshot(self) -> Iterator[Change]:
+        """Every record held, as a `Change`, in sequence order."""
+
+
 def new_meta() -> dict[str, Any]:
-    """A new database's own data: its format and the secret that signs its paging keys and names its callers."""
-    return {"format": FORMAT, "secret": secrets.token_hex(32), "created_at": datetime.now(UTC).isoformat()}
+    """A new database's own data: the secret that signs its paging keys and names its callers."""
+    return {"secret": secrets.token_hex(32), "created_at": datetime.now(UTC).isoformat()}
 
 
 class Store(ABC):
-    """Where records outlive the process."""
+    """Where records outlive the process (see the module docstring for what each method promises)."""
 
     meta: dict[str, Any]
 
     @abstractmethod
-    def load(self) -> Iterator[Change]:
-        """Every stored record, each once, in sequence order."""
+    def load(self, records: Records | None = None) -> Iterator[Change]:
+        """Every stored record, each once, in sequence order; `records`: the database the changes go to."""
         raise NotImplementedError("To be overridden!")
 
     @abstractmethod
@@ -128,21 +124,19 @@ class Store(ABC):
         """Make the changes durable before returning, all of them or (raising StoreError) none."""
         raise NotImplementedError("To be overridden!")
 
-    def compact(self, live: Iterable[Change]) -> None:
-        """Replace what is stored by `live`, the current records (optional)."""
+    @abstractmethod
+    def rewrite(self, changes: Iterable[Change]) -> None:
+        """Make exactly `changes` what is stored, durably, before returning."""
+        raise NotImplementedError("To be overridden!")
+
+    def close(self) -> None:
+        """Keep what was written and release files and locks (optional)."""
         return None
 
-    def compaction_due(self, size: int, every: int, every_bytes: int) -> bool:
-        """Whether the log has grown enough (in writes or in bytes) to be folded into a new snapshot."""
-        return False
-
-    def compact_in_background(self, live: Callable[[], Iterable[Change]]) -> bool:
-        """Start replacing what is stored by `live()` without blocking; False if not started (optional)."""
-        return False
-
-    def poll(self) -> None:
-        """Finish a background compaction that has ended (optional)."""
-        return None
+    @property
+    def secret(self) -> str:
+        """The database's own secret (after `load`)."""
+        return str(self.meta["secret"])
 
     def status(self) -> dict[str, Any]:
         """What `GET /_mock/health` shows of the storage."""
@@ -150,22 +144,14 @@ class Store(ABC):
 
     @property
     def healthy(self) -> bool:
+        """False while the storage refuses writes or cannot keep its files in order (health: degraded)."""
         return True
-
-    def close(self) -> None:
-        """Release files (optional)."""
-        return None
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-    @property
-    def pending(self) -> int:
-        """Changes written since the last compaction."""
-        return 0
 
 
 class MemoryStore(Store):
@@ -174,326 +160,27 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self.meta = new_meta()
 
-    def load(self) -> Iterator[Change]:
+    def load(self, records: Records | None = None) -> Iterator[Change]:
         return iter(())
 
     def write(self, changes: Sequence[Change]) -> None:
         pass
 
-
-@dataclass
-class Contents:
-    """Everything a database's files hold, read without changing them."""
-
-    snapshot: SnapshotContents
-    latest: dict[tuple[str, str, str], Change]
-    active: LogContents
-    changes: int  # log lines replayed
-    log_bytes: int
-    damage: list[Damage] = field(default_factory=list)
-
-    @property
-    def records(self) -> list[Change]:
-        return sorted(self.latest.values(), key=lambda c: c.seq)
+    def rewrite(self, changes: Iterable[Change]) -> None:
+        pass
 
 
-class TinyStore(Store):
-    def __init__(self, path: Path | str, *, fsync: bool = False, repair: bool = False, lock_wait: float = LOCK_WAIT):
-        self.path = Path(path)
-        self.wal_path = self.path.with_name(self.path.name + ".wal")
-        self.fsync = fsync
-        self.repair = repair
-        self.meta = {}
-        self.dropped: list[Damage] = []  # what a repair could not keep
-        self.compaction = CompactionState()
-        self.last_write_error: dict[str, str] | None = None
-        self.pending_writes = 0
-        self.pending_bytes = 0
-        self.snapshot_bytes = 0
-        self._child = Child()
-        self._sealing = 0  # the generation of sealed log a running compaction folds in
-        self._writer: LogWriter | None = None
-        self._lock: FileLock | None = None
-        _refuse_foreign(self.path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock = FileLock(str(self.path) + ".lock", thread_local=False)
-            self._lock.acquire(timeout=lock_wait)
-        except Timeout:
-            raise StoreBusyError(
-                f"the database {self.path} is in use by another collect-mock process (it holds {self.path}.lock); "
-                "stop that one first, or give this one another --db"
-            ) from None
-        except OSError as exc:
-            raise StoreError(f"cannot open database {self.path}: {exc.strerror or exc}") from exc
-        for stale in self.path.parent.glob(self.path.name + ".*.tmp"):
-            stale.unlink(missing_ok=True)  # a snapshot a killed writer never finished
+def open_store(
+    db: str, *, fsync: bool = False, compact_every: int | None = None, compact_bytes: int | None = None
+) -> Store:
+    """The store for `--db`: in memory for `:memory:`, else the file store at that path."""
+    if db == MEMORY:
+        return MemoryStore()
+    from mockserver.tinystore import COMPACT_BYTES, COMPACT_EVERY, TinyStore
 
-    @property
-    def pending(self) -> int:
-        return self.pending_writes
-
-    # -- reading ------------------------------------------------------------------------------------------------
-
-    def load(self) -> Iterator[Change]:
-        try:
-            contents = read_contents(self.path)
-        except StoreError:
-            self.close()
-            raise
-        if contents.damage and not self.repair:
-            self.close()
-            raise DamagedStoreError(self.path, contents.damage, len(contents.latest))
-        if contents.active.torn:
-            logger.warning(
-                "dropped the last %d bytes of %s: a write cut short by a crash, never acknowledged",
-                contents.active.torn,
-                self.wal_path,
-            )
-        meta = contents.snapshot.meta
-        self.meta = meta if meta is not None and _is_meta(meta) else new_meta()
-        self.snapshot_bytes = contents.snapshot.size
-        self.pending_writes, self.pending_bytes = contents.changes, contents.log_bytes
-        try:
-            self._writer = LogWriter(self.wal_path, contents.active.whole, self.fsync)
-        except OSError as exc:
-            self.close()
-            raise StoreError(f"cannot open the log {self.wal_path}: {exc.strerror or exc}") from exc
-        live = contents.records
-        if contents.damage:
-            self._set_aside(contents.damage)
-            self.compact(live)
-        elif not _is_meta(contents.snapshot.meta):
-            # A new database (or one written before the meta table): its secret is stored before any write.
-            self.compact(live)
-        return iter(live)
-
-    def _set_aside(self, damage: list[Damage]) -> None:
-        """Copy each damaged file aside before the repair rewrites it."""
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        for path in sorted({d.path for d in damage}):
-            if path.exists():
-                copy = path.with_name(f"{path.name}.damaged-{stamp}")
-                shutil.copy2(path, copy)
-                logger.warning("kept a copy of the damaged %s as %s", path, copy)
-        self.dropped = damage
-
-    # -- writing ------------------------------------------------------------------------------------------------
-
-    def write(self, changes: Sequence[Change]) -> None:
-        if not changes:
-            return
-        assert self._writer is not None, "load() first"
-        data = encode_all([c.as_json() for c in changes])
-        try:
-            self._writer.append(data)
-        except OSError as exc:
-            error = StorageWriteError(self.wal_path, exc)
-            self.last_write_error = {"error": str(error), "at": datetime.now(UTC).isoformat()}
-            raise error from exc
-        self.last_write_error = None
-        self.pending_writes += len(changes)
-        self.pending_bytes += len(data)
-
-    def compact(self, live: Iterable[Change]) -> None:
-        """Write a new snapshot of `live`, rename it over the old one, and drop the logs it holds."""
-        self._wait_for_child()
-        try:
-            self.snapshot_bytes = write_snapshot(self.path, self.meta, _documents(live), lambda: True)
-            for _, log in sealed_logs(self.path):
-                log.unlink(missing_ok=True)
-            if self._writer is not None:
-                self._writer.reset()
-        except OSError as exc:
-            raise StoreError(f"cannot write the snapshot {self.path}: {exc.strerror or exc}") from exc
-        self.pending_writes = self.pending_bytes = 0
-
-    def compaction_due(self, size: int, every: int, every_bytes: int) -> bool:
-        if self._child.pid is not None:
-            return False
-        if self.compaction.failures:
-            return time.monotonic() >= self.compaction.retry_at
-        return self.pending_writes >= max(every, size) or self.pending_bytes >= max(every_bytes, self.snapshot_bytes)
-
-    def compact_in_background(self, live: Callable[[], Iterable[Change]]) -> bool:
-        """Seal the log and let a forked copy of this process write the snapshot, off the request path.
-
-        The child sees memory as it was at the fork, which is exactly the snapshot plus the sealed logs; the parent
-        goes on writing to a fresh log. Once the child has renamed its snapshot into place, `poll()` deletes the
-        sealed logs. If anything fails, they stay, are replayed at the next start, and the compaction is retried.
-        """
-        if self._child.pid is not None or not hasattr(os, "fork") or self._writer is None:
-            return False
-        generation = max((g for g, _ in sealed_logs(self.path)), default=0) + 1
-        try:
-            self._writer.close()
-            os.replace(self.wal_path, _sealed_path(self.path, generation))
-        except OSError as exc:
-            self.compaction.failed(str(self.path), f"cannot seal the log: {exc.strerror or exc}")
-            self._writer = LogWriter(self.wal_path, self._writer.size, self.fsync)
-            return False
-        self._writer = LogWriter(self.wal_path, 0, self.fsync)
-        self.pending_writes = self.pending_bytes = 0
-        self._sealing = generation
-        parent, meta = os.getpid(), dict(self.meta)
-
-        def write() -> None:
-            # A child whose server was killed meanwhile must not rename: a new server may own the files by now.
-            write_snapshot(self.path, meta, _documents(live()), lambda: os.getppid() == parent)
-
-        self._child.start(write)
-        self.compaction.running = True
-        return True
-
-    def poll(self) -> None:
-        done, error = self._child.poll()
-        if done:
-            self._finish(error)
-
-    def _wait_for_child(self) -> None:
-        done, error = self._child.poll(block=True)
-        if done:
-            self._finish(error)
-
-    def _finish(self, error: str | None) -> None:
-        self.compaction.running = False
-        if error is not None:
-            self.compaction.failed(str(self.path), error)
-            return
-        for generation, log in sealed_logs(self.path):
-            if generation <= self._sealing:
-                log.unlink(missing_ok=True)
-        self.snapshot_bytes = self.path.stat().st_size if self.path.exists() else 0
-        self.compaction.succeeded()
-
-    # -- state --------------------------------------------------------------------------------------------------
-
-    @property
-    def healthy(self) -> bool:
-        return self.last_write_error is None and self.compaction.healthy
-
-    def status(self) -> dict[str, Any]:
-        self.poll()
-        return {
-            "kind": "file",
-            "path": str(self.path),
-            "log_bytes": self._writer.size if self._writer else 0,
-            "writes_since_snapshot": self.pending_writes,
-            "snapshot_bytes": self.snapshot_bytes,
-            "fsync": self.fsync,
-            "last_write_error": self.last_write_error,
-            "compaction": self.compaction.as_dict(),
-        }
-
-    def close(self) -> None:
-        self._wait_for_child()
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        if self._lock is not None and self._lock.is_locked:
-            self._lock.release()
-
-
-def _refuse_foreign(path: Path) -> None:
-    """Refuse, before creating anything beside it, a file that is plainly not a mock database (a package.json)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096).lstrip()
-    except OSError:
-        return  # a new database, or an error that opening it reports better
-    if not head:
-        return
-    found = _FIRST_KEY.match(head)
-    if found is None or (found.group(1) is not None and found.group(1).decode("utf-8", "replace") not in TABLES):
-        what = f"its first field is {found.group(1)!r}" if found and found.group(1) else "it is not a JSON object"
-        raise StoreError(
-            f"{path} is not a Collect mock database ({what}); it was left untouched: give --db a new file or a "
-            "database this mock wrote"
-        )
-
-
-def _is_meta(meta: Any) -> bool:
-    return isinstance(meta, dict) and isinstance(meta.get("secret"), str) and len(meta["secret"]) >= 32
-
-
-def _documents(changes: Iterable[Change]) -> Iterator[tuple[int, dict[str, Any]]]:
-    return ((c.seq, c.document()) for c in changes)
-
-
-def _sealed_path(path: Path, generation: int) -> Path:
-    return path.with_name(f"{path.name}.wal.{generation}")
-
-
-def sealed_logs(path: Path) -> list[tuple[int, Path]]:
-    """The sealed logs beside a database, oldest first."""
-    prefix = path.name + ".wal."
-    found = []
-    for log in path.parent.glob(prefix + "*"):
-        suffix = log.name[len(prefix) :]
-        if suffix.isdigit():
-            found.append((int(suffix), log))
-    return sorted(found)
-
-
-def read_contents(path: Path) -> Contents:
-    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database."""
-    try:
-        snapshot = read_snapshot(path)
-    except NotADatabaseError as exc:
-        raise StoreError(f"{exc}; it was left untouched: give --db a new file or a database this mock wrote") from None
-    except OSError as exc:
-        raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
-    latest = {(d["t"], d["c"], d["id"]): Change(seq, d["t"], d["c"], d["id"], d["r"]) for seq, d in snapshot.documents}
-    damage, changes, log_bytes = list(snapshot.damage), 0, 0
-    logs = [log for _, log in sealed_logs(path)]
-    active = LogContents()
-    for log in [*logs, path.with_name(path.name + ".wal")]:
-        try:
-            contents = read_log(log)
-        except OSError as exc:
-            raise StoreError(f"cannot read the log {log}: {exc.strerror or exc}") from exc
-        damage += contents.damage
-        if log in logs and contents.torn:
-            damage.append(Damage(log, len(contents.changes) + 1, "ends in the middle of a line: it was cut short"))
-        for data in contents.changes:
-            change = Change.from_json(data)
-            key = (change.tenant, change.collection, change.id)
-            if change.record is None:
-                latest.pop(key, None)
-            else:
-                latest[key] = change
-        changes += len(contents.changes)
-        log_bytes += contents.whole
-        active = contents
-    return Contents(snapshot, latest, active, changes, log_bytes, damage)
-
-
-def check_database(path: Path | str) -> Contents:
-    """What a database holds and what of it is damaged, changing nothing (`collect-mock check`)."""
-    path = Path(path)
-    _refuse_foreign(path)
-    if not path.exists() and not path.with_name(path.name + ".wal").exists():
-        raise StoreError(f"there is no database at {path}")
-    lock = FileLock(str(path) + ".lock", thread_local=False)
-    try:
-        lock.acquire(timeout=LOCK_WAIT)
-    except Timeout:
-        raise StoreBusyError(f"the database {path} is in use by a running collect-mock; stop it first") from None
-    try:
-        return read_contents(path)
-    finally:
-        lock.release()
-
-
-def repair_database(path: Path | str) -> tuple[list[Damage], int]:
-    """Keep every readable record, copy damaged files aside, write the rest back whole (`collect-mock repair`)."""
-    store = TinyStore(path, repair=True)
-    try:
-        kept = sum(1 for _ in store.load())
-        return store.dropped, kept
-    finally:
-        store.close()
-
-
-def open_store(db: str, *, fsync: bool = False) -> Store:
-    return MemoryStore() if db == ":memory:" else TinyStore(db, fsync=fsync)
+    return TinyStore(
+        db,
+        fsync=fsync,
+        compact_every=COMPACT_EVERY if compact_every is None else compact_every,
+        compact_bytes=COMPACT_BYTES if compact_bytes is None else compact_bytes,
+    )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from collect_process import LOOPBACK, answers, wait_until
 from mockserver.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,42 +29,35 @@ def quiet_import_app() -> type:
 
 
 @contextmanager
-def serve_in_thread(settings: Settings, timeout: float = 30) -> Iterator[tuple[str, MockApp]]:
-    """Yield (base_url, app) while the mock serves on a free port; stop it on exit."""
+def serve_in_thread(
+    settings: Settings, timeout: float = 30, wrap: Callable[[MockApp], Any] | None = None
+) -> Iterator[tuple[str, MockApp]]:
+    """Yield (base_url, app) while the mock serves on a free port; stop it on exit.
+
+    `wrap(app)`, if given, is the ASGI app served instead (the self-test's defective mock wraps the mock's).
+    """
     quiet_import_app()
     import uvicorn
 
     from mockserver.app import create_app
     from mockserver.serving import uvicorn_config
 
+    # Bound here and handed to uvicorn: the port is ours from the start, so no other server can take it meanwhile.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((LOOPBACK, 0))
     port = sock.getsockname()[1]
-    app = create_app(settings.replace(host="127.0.0.1", port=port))
-    server = uvicorn.Server(uvicorn_config(app, settings, log_level="error", lifespan="on"))
+    app = create_app(settings.replace(host=LOOPBACK, port=port))
+    served = wrap(app) if wrap is not None else app
+    server = uvicorn.Server(uvicorn_config(served, settings, log_level="error", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="collect-mock", daemon=True)
     thread.start()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://{LOOPBACK}:{port}"
     try:
-        _wait_until_healthy(base_url, timeout, thread)
+        if not wait_until(lambda: answers(f"{base_url}/_mock/health"), timeout, thread.is_alive):
+            raise RuntimeError(f"the Collect mock did not start at {base_url}")
         yield base_url, app
     finally:
         server.should_exit = True
         thread.join(timeout=timeout)
         sock.close()
-
-
-def _wait_until_healthy(base_url: str, timeout: float, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=1) as client:
-        while time.monotonic() < deadline:
-            try:
-                if client.get(f"{base_url}/_mock/health").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if not thread.is_alive():
-                break
-            time.sleep(0.05)
-    raise RuntimeError(f"the Collect mock did not start at {base_url}")

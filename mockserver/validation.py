@@ -1,6 +1,6 @@
 """Validation of requests and records against the contract, with errors that name the offending field.
 
-Connexion validates every request before a handler runs; the validators here replace its defaults so that:
+Every request is validated before its view runs (`mockserver/dispatch.py`), by the validators here, so that:
 
 - a body is parsed strictly: at most 1 MiB of UTF-8 JSON (another charset is refused, not decoded), nesting at
   most 32 levels, strings at most 65,536 characters and free of lone surrogates, integers within 64 bits, finite
@@ -26,8 +26,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import jsonschema_rs
-from connexion.uri_parsing import QUERY_STRING_DELIMITERS, AbstractURIParser, OpenAPIURIParser
-from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
 from starlette.types import Receive
@@ -371,11 +369,14 @@ def _body_error(message: str) -> BadRequestProblem:
     return BadRequestProblem.from_errors("Invalid request body", [FieldError("body", "", message)])
 
 
-# -- connexion validators ------------------------------------------------------------------------------------
+# -- request validators -------------------------------------------------------------------------------------
 
 
-class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
-    """Connexion's JSON body validator with strict parsing, readOnly-aware `required` and all errors reported."""
+class BodyValidator:
+    """A JSON body: strict parsing, readOnly-aware `required` and all errors reported."""
+
+    def __init__(self, schema: dict[str, Any], required: bool):
+        self.schema, self.required = schema, required
 
     async def read(self, request: Any, receive: Receive) -> Any:
         """The request's body, parsed and validated; BadRequestProblem naming what is wrong otherwise."""
@@ -389,10 +390,10 @@ class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
     def _validate(self, body: Any) -> None:
         if body is None:
-            if self._required:
+            if self.required:
                 raise _body_error("is required and was empty")
             return
-        errors = schema_errors(WriteValidator, self._schema, body)
+        errors = schema_errors(WriteValidator, self.schema, body)
         if errors:
             raise BadRequestProblem.from_errors("Invalid request body", errors)
 
@@ -429,24 +430,19 @@ def _charset(media_type: str | None) -> str:
     return "utf-8"
 
 
-class RepeatableArrayParser(OpenAPIURIParser):  # type: ignore[misc]
-    """Connexion's parser, except that an array parameter may also be repeated: `fields=id,total` (the contract's
-    `explode: false`) and `fields=id&fields=total` (what many generated clients send whatever the style) mean the
-    same. Connexion would keep only the last of the repeated values, silently."""
+class ParamValidator:
+    """An operation's parameters, as connexion's URI parser reads them from a request: every bad, missing or
+    unknown parameter reported by name, and a single-valued one given twice refused."""
 
-    @staticmethod
-    def _resolve_param_duplicates(values: list[str], param_defn: dict[str, Any], _in: str) -> str:
-        style = param_defn.get("style", OpenAPIURIParser.style_defaults[_in])
-        return str(QUERY_STRING_DELIMITERS.get(style, ",")).join(values)
-
-
-class ParamValidator(ParameterValidator):  # type: ignore[misc]
-    """Connexion's parameter validator, reporting every bad or unknown parameter by name."""
-
-    def __init__(self, parameters: list[dict[str, Any]], uri_parser: AbstractURIParser, **kwargs: Any):
-        super().__init__(parameters, uri_parser, **kwargs)
+    def __init__(self, parameters: list[dict[str, Any]]):
+        self.parameters: dict[str, list[dict[str, Any]]] = {}
+        for parameter in parameters:
+            self.parameters.setdefault(parameter["in"], []).append(parameter)
+        self.known_query = {p["name"] for p in self.parameters.get("query", [])}
         # Path parameters arrive as strings; connexion's parser only matters for other types.
-        self.typed_path = any(p.get("schema", {}).get("type", "string") != "string" for p in self.parameters["path"])
+        self.typed_path = any(
+            p.get("schema", {}).get("type", "string") != "string" for p in self.parameters.get("path", [])
+        )
 
     def _repeated_scalars(self, query_string: bytes) -> list[FieldError]:
         """A single-valued parameter given twice is ambiguous: refused rather than one of its values picked."""
@@ -460,8 +456,8 @@ class ParamValidator(ParameterValidator):  # type: ignore[misc]
     def validate_request(self, request: Any) -> None:
         errors: list[FieldError] = []
         has_query = bool(request.scope.get("query_string"))
-        if self.strict_validation and has_query:
-            for name in sorted(self.validate_query_parameter_list(request, self.security_query_params)):
+        if has_query:
+            for name in sorted(set(request.query_params) - self.known_query):
                 errors.append(FieldError("query", name, "is not a parameter of this operation"))
             errors.extend(self._repeated_scalars(request.scope["query_string"]))
         sources = {

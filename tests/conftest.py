@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 import yaml
 
-from collect_contract import SPEC_PATH
+from collect_contract import SPEC_PATH, Contract
 from mockserver import Settings
 from mockserver.testing import serve_in_thread
 from tests.support.client import ADMIN_TOKEN, Api
@@ -33,8 +33,13 @@ def spec() -> dict:
 
 
 @pytest.fixture(scope="session")
-def checker(spec) -> ContractChecker:
-    return ContractChecker(spec)
+def contract(spec) -> Contract:
+    return Contract(spec)
+
+
+@pytest.fixture(scope="session")
+def checker(contract) -> ContractChecker:
+    return ContractChecker(contract)
 
 
 @pytest.fixture(scope="session")

@@ -148,3 +148,22 @@ def test_spawn_mock_starts_checks_and_stops_a_fresh_mock_with_another_tenant(cap
     assert cli.main(["--spawn-mock", "--rules", "ids.unique,status.foreign-tenant-403", "--seed", "2"]) == 0
     out, err = capsys.readouterr()
     assert "PASS: 10 passed" in out and "tenant conformance" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n", "no resource: a resource is a create path"),
+        ("openapi: [unclosed", "It cannot be read as YAML"),
+        ("openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "openapi: is 3.1.0"),
+    ],
+    ids=["no-resource", "not-yaml", "not-3.0"],
+)
+def test_a_contract_the_suite_cannot_read_is_a_usage_error_naming_each_break(tmp_path, capsys, content, expected):
+    spec = tmp_path / "contract.yaml"
+    spec.write_text(content)
+    argv = ["--base-url", "http://127.0.0.1:9", "--tenant", TENANT, "--token", TOKEN, "--spec", str(spec), "--quiet"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"collect-conformance: Config 'spec' has value '{spec}'.") and expected in err
+    assert "Traceback" not in err

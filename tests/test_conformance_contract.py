@@ -1,40 +1,22 @@
-"""The suite's reading of the contract: operations by path shape, routing, references, valid create bodies."""
+"""What the suite builds on the contract's structure: valid create bodies, probes that break one constraint each,
+the constraints a body or a URL can break, and the tenant written into the paths for Schemathesis."""
 
 from __future__ import annotations
 
 import pytest
 from openapi_schema_validator import OAS30WriteValidator
 
-from collect_contract import SPEC_PATH
+from collect_contract import SPEC_PATH, Contract, constraints
 from conformance import probes
-from conformance.contract import Contract
 from conformance.factory import Bodies, dependency_order
 from conformance.fuzzing import pin_tenant
+from conformance.validators import request_validator
 
 CONTRACT = Contract.from_path(SPEC_PATH)
 
 
-def test_every_operation_has_a_kind_and_only_two_need_their_own():
-    assert len(CONTRACT.operations) == 48
-    custom = sorted(op.operation_id for op in CONTRACT.operations.values() if op.kind == "custom")
-    assert custom == ["adjustInvoice", "getBatchDependents"]
-    assert sorted(CONTRACT.resources) == ["batches", "creditMemos", "debitMemos", "invoices", "writeOffs"]
-
-
-def test_static_segments_route_before_parameters():
-    assert CONTRACT.match("GET", "/batches/acme/dependents")[0].operation_id == "getBatchDependents"
-    operation, params = CONTRACT.match("GET", "/batches/acme/bat-1")
-    assert (operation.operation_id, params) == ("getBatch", {"tenantId": "acme", "id": "bat-1"})
-    assert CONTRACT.match("DELETE", "/writeOffs/acme/wo-1") is None
-
-
-def test_references_are_known_from_both_ends():
-    assert CONTRACT.resources["writeOffs"].references == {
-        "invoice_id": ("Invoice", False),
-        "batch_id": ("Batch", False),
-    }
-    assert ("batches", "dependents", True) in CONTRACT.resources["batches"].referenced_by
-    order = [r.name for r in dependency_order(CONTRACT)]
+def test_records_are_created_referred_to_first():
+    order = [r.collection for r in dependency_order(CONTRACT)]
     assert order.index("batches") < order.index("invoices") < order.index("writeOffs")
 
 
@@ -42,12 +24,12 @@ def test_references_are_known_from_both_ends():
 def test_create_bodies_are_valid_and_name_the_runs_records(collection):
     resource = CONTRACT.resources[collection]
     body = Bodies(CONTRACT, "bu-run", "fy-run").create(resource, lambda target: f"{target}-of-the-run")
-    validator = OAS30WriteValidator({"components": CONTRACT.spec["components"], **CONTRACT.record_schema(resource)})
+    validator = OAS30WriteValidator({"components": CONTRACT.spec["components"], **resource.schema_ref})
     assert list(validator.iter_errors(body)) == []
     assert "id" not in body and not set(body) & resource.read_only and body["business_unit_id"] == "bu-run"
-    for field, (schema, many) in resource.references.items():
-        if field in body and not many:
-            assert body[field] == f"{CONTRACT.resource_of_schema(schema).name}-of-the-run"
+    for field, reference in resource.references.items():
+        if field in body and not reference.many:
+            assert body[field] == f"{reference.target}-of-the-run"
 
 
 def test_schemathesis_sees_the_tenant_written_into_the_paths():
@@ -60,7 +42,7 @@ def test_schemathesis_sees_the_tenant_written_into_the_paths():
 
 def test_the_constraints_of_a_body_come_from_the_contract_alone():
     writeoff = CONTRACT.resources["writeOffs"]
-    found = {(c.location, c.keyword) for c in CONTRACT.body_constraints(CONTRACT.record_schema(writeoff))}
+    found = {(c.location, c.keyword) for c in constraints.of_body(CONTRACT, writeoff.schema_ref)}
     assert {
         ("body.method", "enum"),
         ("body.line_items", "minItems"),
@@ -77,17 +59,17 @@ def test_the_constraints_of_a_body_come_from_the_contract_alone():
 
 def test_every_body_probe_breaks_exactly_its_constraint():
     for resource in CONTRACT.resources.values():
-        schema = CONTRACT.record_schema(resource)
+        schema = resource.schema_ref
         body = Bodies(CONTRACT, "bu-run", "fy-run").create(resource, lambda target: f"{target}-of-the-run")
         full = probes.filled(CONTRACT, schema, body)
-        assert list(CONTRACT.request_validator(schema).iter_errors(full)) == [], resource.name
+        assert list(request_validator(CONTRACT, schema).iter_errors(full)) == [], resource.collection
         unprobed = set()
-        for constraint in CONTRACT.body_constraints(schema):
+        for constraint in constraints.of_body(CONTRACT, schema):
             probe = probes.body_probe(CONTRACT, schema, full, constraint, "cfz-missing-1")
             if isinstance(probe, str):
                 unprobed.add((constraint.location, constraint.keyword))
                 continue
-            errors = list(CONTRACT.request_validator(schema).iter_errors(probe.value))
+            errors = list(request_validator(CONTRACT, schema).iter_errors(probe.value))
             if constraint.keyword in ("x-conditional-required", "x-references"):
                 assert errors == [], constraint  # the contract's own keywords: the schema still holds
             else:
@@ -100,7 +82,7 @@ def test_every_body_probe_breaks_exactly_its_constraint():
 
 def test_parameter_constraints_are_those_a_url_can_break():
     by_status = CONTRACT.operations["listBatchesByStatus"]
-    found = {(c.location, c.keyword) for c in CONTRACT.parameter_constraints(by_status)}
+    found = {(c.location, c.keyword) for c in constraints.of_parameters(CONTRACT, by_status)}
     assert found == {
         ("path.status", "enum"),
         ("query.fields", "minItems"),
@@ -109,7 +91,7 @@ def test_parameter_constraints_are_those_a_url_can_break():
         ("query.exclusiveStartKey", "minLength"),
     }
     dependents = CONTRACT.operations["getBatchDependents"]
-    assert {(c.location, c.keyword) for c in CONTRACT.parameter_constraints(dependents)} == {
+    assert {(c.location, c.keyword) for c in constraints.of_parameters(CONTRACT, dependents)} == {
         ("query.ids", "required"),
         ("query.ids", "pattern"),
     }

@@ -11,9 +11,8 @@ import subprocess
 
 import pytest
 
-from collect_contract import SPEC_PATH
+from collect_contract import SPEC_PATH, Contract
 from conformance import Config
-from conformance.contract import Contract
 from conformance.http import Exchange, Session, created_id, register_changes
 from conformance.ledger import Ledger
 from tests.defects.server import TENANT, TOKEN

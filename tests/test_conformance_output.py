@@ -17,21 +17,10 @@ from hypothesis import strategies as st
 from conformance import output
 from conformance.coverage import ConstraintProbe, OperationCoverage
 from conformance.errors import Reason
-from conformance.report import (
-    ERROR,
-    FAILED,
-    NOT_VERIFIED,
-    PASSED,
-    Cleanup,
-    Exit,
-    FailureRecord,
-    Outcome,
-    Report,
-    Step,
-    Verdict,
-)
+from conformance.report import Cleanup, FailureRecord, Outcome, Report, Step
 from conformance.safety import Redactor
 from conformance.text import has_unprintable
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED, PASSED, Exit, Verdict
 from tests.support.junit_schema import junit_xsd
 
 TOKEN = "tok-9-secret"

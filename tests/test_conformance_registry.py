@@ -9,7 +9,7 @@ import pytest
 from conformance import REGISTRY, ConfigError
 from conformance.catalog import markdown_table
 from conformance.failures import DuplicateId, UndocumentedStatus
-from conformance.registry import AREAS, Registry, Rule
+from conformance.registry import Area, Registry, Rule
 
 AREAS_OF_THE_ISSUE = {"ids", "status", "schema", "paging", "projection", "patch", "versioning", "search", "tenancy"}
 AREAS_OF_THE_ISSUE |= {"batch", "delete", "dependents", "fuzz"}
@@ -26,7 +26,7 @@ def test_every_rule_has_a_statement_a_source_and_a_failure_class_of_its_own():
 
 def test_the_catalog_covers_every_area_of_the_issue_in_catalog_order():
     assert {rule.area for rule in REGISTRY.all()} == AREAS_OF_THE_ISSUE
-    positions = [AREAS.index(rule.area) for rule in REGISTRY.all()]
+    positions = [list(Area).index(rule.area) for rule in REGISTRY.all()]
     assert positions == sorted(positions)
 
 
@@ -51,7 +51,18 @@ def test_an_unknown_rule_name_is_a_config_error_that_lists_the_areas():
 def test_a_rule_must_report_its_own_failure_class():
     registry = Registry()
     with pytest.raises(ValueError, match="DuplicateId, which belongs to 'ids.unique'"):
-        registry.register(Rule("ids.other", "Something.", "000 L1", DuplicateId, lambda ctx, resource: None))
+        registry.register(
+            Rule(id="ids.other", statement="Something.", source="000 L1", failure=DuplicateId, check=lambda c, r: None)
+        )
+
+
+def test_a_rule_must_belong_to_a_known_area_and_be_declared_by_keyword():
+    with pytest.raises(ValueError, match="'idz.other' is in no known area"):
+        Registry().register(
+            Rule(id="idz.other", statement="Something.", source="000 L1", failure=DuplicateId, check=lambda c, r: None)
+        )
+    with pytest.raises(TypeError):
+        Rule("ids.other", "Something.", "000 L1", DuplicateId, lambda c, r: None)  # type: ignore[misc]
 
 
 def test_failures_say_what_was_received_and_what_the_contract_says():

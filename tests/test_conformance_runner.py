@@ -10,7 +10,7 @@ import pytest
 
 from conformance import REGISTRY, Config, Reason, Runner, Verdict, output
 from conformance.progress import ProgressPrinter
-from conformance.report import ERROR, FAILED, NOT_VERIFIED
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED
 from tests.defects import load
 from tests.defects.server import OTHER_TENANT, TENANT, TOKEN
 
@@ -110,7 +110,7 @@ def test_an_exception_inside_the_suite_is_an_internal_error_with_its_request_and
     clean, monkeypatch, tmp_path
 ):
     def broken_check(ctx, resource):
-        ctx.call(resource.name, "list")
+        ctx.call(resource.collection, "list")
         return {}["id"]  # what a check that trusts an answer too much does
 
     rule = REGISTRY.get("ids.unique")

@@ -8,9 +8,8 @@ import time
 
 import pytest
 
-from collect_contract import SPEC_PATH
+from collect_contract import SPEC_PATH, Contract
 from conformance import BudgetExhausted, ForeignRecordError, ReadOnlyViolation
-from conformance.contract import Contract
 from conformance.ledger import Ledger, Ownership
 from conformance.safety import Gate, Guard, parse_retry_after
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from conformance import Config, Runner
-from conformance.report import FAILED, NOT_VERIFIED, PASSED
+from conformance.verdicts import FAILED, NOT_VERIFIED, PASSED
 from tests.defects import Defect, load
 from tests.defects.app import Call, Response
 from tests.defects.server import OTHER_TENANT, TENANT, TOKEN, defective_mock

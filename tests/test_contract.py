@@ -46,11 +46,11 @@ def test_passes_connexions_own_check_which_the_mock_skips_for_the_packaged_contr
 def test_the_mock_checks_any_contract_other_than_the_packaged_one(spec):
     from connexion.exceptions import InvalidSpecification
 
-    from mockserver.app import load_specification
+    from mockserver.connexion_adapter import load_specification
 
     broken = {**spec, "paths": {"/x": {"get": {"responses": {"200": {"description": 1}}}}}}
     with pytest.raises(InvalidSpecification):
-        load_specification(broken, packaged=False)
+        load_specification(broken, proven=False)
 
 
 def test_declares_openapi_3_0_3(spec):

@@ -66,3 +66,25 @@ def test_the_patch_and_batch_rules_are_in_the_contract_and_the_notes(spec):
         "2^63",
     ):
         assert topic in NOTES, topic
+
+
+def test_the_contracts_own_inventions_are_in_the_notes(spec):
+    """What the contract states that no page does: how search filters combine and match, the error texts of
+    operations that have no twin on the pages, the CORS preflight, and the decided meaning of `dependents`."""
+    notes = " ".join(NOTES.split())  # as read, whatever the line breaks
+    search = spec["components"]["schemas"]["TransactionSearchRequest"]
+    assert search["properties"]["batch_id"]["minItems"] == 1 and "AND" in search["description"]
+    batch_texts = spec["paths"]["/batches/{tenantId}/batch"]["post"]["responses"]
+    delete_texts = spec["paths"]["/batches/{tenantId}/{id}"]["delete"]["responses"]
+    texts = [batch_texts[code]["description"] for code in ("400", "429")]
+    texts += [delete_texts[code]["description"] for code in ("404", "409", "429")]
+    for text in texts:
+        assert " ".join(text.split()) in notes, text
+    for topic in (
+        "Every filter given must match (AND)",
+        "an inclusive `[min, max]` range",
+        "`minItems: 1`",
+        "CORS preflight",
+        "**Batch `dependents` and delete (decided).**",
+    ):
+        assert topic in notes, topic

@@ -2,8 +2,7 @@
 
 import pytest
 
-from collect_contract import SPEC_PATH
-from mockserver.contract import Contract
+from collect_contract import SPEC_PATH, Contract
 from mockserver.database import Database
 from mockserver.resources import index_specs, range_specs
 from mockserver.search import Search

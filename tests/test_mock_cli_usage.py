@@ -9,15 +9,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from collect_process import ServerProcess, free_port
 from mockserver.cli import build_parser
 from mockserver.settings import Settings
-from tests.support.process import free_port
 
 CLI = [sys.executable, "-m", "mockserver"]
 
@@ -67,23 +66,20 @@ def test_a_setting_with_no_flag_is_still_listed():
 
 
 def test_the_environment_steers_serve_when_no_command_is_given():
-    port = free_port()
-    env = {
-        "MOCKSERVER_PORT": str(port),
-        "MOCKSERVER_DB": ":memory:",
-        "MOCKSERVER_SEED": "false",
-        "MOCKSERVER_PAGE_SIZE": "2",
-        "MOCKSERVER_TOKEN": "env-token",
-    }
-    process = subprocess.Popen(
-        CLI, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    mock = ServerProcess(CLI, output=subprocess.PIPE)
+    mock.env.update(
+        MOCKSERVER_PORT=str(mock.port),
+        MOCKSERVER_DB=":memory:",
+        MOCKSERVER_SEED="false",
+        MOCKSERVER_PAGE_SIZE="2",
+        MOCKSERVER_TOKEN="env-token",
     )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        assert banner == f"Collect mock serving http://127.0.0.1:{port}\n"
-        base, auth = f"http://127.0.0.1:{port}", {"Authorization": "env-token"}
-        wait_until_healthy(base)  # the banner comes once the port is bound, a moment before it accepts
+    with mock.start():
+        assert mock.process is not None and mock.process.stdout is not None
+        banner = mock.process.stdout.readline().decode()
+        assert banner == f"Collect mock serving {mock.base_url}\n"
+        base, auth = mock.base_url, {"Authorization": "env-token"}
+        mock.wait_ready(timeout=30)  # the banner comes once the port is bound, a moment before it accepts
         for _ in range(3):
             body = {
                 "name": "n",
@@ -95,20 +91,6 @@ def test_the_environment_steers_serve_when_no_command_is_given():
             assert httpx.post(f"{base}/batches/acme", json=body, headers=auth, timeout=10).status_code == 200
         page = httpx.get(f"{base}/batches/acme", headers=auth, timeout=10)
         assert len(page.json()) == 2 and "X-Last-Evaluated-Key" in page.headers  # MOCKSERVER_PAGE_SIZE
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
-
-
-def wait_until_healthy(base: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/_mock/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"the mock at {base} did not answer within {seconds} s")
 
 
 @pytest.mark.parametrize(

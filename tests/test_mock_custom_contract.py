@@ -12,8 +12,8 @@ import httpx
 import pytest
 import yaml
 
+from collect_contract import Contract
 from mockserver import conventions
-from mockserver.contract import Contract
 from tests.support.process import MockProcess, free_port
 
 H = {"Authorization": "Bearer dev-token"}

@@ -28,6 +28,20 @@ def test_a_batch_another_batch_depends_on_is_refused(api):
     assert api.delete(f"/batches/acme/{child['id']}").status_code == 409
 
 
+def test_dependents_protect_the_batches_they_list_not_the_batch_that_lists_them(api):
+    """The decision of NOTES.md (Responses, "Batch dependents and delete"): `dependents` is a reference field."""
+    child = api.post("/batches/acme", json=factory.batch()).json()["id"]
+    parent = api.post("/batches/acme", json=factory.batch(dependents=[child])).json()["id"]
+    refused = api.delete(f"/batches/acme/{child}")
+    assert refused.status_code == 409 and "batches.dependents" in refused.json()["detail"]
+    api.patch(f"/batches/acme/{parent}", json=[{"op": "replace", "path": "/dependents", "value": []}])
+    assert api.delete(f"/batches/acme/{child}").status_code == 200  # once no list names it
+    other = api.post("/batches/acme", json=factory.batch()).json()["id"]
+    lister = api.post("/batches/acme", json=factory.batch(dependents=[other])).json()["id"]
+    assert api.delete(f"/batches/acme/{lister}").status_code == 200  # nothing names the batch that lists others
+    assert api.get(f"/batches/acme/{other}").status_code == 200  # and what it listed stays as it was
+
+
 def chain(api, length):
     ids = []
     for _ in range(length):

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from mockserver import Settings
-from mockserver.framework import UNKNOWN_CREDENTIAL
+from mockserver.connexion_adapter import UNKNOWN_CREDENTIAL
 from mockserver.testing import serve_in_thread
 
 METHODS = ("get", "put", "post", "patch", "delete")

@@ -113,10 +113,10 @@ def test_a_write_the_disk_refuses_is_a_507_and_stores_nothing(monkeypatch):
         kept = http.post("/batches/acme", json=factory.batch(name="kept")).json()
 
         def refuse(changes):
-            raise StorageWriteError(app.state.db.store.path, OSError(errno.ENOSPC, "No space left on device"))
+            raise StorageWriteError(app.state.db._store.path, OSError(errno.ENOSPC, "No space left on device"))
 
-        app.state.db.store.path = "data/collect.json.wal"  # a memory store has no file: name one for the message
-        monkeypatch.setattr(app.state.db.store, "write", refuse)
+        app.state.db._store.path = "data/collect.json.wal"  # a memory store has no file: name one for the message
+        monkeypatch.setattr(app.state.db._store, "write", refuse)
         for method, path, body in [
             ("POST", "/batches/acme", factory.batch(name="refused")),
             ("PATCH", f"/batches/acme/{kept['id']}", [{"op": "replace", "path": "/name", "value": "refused"}]),

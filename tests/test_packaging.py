@@ -23,9 +23,13 @@ def test_every_python_package_is_listed_for_the_wheel():
             assert name in listed, f"{name} is missing from [tool.setuptools] packages"
 
 
-def test_the_contract_and_fixtures_ship_as_data_packages():
+def test_the_neutral_packages_ship_under_names_that_cannot_clash():
     setuptools = PYPROJECT["tool"]["setuptools"]
-    assert setuptools["package-dir"] == {"collect_contract": "openapi", "collect_fixtures": "fixtures"}
+    assert setuptools["package-dir"] == {
+        "collect_contract": "openapi",
+        "collect_process": "process",
+        "collect_fixtures": "fixtures",
+    }
     assert "*.yaml" in setuptools["package-data"]["collect_contract"]
 
 
@@ -99,3 +103,4 @@ def test_the_package_builds_without_a_setuptools_warning(tmp_path):
     (wheel,) = tmp_path.glob("collect_mock-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "collect_contract/collect.yaml" in names and "collect_fixtures/default/acme/invoices.json" in names
+    assert "collect_process/server.py" in names

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from openapi_schema_validator import OAS30ReadValidator
 
-from mockserver.storage import TinyStore
+from mockserver.tinystore import TinyStore
 from tests.support import factory
 from tests.support.process import MockProcess
 

@@ -11,9 +11,8 @@ import sys
 import httpx
 import pytest
 
-from collect_contract import SPEC_PATH
+from collect_contract import SPEC_PATH, Contract
 from mockserver import Settings
-from mockserver.contract import Contract
 from mockserver.settings import DEFAULT_ADMIN_TOKEN as ADMIN_DEFAULT
 from mockserver.testing import serve_in_thread
 from tests.support.client import ADMIN_TOKEN
@@ -243,10 +242,10 @@ def test_caller_ids_are_keyed_hashes_that_give_no_token_away(api, tmp_path):
 
     first = create_app(Settings(db=str(tmp_path / "a.json"), seed=False, tokens={token: frozenset({"acme"})}))
     again_first = first.state.auth.check(token)["sub"]
-    first.state.db.store.close()
+    first.state.db.close()
     reopened = create_app(Settings(db=str(tmp_path / "a.json"), seed=False, tokens={token: frozenset({"acme"})}))
     other = create_app(Settings(db=str(tmp_path / "b.json"), seed=False, tokens={token: frozenset({"acme"})}))
     assert reopened.state.auth.check(token)["sub"] == again_first  # stable for a database ...
     assert other.state.auth.check(token)["sub"] != again_first  # ... and its own to it
-    reopened.state.db.store.close()
-    other.state.db.store.close()
+    reopened.state.db.close()
+    other.state.db.close()

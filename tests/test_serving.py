@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from collect_process import answers, wait_until
 from mockserver import Settings
 from mockserver.testing import serve_in_thread
 from tests.support import factory
@@ -130,7 +131,8 @@ def test_when_every_connection_is_busy_a_new_one_gets_a_503_problem(server):
     finally:
         for sock in busy:
             sock.close()
-        time.sleep(0.2)  # the server sees them go before the next test connects
+        # The server notices the closes a moment later; the next test must not meet a full house.
+        assert wait_until(lambda: answers(f"{server[0]}/_mock/health"), timeout=10)
 
 
 @pytest.mark.parametrize(

@@ -12,17 +12,8 @@ from tinydb import TinyDB
 
 from mockserver import compaction, wal
 from mockserver.database import Database
-from mockserver.storage import (
-    Change,
-    DamagedStoreError,
-    MemoryStore,
-    StorageWriteError,
-    StoreBusyError,
-    StoreError,
-    TinyStore,
-    check_database,
-    repair_database,
-)
+from mockserver.storage import Change, MemoryStore, StorageWriteError, StoreBusyError, StoreError
+from mockserver.tinystore import DamagedStoreError, TinyStore, check_database, repair_database
 
 
 def put(seq, record_id, **fields):
@@ -56,10 +47,10 @@ def store(request, tmp_path):
     return opened(tmp_path / "db.json")[0]
 
 
-def test_a_store_accepts_writes_and_compaction(store):
+def test_a_store_accepts_writes_and_a_rewrite(store):
     with store:
         store.write([put(1, "a"), put(2, "b")])
-        store.compact([put(1, "a")])
+        store.rewrite([put(1, "a")])
     if isinstance(store, TinyStore):  # the memory store keeps nothing for a restart
         assert set(records_of(store.path)) == {"a"}
 
@@ -341,7 +332,8 @@ def test_a_failed_compaction_is_logged_shown_kept_and_retried(tmp_path, monkeypa
     store, _ = opened(tmp_path / "db.json")
     live = [put(i, f"r{i}") for i in range(1, 4)]
     store.write(live)
-    monkeypatch.setattr("mockserver.storage.write_snapshot", lambda *a: (_ for _ in ()).throw(OSError(28, "No space")))
+    no_space = lambda *a: (_ for _ in ()).throw(OSError(28, "No space"))  # noqa: E731
+    monkeypatch.setattr("mockserver.tinystore.write_snapshot", no_space)
     with caplog.at_level(logging.ERROR, logger="mockserver.compaction"):
         assert store.compact_in_background(lambda: live)
         wait(store)
@@ -349,10 +341,11 @@ def test_a_failed_compaction_is_logged_shown_kept_and_retried(tmp_path, monkeypa
     state = store.status()["compaction"]
     assert state["state"] == "failing" and state["failures"] == 1 and "No space" in state["last_error"]
     assert not store.healthy and (tmp_path / "db.json.wal.1").exists()  # kept: replayed at start
-    assert not store.compaction_due(0, 1, 1)  # waits before trying again
+    store.compact_every = store.compact_bytes = 1
+    assert not store.compaction_due(0)  # waits before trying again
     monkeypatch.undo()
     store.compaction.retry_at = 0
-    assert store.compaction_due(0, 1, 1)
+    assert store.compaction_due(0)
     store.write([put(4, "r4")])
     assert store.compact_in_background(lambda: [*live, put(4, "r4")])
     wait(store)
@@ -387,9 +380,10 @@ def test_a_crash_after_the_new_snapshot_replays_the_sealed_log_harmlessly(tmp_pa
     assert records_of(tmp_path / "db.json")["a"]["name"] == "new"
 
 
-def test_the_database_starts_a_background_compaction_every_n_writes(tmp_path):
-    store, _ = opened(tmp_path / "db.json")
-    db = Database(store, compact_every=10)
+def test_the_store_starts_a_background_compaction_every_n_writes(tmp_path):
+    store = TinyStore(tmp_path / "db.json", compact_every=10)
+    db = Database(store)
+    db.load()
     for i in range(25):
         db.put("acme", "batches", f"r{i}", {"id": f"r{i}"})
     store.close()
@@ -399,8 +393,9 @@ def test_the_database_starts_a_background_compaction_every_n_writes(tmp_path):
 
 
 def test_a_log_of_few_large_writes_is_folded_by_its_bytes(tmp_path):
-    store, _ = opened(tmp_path / "db.json")
-    db = Database(store, compact_every=1000, compact_bytes=20_000)
+    store = TinyStore(tmp_path / "db.json", compact_every=1000, compact_bytes=20_000)
+    db = Database(store)
+    db.load()
     for i in range(30):
         db.put("acme", "batches", "big", {"id": "big", "memo": f"{i}" + "x" * 1000})  # one record, rewritten
     wait(store)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from mockserver.storage import check_database
+from mockserver.tinystore import check_database
 from tests.support import factory
 from tests.support.process import MockProcess, free_port
 

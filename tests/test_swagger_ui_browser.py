@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.process import free_port
+from collect_process import ServerError, ServerProcess
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 OPERATION = "#operations-Invoices-getInvoice"
@@ -58,36 +57,27 @@ def browser(tmp_path_factory) -> Iterator[Page]:
     if binary is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium): the browser check did not run")
     websockets = pytest.importorskip("websockets.sync.client", reason="the websockets package is not installed")
-    port = free_port()
     flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
     flags += ["--disable-component-update", "--no-first-run", "--window-size=1280,1200"]
     profile = tmp_path_factory.mktemp("chromium-profile")
-    process = subprocess.Popen(
-        [binary, *flags, f"--user-data-dir={profile}", f"--remote-debugging-port={port}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline, target = time.monotonic() + 30, None
-        while target is None and time.monotonic() < deadline and process.poll() is None:
-            try:
-                pages = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=1).json()
-                target = next((p["webSocketDebuggerUrl"] for p in pages if p["type"] == "page"), None)
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        assert target, "Chromium started but offered no page to drive"
-        with websockets.connect(target, max_size=2**25) as socket:
+    chromium = ServerProcess([binary, *flags, f"--user-data-dir={profile}"], name="Chromium", output=subprocess.DEVNULL)
+    chromium.argv += [f"--remote-debugging-port={chromium.port}", "about:blank"]
+    with chromium.start():
+        pages: list[str] = []
+
+        def offers_a_page(base: str) -> bool:
+            found = httpx.get(f"{base}/json/list", timeout=1).json()
+            pages[:] = [p["webSocketDebuggerUrl"] for p in found if p["type"] == "page"]
+            return bool(pages)
+
+        try:
+            chromium.wait_ready(offers_a_page, timeout=30)
+        except ServerError as exc:
+            raise AssertionError(f"Chromium started but offered no page to drive: {exc}") from None
+        with websockets.connect(pages[0], max_size=2**25) as socket:
             page = Page(socket)
             page.call("Runtime.enable")
             yield page
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_the_ui_in_a_browser_names_the_mock_and_token_and_prefills_no_projection(browser, mock_server):

@@ -12,14 +12,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from collect_contract import Operation, constraints
+from collect_contract.constraints import Constraint
 from conformance.context import Context
-from conformance.contract import Constraint, Operation
 from conformance.coverage import ConstraintProbe
 from conformance.http import Exchange
 from conformance.probes import UNKNOWN_PARAMETER, Probe, body_probe, filled, parameter_probe
 from conformance.rules._support import succeeded
+from conformance.verdicts import Status
 
-NOT_VERIFIED = "not verified"
 MAX_PROBES = 400  # per operation and body: the contract's largest body (an invoice) has about 150 constraints
 
 
@@ -50,7 +51,7 @@ def probe_body(
 ) -> tuple[list[Sent], list[Exchange]]:
     """Send one probe per constraint of the operation's body (those `keywords` keeps); return what was sent and
     the accepted controls (the filled-out valid body, when it differs from `base`)."""
-    schema = ctx.contract.request_schema(operation)
+    schema = operation.request_schema
     if schema is None:
         return [], []
     body, controls, refused = base, [], ""
@@ -62,8 +63,8 @@ def probe_body(
         else:
             refused = f"; the valid body with its optional objects filled in was refused: {control.summary(100)}"
     sent: list[Sent] = []
-    constraints = [c for c in ctx.contract.body_constraints(schema) if keywords(c)]
-    for position, constraint in enumerate(constraints):
+    stated = [c for c in constraints.of_body(ctx.contract, schema) if keywords(c)]
+    for position, constraint in enumerate(stated):
         if position >= MAX_PROBES:
             not_verified(ctx, operation, constraint, f"more than {MAX_PROBES} constraints in one body")
             continue
@@ -82,7 +83,7 @@ def probe_parameters(
     each the valid request (`path` arguments, `query`, `body` keyword) with that one parameter changed."""
     sent: list[Sent] = []
     unknown = Constraint("query", (UNKNOWN_PARAMETER,), "unknown-parameter", {})
-    for constraint in [*ctx.contract.parameter_constraints(operation), unknown]:
+    for constraint in [*constraints.of_parameters(ctx.contract, operation), unknown]:
         probe = Probe(unknown, "1") if constraint is unknown else parameter_probe(ctx.contract, constraint)
         if isinstance(probe, str):
             not_verified(ctx, operation, constraint, probe)
@@ -102,7 +103,7 @@ def _record(ctx: Context, operation: Operation, probe: Probe, exchange: Exchange
 
 def record_probe(ctx: Context, operation: Operation, constraint: Constraint, exchange: Exchange, expected: int) -> Sent:
     """A probe sent: into the coverage view, with its verdict."""
-    verdict = "passed" if exchange.status == expected else "failed"
+    verdict = Status.PASSED if exchange.status == expected else Status.FAILED
     ctx.coverage.constraint(
         ConstraintProbe(operation.operation_id, constraint.location, constraint.keyword, exchange.status, verdict)
     )
@@ -111,7 +112,7 @@ def record_probe(ctx: Context, operation: Operation, constraint: Constraint, exc
 
 def not_verified(ctx: Context, operation: Operation, constraint: Constraint, why: str) -> None:
     ctx.coverage.constraint(
-        ConstraintProbe(operation.operation_id, constraint.location, constraint.keyword, None, NOT_VERIFIED, why)
+        ConstraintProbe(operation.operation_id, constraint.location, constraint.keyword, None, Status.NOT_VERIFIED, why)
     )
 
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from collect_contract import Kind, Operation, Resource
 from conformance.context import Context, shorten
-from conformance.contract import Operation, Resource
 from conformance.errors import Reason, Skipped
 from conformance.failures import Failure
 from conformance.http import Exchange
@@ -58,7 +58,7 @@ def deleted(exchange: Exchange) -> bool:
     if not 200 <= exchange.status < 300:
         return False
     body = exchange.json_or_none()
-    if exchange.operation is not None and exchange.operation.kind == "batch":
+    if exchange.operation is not None and exchange.operation.kind is Kind.BATCH:
         results = body.get("results") if isinstance(body, dict) else None
         return isinstance(results, list) and bool(results) and all(r.get("outcome") == "success" for r in results)
     return True
@@ -66,7 +66,7 @@ def deleted(exchange: Exchange) -> bool:
 
 def unchanged(ctx: Context, resource: Resource, before: Record, failure: type[Failure], what: str) -> None:
     """Read the record back: it must be exactly `before` (read back just before `what`)."""
-    after = ctx.read(resource.name, before["id"])
+    after = ctx.read(resource.collection, before["id"])
     if after != before:
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
         shown = ", ".join(f"{k} {shorten(before.get(k))} -> {shorten(after.get(k))}" for k in changed[:5])
@@ -155,7 +155,7 @@ def scratch_fields(resource: Resource, count: int = 2) -> list[str]:
     ]
     names.sort(key=lambda name: (name not in PREFERRED, PREFERRED.index(name) if name in PREFERRED else 0))
     if len(names) < count:
-        raise Skipped(f"{resource.name} has fewer than {count} free-text fields to patch")
+        raise Skipped(f"{resource.collection} has fewer than {count} free-text fields to patch")
     return names[:count]
 
 
@@ -168,7 +168,7 @@ def sample_record(ctx: Context, collection: str) -> Record:
     """A record to read: one of the run's own, or in read-only mode the first the tenant lists."""
     if not ctx.config.read_only:
         return ctx.create(collection)
-    exchange = ctx.call(collection, "list")
+    exchange = ctx.call(collection, Kind.LIST)
     found = records_of(exchange.json_or_none()) if exchange.status == 200 else []
     found = [r for r in found if isinstance(r.get("id"), str) and r["id"]]
     if not found:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from collect_contract import Kind, Resource
 from conformance.context import Context
-from conformance.contract import Resource
 from conformance.failures import BatchCountsMismatch, BatchLimitIgnored, BatchResultsMismatch, Failure
 from conformance.http import Exchange
 from conformance.registry import rule
@@ -19,7 +19,7 @@ OUTCOMES = ["success", "error", "error", "success", "success"]
 
 def _mixed(ctx: Context, resource: Resource) -> tuple[list[dict[str, Any]], Record, Record, str]:
     """Five operations whose outcomes are OUTCOMES: good create, patch of nothing, bad create, patch, delete."""
-    name = resource.name
+    name = resource.collection
     keep, victim = ctx.create(name), ctx.create(name)
     field = scratch_fields(resource, 1)[0]
     required = required_fields(resource)[0]
@@ -46,10 +46,10 @@ def _results(exchange: Exchange, failure: type[Failure]) -> tuple[dict[str, Any]
     "A batch request holds 1 to 100 operations: 100 are accepted, 0 or 101 are a 400 that applies none of them.",
     source=SOURCE,
     failure=BatchLimitIgnored,
-    applies=lambda resource: "batch" in resource.operations,
+    applies=lambda resource: Kind.BATCH in resource.operations,
 )
 def batch_size_is_limited(ctx: Context, resource: Resource) -> None:
-    name = resource.name
+    name = resource.collection
     harmless: list[dict[str, Any]] = [{"operation": "patch", "id": ctx.missing_id(), "patch_directives": []}] * 100
     empty = ctx.batch(name, [])
     expect_status(empty, [400], BatchLimitIgnored, "0 operations", "Empty batch request not refused with 400")
@@ -78,11 +78,11 @@ def batch_size_is_limited(ctx: Context, resource: Resource) -> None:
     "outcome; a failing operation does not stop the others, and each successful one takes effect.",
     source=SOURCE,
     failure=BatchResultsMismatch,
-    applies=lambda resource: "batch" in resource.operations,
+    applies=lambda resource: Kind.BATCH in resource.operations,
 )
 def batch_results_follow_operations(ctx: Context, resource: Resource) -> None:
     operations, keep, victim, field = _mixed(ctx, resource)
-    exchange = ctx.batch(resource.name, operations)
+    exchange = ctx.batch(resource.collection, operations)
     _, results = _results(exchange, BatchResultsMismatch)
     got = [(r.get("operation"), r.get("outcome")) for r in results]
     wanted = [(op["operation"], outcome) for op, outcome in zip(operations, OUTCOMES, strict=True)]
@@ -102,9 +102,9 @@ def batch_results_follow_operations(ctx: Context, resource: Resource) -> None:
         raise BatchResultsMismatch(
             received=f"result 0 names {created!r}", expected="the id of the created record", exchange=exchange
         )
-    ctx.read(resource.name, created, written=operations[0]["object"])
-    ctx.read(resource.name, keep["id"], written={field: "cfz-batch"})
-    gone = ctx.get(resource.name, victim["id"])
+    ctx.read(resource.collection, created, written=operations[0]["object"])
+    ctx.read(resource.collection, keep["id"], written={field: "cfz-batch"})
+    gone = ctx.get(resource.collection, victim["id"])
     if gone.status != 404:
         raise BatchResultsMismatch(
             received=f"GET of the batch-deleted {victim['id']!r} answered {gone.summary(120)}",
@@ -119,11 +119,11 @@ def batch_results_follow_operations(ctx: Context, resource: Resource) -> None:
     "success_count and error_count count the results' outcomes and add up to the number of operations.",
     source="004 L817-828; 002 L582-583",
     failure=BatchCountsMismatch,
-    applies=lambda resource: "batch" in resource.operations,
+    applies=lambda resource: Kind.BATCH in resource.operations,
 )
 def batch_counts_add_up(ctx: Context, resource: Resource) -> None:
     operations, *_ = _mixed(ctx, resource)
-    exchange = ctx.batch(resource.name, operations)
+    exchange = ctx.batch(resource.collection, operations)
     body, results = _results(exchange, BatchCountsMismatch)
     tally = {o: sum(1 for r in results if r.get("outcome") == o) for o in ("success", "error")}
     got = (body.get("success_count"), body.get("error_count"))

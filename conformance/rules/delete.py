@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collect_contract import Kind, Resource
 from conformance.context import Context
-from conformance.contract import Resource
 from conformance.failures import RecordNotDeleted, ReferencedRecordDeleted
 from conformance.registry import rule
 from conformance.rules._support import deleted, walk
@@ -19,9 +19,9 @@ from conformance.rules.scope import scoped_records, scoped_walks
 )
 def delete_removes_the_record(ctx: Context, resource: Resource) -> None:
     victim, survivor = scoped_records(ctx, resource, 2)
-    exchange = ctx.delete(resource.name, victim["id"])
+    exchange = ctx.delete(resource.collection, victim["id"])
     body = exchange.json_or_none()
-    batch = exchange.operation is not None and exchange.operation.kind == "batch"
+    batch = exchange.operation is not None and exchange.operation.kind is Kind.BATCH
     results = body.get("results") if batch and isinstance(body, dict) else None
     named = (
         (results[0].get("id") if isinstance(results, list) and results and isinstance(results[0], dict) else None)
@@ -55,13 +55,14 @@ def delete_removes_the_record(ctx: Context, resource: Resource) -> None:
     applies=lambda resource: bool(resource.referenced_by),
 )
 def referenced_records_are_kept(ctx: Context, resource: Resource) -> None:
-    for other, field, many in resource.referenced_by:
-        target = ctx.create(resource.name)
-        ctx.create(other, **{field: [target["id"]] if many else target["id"]})
-        exchange = ctx.delete(resource.name, target["id"])
-        direct = exchange.operation is not None and exchange.operation.kind == "delete"
+    for reference in resource.referenced_by:
+        other, field = reference.source, reference.field
+        target = ctx.create(resource.collection)
+        ctx.create(other, **{field: [target["id"]] if reference.many else target["id"]})
+        exchange = ctx.delete(resource.collection, target["id"])
+        direct = exchange.operation is not None and exchange.operation.kind is Kind.DELETE
         refused = exchange.status == 409 if direct else exchange.status == 200 and not deleted(exchange)
-        still = ctx.get(resource.name, target["id"])
+        still = ctx.get(resource.collection, target["id"])
         expected = f"409 (or an error result) while {other}.{field} names it; then GET 200"
         if still.status != 200:
             raise ReferencedRecordDeleted(
@@ -78,4 +79,4 @@ def referenced_records_are_kept(ctx: Context, resource: Resource) -> None:
                 title=title or "Delete of a referenced record not refused with 409",
                 exchange=exchange,
             )
-        ctx.read(resource.name, target["id"])
+        ctx.read(resource.collection, target["id"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from collect_contract import Kind, Operation, Resource
 from conformance.context import Context
-from conformance.contract import Operation, Resource
 from conformance.failures import DependentsMismatch
 from conformance.registry import rule
 from conformance.rules._support import expect_status
@@ -33,9 +33,9 @@ def dependents_are_followed_recursively(ctx: Context, resource: Resource) -> Non
     operation = _lookup(resource)
     assert operation is not None
     # c <- b <- a: a's dependents name b, b's name c (a target must exist before a record names it).
-    c = ctx.create(resource.name)
-    b = ctx.create(resource.name, dependents=[c["id"]])
-    a = ctx.create(resource.name, dependents=[b["id"]])
+    c = ctx.create(resource.collection)
+    b = ctx.create(resource.collection, dependents=[c["id"]])
+    a = ctx.create(resource.collection, dependents=[b["id"]])
     cases = [([a["id"]], [b["id"], c["id"]]), ([a["id"], b["id"]], [c["id"]]), ([c["id"]], [])]
     patch = [{"op": "add", "path": "/dependents", "value": [a["id"]]}]
     for asked, wanted in cases:
@@ -46,7 +46,10 @@ def dependents_are_followed_recursively(ctx: Context, resource: Resource) -> Non
             )
     # Close the cycle c -> a: the walk must still end, each batch once, the asked one left out.
     expect_status(
-        ctx.call(resource.name, "patch", id=c["id"], json=patch), [200], DependentsMismatch, "patch closing a cycle"
+        ctx.call(resource.collection, Kind.PATCH, id=c["id"], json=patch),
+        [200],
+        DependentsMismatch,
+        "patch closing a cycle",
     )
     exchange, children = _children(ctx, operation, [a["id"]])
     if children != [b["id"], c["id"]]:

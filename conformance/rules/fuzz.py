@@ -14,14 +14,15 @@ from urllib.parse import unquote
 from schemathesis.core.failures import Failure as SchemathesisFailure
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
+from collect_contract import Kind, Resource
 from conformance.context import Context, differing
-from conformance.contract import Resource
 from conformance.errors import Reason, SafetyError, Skipped
 from conformance.failures import BrokenLink, InvalidDataAccepted, ServerErrorResponse
 from conformance.http import Exchange, created_id
 from conformance.ledger import Ownership
-from conformance.registry import WRITES, fuzz_rule
+from conformance.registry import Driver, Need, fuzz_rule
 from conformance.schemathesis_bridge import exchange_of
+from conformance.validators import server_set
 
 # Invalid input is a 400 (collect.yaml info, Limits); an id with a slash cannot be routed at all, hence 404.
 REJECTION_STATUSES = ["400", "404"]
@@ -32,7 +33,7 @@ REJECTION_STATUSES = ["400", "404"]
     "No request, valid or not, is answered with a 5xx.",
     source="000 L242 (500 General server error)",
     failure=ServerErrorResponse,
-    drivers=("fuzz.operations", "fuzz.links"),
+    drivers=(Driver.FUZZ_OPERATIONS, Driver.FUZZ_LINKS),
 )
 def no_server_error(ctx: Any, response: Any, case: Any) -> None:
     if response.status_code >= 500:
@@ -47,7 +48,7 @@ def no_server_error(ctx: Any, response: Any, case: Any) -> None:
     "path it cannot route), never accepted.",
     source="000 L236; collect.yaml info (Limits: anything beyond is a 400)",
     failure=InvalidDataAccepted,
-    drivers=("fuzz.operations",),
+    drivers=(Driver.FUZZ_OPERATIONS,),
 )
 def invalid_data_rejected(ctx: Any, response: Any, case: Any) -> None:
     try:
@@ -66,8 +67,8 @@ def invalid_data_rejected(ctx: Any, response: Any, case: Any) -> None:
     "the contract's links right away: no 404, each answer is that record, and a read holds the values created.",
     source="000 L291-299; NOTES.md Responses (X-Record-Id, links)",
     failure=BrokenLink,
-    drivers=("fuzz.links",),
-    needs=(WRITES,),  # the stateful run creates records
+    drivers=(Driver.FUZZ_LINKS,),
+    needs=(Need.WRITES,),  # the stateful run creates records
 )
 def links_reach_created_records(ctx: Any, response: Any, case: Any) -> None:
     linked = linked_create(ctx.internals, case)
@@ -94,34 +95,34 @@ def follow_create_links(ctx: Context, resource: Resource) -> tuple[int, list[Bro
     """The deterministic part of `fuzz.stateful-links`: create a record, then follow each link of the create's
     answer to the record itself (get, replace, patch), in the contract's order. Returns the links followed and
     what they found wrong (`Skipped` when the target refuses the create)."""
-    create = resource.operations["create"]
+    create = resource.operations[Kind.CREATE]
     links = (create.raw["responses"].get("200") or {}).get("links") or {}
-    sent = ctx.body(resource.name)
-    exchange = ctx.call(resource.name, "create", json=sent)
+    sent = ctx.body(resource.collection)
+    exchange = ctx.call(resource.collection, Kind.CREATE, json=sent)
     created = created_id(exchange) if 200 <= exchange.status < 300 else None
-    if created is None or ctx.session.ledger.state(resource.name, created) is Ownership.DISOWNED:
+    if created is None or ctx.session.ledger.state(resource.collection, created) is Ownership.DISOWNED:
         raise Skipped(
-            f"setup: a valid create of a {resource.name} record answered {exchange.summary(120)}",
+            f"setup: a valid create of a {resource.collection} record answered {exchange.summary(120)}",
             Reason.SETUP_REFUSED,
         )
     found: list[BrokenLink] = []
     followed, changed = 0, False
     for link in links.values():
         target = ctx.contract.operations.get(link.get("operationId", ""))
-        if target is None or target.resource != resource.name or "id" not in (link.get("parameters") or {}):
+        if target is None or target.resource is not resource or "id" not in (link.get("parameters") or {}):
             continue
-        if target.kind not in ("get", "replace", "patch"):
+        if target.kind not in (Kind.GET, Kind.REPLACE, Kind.PATCH):
             continue
         kwargs: dict[str, Any] = {}
-        if target.kind != "get":
-            kwargs["json"] = ctx.body(resource.name) if target.kind == "replace" else []
+        if target.kind is not Kind.GET:
+            kwargs["json"] = ctx.body(resource.collection) if target.kind is Kind.REPLACE else []
         try:
             answer = ctx.client.call(target.operation_id, id=created, **kwargs)
         except SafetyError:
             continue  # the record read back is not the run's own: nothing is written to it
         followed += 1
-        failure = _judge_link(answer, created, create.label, sent if target.kind == "get" and not changed else None)
-        changed = changed or target.kind != "get"
+        failure = _judge_link(answer, created, create.label, sent if target.kind is Kind.GET and not changed else None)
+        changed = changed or target.kind is not Kind.GET
         if failure is not None:
             found.append(failure)
     return followed, found
@@ -144,11 +145,9 @@ def _judge_link(answer: Exchange, created: str, origin: str, written: Any) -> Br
             title="Link reached another record",
             exchange=answer,
         )
-    resource = (
-        answer.contract.resources.get(answer.operation.resource or "") if answer.contract and answer.operation else None
-    )
+    resource = answer.operation.resource if answer.operation else None
     differences = (
-        differing(written, body, resource.server_set if resource else frozenset()) if written is not None else []
+        differing(written, body, server_set(resource) if resource else frozenset()) if written is not None else []
     )
     if differences:
         return BrokenLink(
@@ -192,13 +191,13 @@ def _plain(exchange: Exchange, body: Any) -> dict[str, Any]:
     """The fields of a create body that a server stores as sent: text without a format, whole numbers, booleans
     (a server may write a date-time or a decimal in another notation of the same value)."""
     contract = exchange.contract
-    resource = contract.resources.get(exchange.operation.resource or "") if contract and exchange.operation else None
+    resource = exchange.operation.resource if exchange.operation else None
     if resource is None or not isinstance(body, dict):
         return {}
     kept = {}
     for name, value in body.items():
         prop = contract.deref(resource.schema["properties"].get(name, {})) if contract else {}
-        if name in resource.server_set or prop.get("format") or prop.get("x-references"):
+        if name in server_set(resource) or prop.get("format") or prop.get("x-references"):
             continue
         if isinstance(value, (str, bool)) or (isinstance(value, int) and prop.get("type") == "integer"):
             kept[name] = value

@@ -3,8 +3,8 @@ ids that name nothing, or nothing any more, are a 404."""
 
 from __future__ import annotations
 
+from collect_contract import Kind, Resource
 from conformance.context import Context
-from conformance.contract import ID_PATTERN, Resource
 from conformance.errors import Reason, Skipped
 from conformance.failures import (
     DeletedRecordServed,
@@ -25,6 +25,7 @@ from conformance.rules._support import (
     succeeded,
     unchanged,
 )
+from conformance.validators import ID_PATTERN
 
 PATTERN = r"^[\w|-]+$"
 
@@ -38,9 +39,9 @@ PATTERN = r"^[\w|-]+$"
     failure=MalformedGeneratedId,
 )
 def ids_are_server_generated(ctx: Context, resource: Resource) -> None:
-    sent = ctx.body(resource.name)
-    exchange = ctx.call(resource.name, "create", json=sent)
-    body = require_ok(exchange, f"a valid create of a {resource.name} record") or {}
+    sent = ctx.body(resource.collection)
+    exchange = ctx.call(resource.collection, Kind.CREATE, json=sent)
+    body = require_ok(exchange, f"a valid create of a {resource.collection} record") or {}
     arn = str(body.get("executionArn", "")) if isinstance(body, dict) else ""
     if resource.workflow:
         record_id = exchange.headers.get("x-record-id", "")
@@ -54,7 +55,7 @@ def ids_are_server_generated(ctx: Context, resource: Resource) -> None:
         record_id = str(body.get("id", "")) if isinstance(body, dict) else ""
     if not ID_PATTERN.fullmatch(record_id):
         raise MalformedGeneratedId(received=repr(record_id), expected=f"an id matching {PATTERN}", exchange=exchange)
-    record = ctx.read(resource.name, record_id, written=sent)
+    record = ctx.read(resource.collection, record_id, written=sent)
     if resource.workflow and "workflow_execution_id" in resource.fields and record.get("workflow_execution_id") != arn:
         raise MalformedGeneratedId(
             received=f"workflow_execution_id {record.get('workflow_execution_id')!r}",
@@ -71,10 +72,10 @@ def ids_are_server_generated(ctx: Context, resource: Resource) -> None:
     failure=DuplicateId,
 )
 def ids_are_unique(ctx: Context, resource: Resource) -> None:
-    name, ledger = resource.name, ctx.session.ledger
+    name, ledger = resource.collection, ctx.session.ledger
     made: list[tuple[str, Exchange]] = []
     for _ in range(3):
-        exchange = ctx.call(name, "create", json=ctx.body(name))
+        exchange = ctx.call(name, Kind.CREATE, json=ctx.body(name))
         require_ok(exchange, f"a valid create of a {name} record")
         made.append((str(created_id(exchange)), exchange))
     exchange = ctx.batch(name, [{"operation": "create", "object": ctx.body(name)} for _ in range(2)])
@@ -114,7 +115,7 @@ def ids_are_unique(ctx: Context, resource: Resource) -> None:
 )
 def supplied_ids_are_rejected(ctx: Context, resource: Resource) -> None:
     chosen = ctx.missing_id()
-    exchange = ctx.call(resource.name, "create", json=ctx.body(resource.name, id=chosen))
+    exchange = ctx.call(resource.collection, Kind.CREATE, json=ctx.body(resource.collection, id=chosen))
     if succeeded(exchange):
         raise SuppliedIdAccepted(
             received=exchange.summary(), expected="400 (a create body with an id)", exchange=exchange
@@ -122,7 +123,7 @@ def supplied_ids_are_rejected(ctx: Context, resource: Resource) -> None:
     expect_status(
         exchange, [400], SuppliedIdAccepted, "a create body with an id", "Create with an id not refused with 400"
     )
-    after = ctx.get(resource.name, chosen)
+    after = ctx.get(resource.collection, chosen)
     if after.status == 404:
         return
     record = after.json_or_none()
@@ -147,10 +148,10 @@ def supplied_ids_are_rejected(ctx: Context, resource: Resource) -> None:
     failure=IdMismatchAccepted,
 )
 def replace_id_mismatch_is_rejected(ctx: Context, resource: Resource) -> None:
-    record = ctx.create(resource.name)
-    before = ctx.read(resource.name, record["id"])
-    body = ctx.body(resource.name, id=ctx.missing_id())
-    exchange = ctx.call(resource.name, "replace", id=record["id"], json=body)
+    record = ctx.create(resource.collection)
+    before = ctx.read(resource.collection, record["id"])
+    body = ctx.body(resource.collection, id=ctx.missing_id())
+    exchange = ctx.call(resource.collection, Kind.REPLACE, id=record["id"], json=body)
     if succeeded(exchange):
         raise IdMismatchAccepted(
             received=exchange.summary(), expected="400 (a replace body naming another id)", exchange=exchange
@@ -167,15 +168,15 @@ def replace_id_mismatch_is_rejected(ctx: Context, resource: Resource) -> None:
 
 def _item_calls(ctx: Context, resource: Resource, record_id: str) -> list[tuple[str, Exchange]]:
     """GET, PUT, PATCH and DELETE of `record_id` (only GET in read-only mode)."""
-    name = resource.name
+    name = resource.collection
     calls = [("get", ctx.get(name, record_id))]
     if ctx.config.read_only:
         return calls
     patch = [{"op": "add", "path": f"/{scratch_fields(resource, 1)[0]}", "value": "cfz"}]
-    calls.append(("replace", ctx.call(name, "replace", id=record_id, json=ctx.body(name))))
-    calls.append(("patch", ctx.call(name, "patch", id=record_id, json=patch)))
-    if "delete" in resource.operations:
-        calls.append(("delete", ctx.call(name, "delete", id=record_id)))
+    calls.append(("replace", ctx.call(name, Kind.REPLACE, id=record_id, json=ctx.body(name))))
+    calls.append(("patch", ctx.call(name, Kind.PATCH, id=record_id, json=patch)))
+    if Kind.DELETE in resource.operations:
+        calls.append(("delete", ctx.call(name, Kind.DELETE, id=record_id)))
     return calls
 
 
@@ -198,7 +199,7 @@ def unknown_ids_are_404(ctx: Context, resource: Resource) -> None:
     failure=DeletedRecordServed,
 )
 def deleted_ids_are_404(ctx: Context, resource: Resource) -> None:
-    record = ctx.create(resource.name)
-    require_deleted(ctx, resource.name, record["id"])
+    record = ctx.create(resource.collection)
+    require_deleted(ctx, resource.collection, record["id"])
     for kind, exchange in _item_calls(ctx, resource, record["id"]):
         expect_status(exchange, [404], DeletedRecordServed, f"{kind} of a deleted record")

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from collect_contract import Kind, Operation, Resource
 from conformance.context import Context
-from conformance.contract import Operation, Resource
 from conformance.errors import Reason, Skipped
 from conformance.failures import BadStartKeyAccepted, CountMismatch, Failure, IncompleteWalk, WalkDisturbedByInserts
 from conformance.http import Exchange
@@ -51,13 +51,13 @@ def _compare(
     needs=(),
 )
 def walks_return_every_record_once(ctx: Context, resource: Resource) -> None:
-    listing = resource.operations["list"]
+    listing = resource.operations[Kind.LIST]
     if ctx.config.read_only:
         result = walk(ctx, listing, IncompleteWalk)
         _compare(result.ids, [], IncompleteWalk, "list-all", exchange=result.exchanges[-1])
         if len(result.exchanges) < 2:
             raise Skipped(
-                f"fewer records than a page: read-only, and the tenant's {len(result.ids)} {resource.name} "
+                f"fewer records than a page: read-only, and the tenant's {len(result.ids)} {resource.collection} "
                 "fit one page of the list",
                 Reason.ONE_PAGE,
             )
@@ -84,8 +84,8 @@ def walks_return_every_record_once(ctx: Context, resource: Resource) -> None:
 
 def _bad_key_calls(ctx: Context, resource: Resource) -> list[tuple[str, Exchange]]:
     """Malformed keys on every walk, and keys that each walk issued on another walk (or collection)."""
-    name, garbage = resource.name, {START: "cfz-not-a-key"}
-    walks: list[tuple[Operation, dict[str, Any]]] = [(resource.operations["list"], {})]
+    name, garbage = resource.collection, {START: "cfz-not-a-key"}
+    walks: list[tuple[Operation, dict[str, Any]]] = [(resource.operations[Kind.LIST], {})]
     if not ctx.config.read_only:
         walks += paging_scope(ctx, resource).walks(resource)
     keys = []
@@ -102,7 +102,7 @@ def _bad_key_calls(ctx: Context, resource: Resource) -> list[tuple[str, Exchange
         if key is None:
             continue
         what = f"a key of {operation.operation_id}"
-        calls.append((f"{what} on {other.name} list", ctx.call(other.name, "list", params={START: key})))
+        calls.append((f"{what} on {other.collection} list", ctx.call(other.collection, Kind.LIST, params={START: key})))
         for target, args in walks:
             if target is not operation:
                 on = ctx.client.call(target.operation_id, params={START: key}, **args)
@@ -147,7 +147,7 @@ def walks_survive_inserts(ctx: Context, resource: Resource) -> None:
                     f"fewer records than a page: {operation.operation_id} answered the scope in one page",
                     Reason.ONE_PAGE,
                 )
-            inserted = [ctx.create(resource.name, **scope.overrides) for _ in range(3)]
+            inserted = [ctx.create(resource.collection, **scope.overrides) for _ in range(3)]
             scope.records += inserted
             rest = walk(ctx, operation, WalkDisturbedByInserts, params={START: key}, **args)
             found = ids(records_of(first.json_or_none())) + rest.ids

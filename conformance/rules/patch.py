@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from collect_contract import Kind, Resource
 from conformance.context import Context
-from conformance.contract import Resource
 from conformance.factory import DROP
 from conformance.failures import (
     FailedTestChangedRecord,
@@ -27,7 +27,7 @@ Patch = list[dict[str, Any]]
 def _fresh(ctx: Context, resource: Resource) -> tuple[Record, str, str]:
     """A new record without its two scratch fields, and their names."""
     a, b = scratch_fields(resource)
-    return ctx.create(resource.name, **{a: DROP, b: DROP}), a, b
+    return ctx.create(resource.collection, **{a: DROP, b: DROP}), a, b
 
 
 @rule(
@@ -54,9 +54,9 @@ def patch_operations_follow_rfc6902(ctx: Context, resource: Resource) -> None:
         ),
     ]
     for patch, wanted in steps:
-        exchange = ctx.call(resource.name, "patch", id=record["id"], json=patch)
+        exchange = ctx.call(resource.collection, Kind.PATCH, id=record["id"], json=patch)
         expect_status(exchange, [200], PatchMisapplied, f"patch {patch}")
-        stored = ctx.read(resource.name, record["id"])
+        stored = ctx.read(resource.collection, record["id"])
         answer = exchange.json_or_none()
         if not isinstance(answer, dict) or answer.get("id") != record["id"]:
             raise PatchMisapplied(
@@ -79,12 +79,12 @@ def patch_operations_follow_rfc6902(ctx: Context, resource: Resource) -> None:
 )
 def failed_test_changes_nothing(ctx: Context, resource: Resource) -> None:
     record, a, _ = _fresh(ctx, resource)
-    before = ctx.read(resource.name, record["id"])
+    before = ctx.read(resource.collection, record["id"])
     for patch in (
         [{"op": "add", "path": f"/{a}", "value": "changed"}, {"op": "test", "path": "/id", "value": "cfz-not-this-id"}],
         [{"op": "test", "path": f"/{a}", "value": "absent"}],
     ):
-        exchange = ctx.call(resource.name, "patch", id=record["id"], json=patch)
+        exchange = ctx.call(resource.collection, Kind.PATCH, id=record["id"], json=patch)
         expect_status(
             exchange,
             [400, 409],
@@ -104,7 +104,7 @@ def failed_test_changes_nothing(ctx: Context, resource: Resource) -> None:
 )
 def invalid_patch_changes_nothing(ctx: Context, resource: Resource) -> None:
     record, a, _ = _fresh(ctx, resource)
-    before = ctx.read(resource.name, record["id"])
+    before = ctx.read(resource.collection, record["id"])
     required = required_fields(resource)[0]
     first = [{"op": "add", "path": f"/{a}", "value": "changed"}]
     for patch in (
@@ -113,7 +113,7 @@ def invalid_patch_changes_nothing(ctx: Context, resource: Resource) -> None:
         first + [{"op": "add", "path": "/cfz_unknown_field", "value": 1}],
         first + [{"op": "remove", "path": "/cfz_absent_field"}],
     ):
-        exchange = ctx.call(resource.name, "patch", id=record["id"], json=patch)
+        exchange = ctx.call(resource.collection, Kind.PATCH, id=record["id"], json=patch)
         expect_status(
             exchange, [400], InvalidPatchChangedRecord, f"patch {patch[1]}", "Invalid patch not refused with 400"
         )
@@ -127,14 +127,14 @@ def invalid_patch_changes_nothing(ctx: Context, resource: Resource) -> None:
     failure=ServerManagedFieldPatched,
 )
 def server_managed_fields_cannot_be_patched(ctx: Context, resource: Resource) -> None:
-    record = ctx.create(resource.name)
-    before = ctx.read(resource.name, record["id"])
+    record = ctx.create(resource.collection)
+    before = ctx.read(resource.collection, record["id"])
     for patch in (
         [{"op": "replace", "path": "/sys_version", "value": 99}],
         [{"op": "replace", "path": "/id", "value": ctx.missing_id()}],
         [{"op": "remove", "path": "/sys_created_at"}],
     ):
-        exchange = ctx.call(resource.name, "patch", id=record["id"], json=patch)
+        exchange = ctx.call(resource.collection, Kind.PATCH, id=record["id"], json=patch)
         expect_status(
             exchange,
             [400],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from collect_contract import Kind, Resource
 from conformance.context import Context
-from conformance.contract import Resource
 from conformance.failures import Failure, ProjectionMismatch, SearchProjectionMismatch
 from conformance.http import Exchange
 from conformance.registry import rule
@@ -42,7 +42,7 @@ def _expect_shape(exchange: Exchange, item: Any, wanted: set[str], full: Record 
     needs=(),
 )
 def fields_project_records(ctx: Context, resource: Resource) -> None:
-    name = resource.name
+    name = resource.collection
     # A record of a scope of its own: each lookup then answers exactly it, so its projection is checked whole.
     own = ctx.create(name, **scope_overrides(ctx, resource)) if not ctx.config.read_only else sample_record(ctx, name)
     record = ctx.read(name, own["id"])
@@ -51,7 +51,7 @@ def fields_project_records(ctx: Context, resource: Resource) -> None:
     got = ctx.get(name, record["id"], **params)
     expect_status(got, [200], ProjectionMismatch, "get with fields")
     _expect_shape(got, got.json_or_none(), set(chosen), record, ProjectionMismatch)
-    pages = [(ctx.call(name, "list", params=params), False)]
+    pages = [(ctx.call(name, Kind.LIST, params=params), False)]
     for lookup, args in lookups(resource, record):
         pages.append((ctx.client.call(lookup.operation_id, params=params, **args), not ctx.config.read_only))
     for page, holds_it in pages:
@@ -76,15 +76,15 @@ def fields_project_records(ctx: Context, resource: Resource) -> None:
     "search result schema that it holds.",
     source="000 L901-904; 002 L472-484; NOTES.md #9",
     failure=SearchProjectionMismatch,
-    applies=lambda resource: "search" in resource.operations,
+    applies=lambda resource: Kind.SEARCH in resource.operations,
 )
 def search_returns_the_named_fields(ctx: Context, resource: Resource) -> None:
-    name = resource.name
+    name = resource.collection
     record = ctx.create(name)
     body = search_body(resource, record) | {"id": [record["id"]]}
     chosen = _chosen(record)
     for params, wanted in (({"fieldsToReturn": ",".join(chosen)}, set(chosen)), (None, set(resource.summary_fields))):
-        exchange = ctx.call(name, "search", json=body, params=params)
+        exchange = ctx.call(name, Kind.SEARCH, json=body, params=params)
         expect_status(exchange, [200], SearchProjectionMismatch, "search for one record")
         hits = records_of(exchange.json_or_none())
         if len(hits) != 1:

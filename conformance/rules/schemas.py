@@ -12,16 +12,25 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from conformance.contract import Contract, Operation
+from collect_contract import Contract, Kind, Operation
 from conformance.failures import ResponseBodyMismatch, ResponseHeaderMismatch, UndocumentedContentType
 from conformance.http import Exchange
 from conformance.registry import response_rule
+from conformance.validators import response_validator
 
 # Headers the contract documents whose presence depends on the answer: X-Last-Evaluated-Key is sent only while
 # more records remain (the paging rules check that it is there when they are). They are judged where present.
 CONDITIONAL_HEADERS = frozenset({"x-last-evaluated-key"})
 # Operations whose 200 body holds records of their resource, and where.
-RECORD_KINDS = {"get": "self", "replace": "self", "patch": "self", "create": "self", "list": "list", "lookup": "page"}
+# Where the records sit in a 200 answer: the body itself, a list, or a page's Items.
+RECORD_KINDS = {
+    Kind.GET: "self",
+    Kind.REPLACE: "self",
+    Kind.PATCH: "self",
+    Kind.CREATE: "self",
+    Kind.LIST: "list",
+    Kind.LOOKUP: "page",
+}
 
 
 @response_rule(
@@ -78,7 +87,7 @@ def documented_headers_are_sent(exchange: Exchange) -> None:
         schema = contract.deref(header).get("schema")
         if value is None or schema is None:
             continue
-        error = best_match(contract.validator(schema).iter_errors(_typed(contract, schema, value)))
+        error = best_match(response_validator(contract, schema).iter_errors(_typed(contract, schema, value)))
         if error is not None:
             raise ResponseHeaderMismatch(
                 received=f"{name}: {value!r} ({error.message[:200]})",
@@ -117,7 +126,7 @@ def response_body_matches_schema(exchange: Exchange) -> None:
         body = exchange.json()
     except ValueError:
         raise ResponseBodyMismatch(received="a body that is not JSON", expected="JSON", exchange=exchange) from None
-    error = best_match(contract.validator(schema).iter_errors(body))
+    error = best_match(response_validator(contract, schema).iter_errors(body))
     if error is not None:
         _raise(exchange, error.json_path, error.message, schema)
     if exchange.status == 200:
@@ -125,24 +134,22 @@ def response_body_matches_schema(exchange: Exchange) -> None:
 
 
 def _check_records(contract: Contract, operation: Operation, exchange: Exchange, body: Any) -> None:
-    resource = contract.resources.get(operation.resource or "")
+    resource = operation.resource
     where = RECORD_KINDS.get(operation.kind)
-    if resource is None or where is None or (operation.kind == "create" and resource.workflow):
+    if resource is None or where is None or (operation.kind is Kind.CREATE and resource.workflow):
         return
     records = [body] if where == "self" else body if where == "list" else body.get("Items", [])
     fields = requested_fields(exchange)
     for position, record in enumerate(records):
         path = "$" if where == "self" else f"$[{position}]" if where == "list" else f"$.Items[{position}]"
         if not fields:
-            error = best_match(contract.validator(contract.record_schema(resource)).iter_errors(record))
+            error = best_match(response_validator(contract, resource.schema_ref).iter_errors(record))
             if error is not None:
                 _raise(exchange, path + error.json_path[1:], error.message, {"$ref": resource.schema_name})
             continue
         for name in fields:
             if isinstance(record, dict) and name in record and name in resource.fields:
-                error = best_match(
-                    contract.validator(contract.property_schema(resource, name)).iter_errors(record[name])
-                )
+                error = best_match(response_validator(contract, resource.property_ref(name)).iter_errors(record[name]))
                 if error is not None:
                     _raise(
                         exchange, f"{path}.{name}{error.json_path[1:]}", error.message, {"$ref": resource.schema_name}

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from collect_contract import Kind, Operation, Resource
 from conformance.context import Context
-from conformance.contract import Operation, Resource
 from conformance.errors import Reason, Skipped
 from conformance.failures import Failure
 from conformance.http import Exchange
@@ -37,15 +37,14 @@ def scope_overrides(ctx: Context, resource: Resource, lookups: bool = True) -> d
     for lookup in resource.lookups if lookups else []:
         for _, field_name in lookup.lookup:
             if field_name in resource.references and field_name not in overrides:
-                target = ctx.contract.resource_of_schema(resource.references[field_name][0])
-                overrides[field_name] = ctx.create(target.name)["id"]
+                overrides[field_name] = ctx.create(resource.references[field_name].target)["id"]
     return overrides
 
 
 def scoped_records(ctx: Context, resource: Resource, count: int, **extra: Any) -> list[Record]:
     """`count` new records that share a new scope (plus `extra` fields)."""
     overrides = scope_overrides(ctx, resource) | extra
-    return [ctx.create(resource.name, **overrides) for _ in range(count)]
+    return [ctx.create(resource.collection, **overrides) for _ in range(count)]
 
 
 def search_body(resource: Resource, record: Record) -> dict[str, Any]:
@@ -58,8 +57,8 @@ def search_body(resource: Resource, record: Record) -> dict[str, Any]:
 def scoped_walks(resource: Resource, record: Record) -> list[tuple[Operation, dict[str, Any]]]:
     """The lookups (with their path arguments) and the search that find exactly the scope of `record`."""
     found: list[tuple[Operation, dict[str, Any]]] = list(lookups(resource, record))
-    if "search" in resource.operations:
-        found.append((resource.operations["search"], {"json": search_body(resource, record)}))
+    if Kind.SEARCH in resource.operations:
+        found.append((resource.operations[Kind.SEARCH], {"json": search_body(resource, record)}))
     return found
 
 
@@ -99,12 +98,12 @@ class PagingScope:
 
 def paging_scope(ctx: Context, resource: Resource) -> PagingScope:
     """The resource's paging scope, made once per run (`Skipped` when no walk over it can reach a second page)."""
-    return ctx.once(("paging", resource.name), lambda: _make_paging_scope(ctx, resource))
+    return ctx.once(("paging", resource.collection), lambda: _make_paging_scope(ctx, resource))
 
 
 def page_size_hint(ctx: Context, resource: Resource) -> int | None:
     """The page size a list-all page shows: the records of a first page that has a key (None: no key)."""
-    first = ctx.call(resource.name, "list")
+    first = ctx.call(resource.collection, Kind.LIST)
     if first.status != 200 or next_key(first) is None:
         return None
     return len(records_of(first.json_or_none())) or None
@@ -152,25 +151,25 @@ def make_records(ctx: Context, resource: Resource, count: int, overrides: dict[s
     """`count` new records of the run's own with `overrides`: by batch creates (100 a request) where the resource
     has them, one create at a time for whatever a batch did not make."""
     made: list[Record] = []
-    if "batch" in resource.operations and count > 1:
+    if Kind.BATCH in resource.operations and count > 1:
         for start in range(0, count, BATCH_LIMIT):
             size = min(BATCH_LIMIT, count - start)
             made += _batch_created(ctx, resource, size, overrides)
     while len(made) < count:
-        made.append(ctx.create(resource.name, **overrides))
+        made.append(ctx.create(resource.collection, **overrides))
     return made
 
 
 def _batch_created(ctx: Context, resource: Resource, size: int, overrides: dict[str, Any]) -> list[Record]:
     """The records of the run's own that one batch create of `size` records made (possibly fewer)."""
-    objects = [ctx.body(resource.name, **overrides) for _ in range(size)]
-    exchange = ctx.batch(resource.name, [{"operation": "create", "object": body} for body in objects])
+    objects = [ctx.body(resource.collection, **overrides) for _ in range(size)]
+    exchange = ctx.batch(resource.collection, [{"operation": "create", "object": body} for body in objects])
     body = exchange.json_or_none() if exchange.status == 200 else None
     results = body.get("results") if isinstance(body, dict) else None
     made, seen = [], set()
     for result, sent in zip(results if isinstance(results, list) else [], objects, strict=False):
         record_id = result.get("id") if isinstance(result, dict) and result.get("outcome") == "success" else None
-        state = ctx.session.ledger.state(resource.name, record_id) if isinstance(record_id, str) else None
+        state = ctx.session.ledger.state(resource.collection, record_id) if isinstance(record_id, str) else None
         if record_id in seen or state not in (Ownership.OWNED, Ownership.PENDING):
             continue
         seen.add(record_id)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from collect_contract import Filter, Kind, Match, Resource
 from conformance.context import Context
-from conformance.contract import Filter, Resource
 from conformance.errors import Skipped
 from conformance.failures import (
     BusinessUnitLeak,
@@ -35,8 +35,7 @@ def _values(ctx: Context, resource: Resource, flt: Filter) -> list[Any] | None:
     if prop is None or flt.name in resource.read_only:
         return None
     if flt.name in resource.references:
-        target = ctx.contract.resource_of_schema(resource.references[flt.name][0])
-        return [ctx.create(target.name)["id"] for _ in range(3)]
+        return [ctx.create(resource.references[flt.name].target)["id"] for _ in range(3)]
     if "enum" in prop:
         allowed = [v for v in prop["enum"] if v in flt.schema.get("enum", prop["enum"])]
         return sorted(allowed)[:3] if len(allowed) >= 3 else None
@@ -56,7 +55,7 @@ def _fixture(ctx: Context, resource: Resource) -> tuple[list[Record], dict[str, 
         if n not in ("id", BU) and (v := _values(ctx, resource, f)) is not None
     }
     scope = scope_overrides(ctx, resource, lookups=False)
-    records = [ctx.create(resource.name, **scope | {n: v[i] for n, v in values.items()}) for i in range(3)]
+    records = [ctx.create(resource.collection, **scope | {n: v[i] for n, v in values.items()}) for i in range(3)]
     values["id"] = ids(records)
     return records, values
 
@@ -69,7 +68,7 @@ def _wire(flt: Filter, value: Any) -> Any:
 def _expect_hits(
     ctx: Context, resource: Resource, body: dict[str, Any], wanted: list[str], failure: type[Failure]
 ) -> None:
-    result = walk(ctx, resource.operations["search"], failure, json=body)
+    result = walk(ctx, resource.operations[Kind.SEARCH], failure, json=body)
     if sorted(result.ids) != sorted(wanted):
         raise failure(
             received=f"ids {sorted(result.ids)}",
@@ -83,7 +82,7 @@ def _base(records: list[Record]) -> dict[str, Any]:
 
 
 def _has_search(resource: Resource) -> bool:
-    return "search" in resource.operations
+    return Kind.SEARCH in resource.operations
 
 
 @rule(
@@ -98,7 +97,7 @@ def equality_filters_match_equal_values(ctx: Context, resource: Resource) -> Non
     records, values = _fixture(ctx, resource)
     _expect_hits(ctx, resource, _base(records), values["id"], EqualityFilterMismatch)
     for name, flt in resource.filters.items():
-        if flt.match == "equals" and name in values:
+        if flt.match is Match.EQUALS and name in values:
             body = _base(records) | {name: _wire(flt, values[name][1])}
             _expect_hits(ctx, resource, body, [values["id"][1]], EqualityFilterMismatch)
 
@@ -112,7 +111,7 @@ def equality_filters_match_equal_values(ctx: Context, resource: Resource) -> Non
 )
 def list_filters_match_any_value(ctx: Context, resource: Resource) -> None:
     records, values = _fixture(ctx, resource)
-    lists = [n for n, f in resource.filters.items() if f.match == "any_of" and n in values]
+    lists = [n for n, f in resource.filters.items() if f.match is Match.ANY_OF and n in values]
     if not lists:
         raise Skipped("no list filter")
     for name in lists:
@@ -130,7 +129,7 @@ def list_filters_match_any_value(ctx: Context, resource: Resource) -> None:
 )
 def range_filters_include_bounds(ctx: Context, resource: Resource) -> None:
     records, values = _fixture(ctx, resource)
-    ranges = [n for n, f in resource.filters.items() if f.match == "range" and n in values]
+    ranges = [n for n, f in resource.filters.items() if f.match is Match.RANGE and n in values]
     if not ranges:
         raise Skipped("no range filter")
     for name in ranges:
@@ -149,9 +148,9 @@ def range_filters_include_bounds(ctx: Context, resource: Resource) -> None:
 )
 def search_stays_in_its_business_unit(ctx: Context, resource: Resource) -> None:
     scopes = [scope_overrides(ctx, resource, lookups=False) for _ in range(2)]
-    units = [[ctx.create(resource.name, **scope) for _ in range(2)] for scope in scopes]
+    units = [[ctx.create(resource.collection, **scope) for _ in range(2)] for scope in scopes]
     for mine, theirs in (units, units[::-1]):
-        result = walk(ctx, resource.operations["search"], BusinessUnitLeak, json={BU: mine[0][BU]})
+        result = walk(ctx, resource.operations[Kind.SEARCH], BusinessUnitLeak, json={BU: mine[0][BU]})
         leaked = sorted(set(result.ids) & set(ids(theirs)))
         foreign = sorted({str(r.get(BU)) for r in result.records if r.get(BU, mine[0][BU]) != mine[0][BU]})
         if leaked or foreign or sorted(result.ids) != sorted(ids(mine)):

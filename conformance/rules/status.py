@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from collect_contract import Kind, Operation, Resource, constraints
+from collect_contract.constraints import Constraint
 from conformance.context import Context
-from conformance.contract import Constraint, Operation, Resource
 from conformance.errors import Reason, Skipped
 from conformance.failures import (
     DanglingReferenceAccepted,
@@ -19,7 +20,7 @@ from conformance.failures import (
 )
 from conformance.http import Exchange
 from conformance.probes import MISSING, valid_value
-from conformance.registry import OTHER_TENANT, response_rule, rule
+from conformance.registry import Need, response_rule, rule
 from conformance.rules._probing import Sent, not_verified, probe_body, probe_parameters, record_probe, summary
 from conformance.rules._support import expect_status, lookups, sample_record, succeeded, unchanged
 from conformance.rules.scope import scope_overrides, search_body, stored_in_scope
@@ -49,21 +50,23 @@ def status_code_is_documented(exchange: Exchange) -> None:
     failure=InvalidBodyAccepted,
 )
 def invalid_bodies_are_400(ctx: Context, resource: Resource) -> None:
-    name, operations = resource.name, resource.operations
-    malformed = ctx.call(name, "create", content=b'{"name": ', headers={"Content-Type": "application/json"})
-    sent = [Sent(operations["create"], Constraint("body", (), "JSON", {}), malformed, 400)]
+    name, operations = resource.collection, resource.operations
+    malformed = ctx.call(name, Kind.CREATE, content=b'{"name": ', headers={"Content-Type": "application/json"})
+    sent = [Sent(operations[Kind.CREATE], Constraint("body", (), "JSON", {}), malformed, 400)]
     scope = scope_overrides(ctx, resource)
     base = ctx.body(name, **scope)
-    probes, controls = probe_body(ctx, operations["create"], base, lambda body: ctx.call(name, "create", json=body))
+    probes, controls = probe_body(
+        ctx, operations[Kind.CREATE], base, lambda body: ctx.call(name, Kind.CREATE, json=body)
+    )
     sent += probes
-    if "search" in operations:
+    if Kind.SEARCH in operations:
         search = search_body(resource, base)
-        sent += probe_body(ctx, operations["search"], search, lambda body: ctx.call(name, "search", json=body))[0]
-    if "batch" in operations:
+        sent += probe_body(ctx, operations[Kind.SEARCH], search, lambda body: ctx.call(name, Kind.SEARCH, json=body))[0]
+    if Kind.BATCH in operations:
         harmless = {"operations": [{"operation": "patch", "id": ctx.missing_id(), "patch_directives": []}]}
-        sent += probe_body(ctx, operations["batch"], harmless, lambda body: ctx.call(name, "batch", json=body))[0]
+        sent += probe_body(ctx, operations[Kind.BATCH], harmless, lambda body: ctx.call(name, Kind.BATCH, json=body))[0]
     unprobed, before = "", None
-    target = ctx.call(name, "create", json=ctx.body(name, **scope))
+    target = ctx.call(name, Kind.CREATE, json=ctx.body(name, **scope))
     accepted = len(controls) + succeeded(target)  # creates of the scope that were meant to store a record
     try:
         before = ctx.read(name, ctx.created(name, target)["id"])
@@ -71,8 +74,8 @@ def invalid_bodies_are_400(ctx: Context, resource: Resource) -> None:
         unprobed = f"patch documents not probed: {skipped}"
     if before is not None:
         no_op = [{"op": "test", "path": "/id", "value": before["id"]}]
-        patch, record_id = operations["patch"], before["id"]
-        sent += probe_body(ctx, patch, no_op, lambda body: ctx.call(name, "patch", id=record_id, json=body))[0]
+        patch, record_id = operations[Kind.PATCH], before["id"]
+        sent += probe_body(ctx, patch, no_op, lambda body: ctx.call(name, Kind.PATCH, id=record_id, json=body))[0]
     deviations = [s for s in sent if s.deviates]
     if deviations:
         accepted = any(succeeded(s.exchange) for s in deviations)
@@ -111,7 +114,7 @@ def _nothing_stored(ctx: Context, resource: Resource, body: Any, accepted: int, 
     needs=(),
 )
 def invalid_parameters_are_400(ctx: Context, resource: Resource) -> None:
-    record = sample_record(ctx, resource.name)
+    record = sample_record(ctx, resource.collection)
     found = {operation.operation_id: args for operation, args in lookups(resource, record)}
     sent: list[Sent] = []
     writes = not ctx.config.read_only
@@ -120,7 +123,7 @@ def invalid_parameters_are_400(ctx: Context, resource: Resource) -> None:
             continue
         request = _valid_request(ctx, resource, operation, record, found)
         if request is None:
-            for constraint in ctx.contract.parameter_constraints(operation):
+            for constraint in constraints.of_parameters(ctx.contract, operation):
                 not_verified(ctx, operation, constraint, f"no record holds the values {operation.operation_id} needs")
             continue
         sent += probe_parameters(ctx, operation, *request)
@@ -138,30 +141,30 @@ def _valid_request(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
     """Path arguments, query and body of a valid request of `operation` about `record` (None when there is none).
     A delete gets a record of its own: a target that ignores a bad parameter deletes it."""
-    name, kind = resource.name, operation.kind
+    name, kind = resource.collection, operation.kind
     harmless = [{"operation": "patch", "id": ctx.missing_id(), "patch_directives": []}]
-    simple: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
-        "list": ({}, {}, {}),
-        "warm_up": ({}, {}, {}),
-        "get": ({"id": record["id"]}, {}, {}),
-        "patch": ({"id": record["id"]}, {}, {"json": []}),
-        "search": ({}, {}, {"json": search_body(resource, record)}),
-        "batch": ({}, {}, {"json": {"operations": harmless}}),
+    simple: dict[Kind, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
+        Kind.LIST: ({}, {}, {}),
+        Kind.WARM_UP: ({}, {}, {}),
+        Kind.GET: ({"id": record["id"]}, {}, {}),
+        Kind.PATCH: ({"id": record["id"]}, {}, {"json": []}),
+        Kind.SEARCH: ({}, {}, {"json": search_body(resource, record)}),
+        Kind.BATCH: ({}, {}, {"json": {"operations": harmless}}),
     }
     if kind in simple:
         return simple[kind]
-    if kind == "lookup":
+    if kind is Kind.LOOKUP:
         return (found[operation.operation_id], {}, {}) if operation.operation_id in found else None
-    if kind == "replace":
+    if kind is Kind.REPLACE:
         return {"id": record["id"]}, {}, {"json": ctx.body(name)}
-    if kind == "create":
+    if kind is Kind.CREATE:
         return {}, {}, {"json": ctx.body(name)}
-    if kind == "delete":
+    if kind is Kind.DELETE:
         return {"id": ctx.create(name)["id"]}, {}, {}
     # An operation of its own shape: the record's id wherever it takes an id, a valid body where it takes one.
     path = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "path" and n != "tenantId"}
     query = {n: record["id"] for n, p in operation.parameters.items() if p["in"] == "query" and p.get("required")}
-    schema = ctx.contract.request_schema(operation)
+    schema = operation.request_schema
     if schema is None:
         return path, query, {}
     body = valid_value(ctx.contract, schema)
@@ -176,18 +179,18 @@ def _valid_request(
     needs=(),
 )
 def missing_credentials_are_401(ctx: Context, resource: Resource) -> None:
-    name = resource.name
+    name = resource.collection
     for auth, what in (
         (None, "no Authorization"),
         (f"Bearer {BOGUS_TOKEN}", "an unknown bearer token"),
         (BOGUS_TOKEN, "an unknown API key"),
     ):
-        expect_status(ctx.call(name, "list", auth=auth), [401], MissingAuthAccepted, f"list with {what}")
-        unknown = ctx.call(name, "get", id=ctx.missing_id(), auth=auth)
+        expect_status(ctx.call(name, Kind.LIST, auth=auth), [401], MissingAuthAccepted, f"list with {what}")
+        unknown = ctx.call(name, Kind.GET, id=ctx.missing_id(), auth=auth)
         expect_status(unknown, [401], MissingAuthAccepted, f"get of a record with {what}")
     if not ctx.config.read_only:
         # A server that ignores auth would create this record; the ledger still removes it at the end.
-        exchange = ctx.call(name, "create", json=ctx.body(name), auth=None)
+        exchange = ctx.call(name, Kind.CREATE, json=ctx.body(name), auth=None)
         expect_status(exchange, [401], MissingAuthAccepted, "create with no Authorization")
 
 
@@ -196,15 +199,15 @@ def missing_credentials_are_401(ctx: Context, resource: Resource) -> None:
     "The credential used on a tenant it does not cover (--other-tenant) is a 403, for lists, records and lookups.",
     source="000 L238 (403 Forbidden); collect.yaml info (Authentication)",
     failure=ForeignTenantAllowed,
-    needs=(OTHER_TENANT,),
+    needs=(Need.OTHER_TENANT,),
 )
 def other_tenant_is_403(ctx: Context, resource: Resource) -> None:
     other = ctx.config.other_tenant
     if other is None:
         raise Skipped("needs --other-tenant", Reason.NEEDS_OTHER_TENANT)
-    name = resource.name
-    expect_status(ctx.call(name, "list", tenant=other), [403], ForeignTenantAllowed, f"list in tenant {other!r}")
-    expect_status(ctx.call(name, "get", tenant=other, id=ctx.missing_id()), [403], ForeignTenantAllowed, "get")
+    name = resource.collection
+    expect_status(ctx.call(name, Kind.LIST, tenant=other), [403], ForeignTenantAllowed, f"list in tenant {other!r}")
+    expect_status(ctx.call(name, Kind.GET, tenant=other, id=ctx.missing_id()), [403], ForeignTenantAllowed, "get")
     if not resource.lookups:
         return
     # Lookup values taken from a record of the tenant, so that nothing but the tenant is wrong.
@@ -226,20 +229,25 @@ def other_tenant_is_403(ctx: Context, resource: Resource) -> None:
     applies=lambda resource: bool(resource.references),
 )
 def dangling_references_are_409(ctx: Context, resource: Resource) -> None:
-    name, operations = resource.name, resource.operations
+    name, operations = resource.collection, resource.operations
     scope = scope_overrides(ctx, resource)
     record = ctx.create(name, **scope)
     before = ctx.read(name, record["id"])
     sent: list[Sent] = []
-    for field, (_, many) in resource.references.items():
-        dangling: Any = [ctx.missing_id()] if many else ctx.missing_id()
-        constraint = Constraint("body", (field,), "x-references", {}, resource.references[field][0])
+    for field, reference in resource.references.items():
+        dangling: Any = [ctx.missing_id()] if reference.many else ctx.missing_id()
+        constraint = Constraint("body", (field,), "x-references", {}, reference.schema_name)
         for kind, exchange in (
-            ("create", ctx.call(name, "create", json=ctx.body(name, **(scope | {field: dangling})))),
-            ("replace", ctx.call(name, "replace", id=record["id"], json=ctx.body(name, **(scope | {field: dangling})))),
+            (Kind.CREATE, ctx.call(name, Kind.CREATE, json=ctx.body(name, **(scope | {field: dangling})))),
             (
-                "patch",
-                ctx.call(name, "patch", id=record["id"], json=[{"op": "add", "path": f"/{field}", "value": dangling}]),
+                Kind.REPLACE,
+                ctx.call(name, Kind.REPLACE, id=record["id"], json=ctx.body(name, **(scope | {field: dangling}))),
+            ),
+            (
+                Kind.PATCH,
+                ctx.call(
+                    name, Kind.PATCH, id=record["id"], json=[{"op": "add", "path": f"/{field}", "value": dangling}]
+                ),
             ),
         ):
             sent.append(record_probe(ctx, operations[kind], constraint, exchange, 409))

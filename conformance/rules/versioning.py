@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from collect_contract import Kind, Resource
 from conformance.context import Context
-from conformance.contract import Resource
 from conformance.failures import (
     CreationFieldsChanged,
     ModificationTimeNotAdvanced,
@@ -24,16 +24,16 @@ SOURCE = "000 L150-172 (sys_version, sys_created_*, sys_last_modified_*); collec
 
 def _history(ctx: Context, resource: Resource, failure: Any) -> list[Record]:
     """The record after its create, a replace and a patch, each read back (it must hold what was written)."""
-    name = resource.name
+    name = resource.collection
     record = ctx.create(name)
     states = [record]
     body = ctx.body(name)
-    replaced = ctx.call(name, "replace", id=record["id"], json=body)
+    replaced = ctx.call(name, Kind.REPLACE, id=record["id"], json=body)
     expect_status(replaced, [200], failure, "a valid replace", "Valid replace refused")
     states.append(ctx.read(name, record["id"], written=body))
     field = scratch_fields(resource, 1)[0]
     patch = [{"op": "add", "path": f"/{field}", "value": "cfz-patched"}]
-    patched = ctx.call(name, "patch", id=record["id"], json=patch)
+    patched = ctx.call(name, Kind.PATCH, id=record["id"], json=patch)
     expect_status(patched, [200], failure, "a valid patch", "Valid patch refused")
     states.append(ctx.read(name, record["id"], written={field: "cfz-patched"}))
     return states
@@ -96,7 +96,7 @@ def modification_time_advances(ctx: Context, resource: Resource) -> None:
     failure=ServerFieldsAccepted,
 )
 def sent_server_fields_are_ignored(ctx: Context, resource: Resource) -> None:
-    name = resource.name
+    name = resource.collection
     forged = {
         k: v
         for k, v in {
@@ -107,7 +107,7 @@ def sent_server_fields_are_ignored(ctx: Context, resource: Resource) -> None:
         if k in resource.fields
     }
     sent = ctx.body(name, **forged)
-    exchange = ctx.call(name, "create", json=sent)
+    exchange = ctx.call(name, Kind.CREATE, json=sent)
     record = ctx.created(name, exchange)
     if any(record.get(k) == v for k, v in forged.items()):
         raise ServerFieldsAccepted(
@@ -116,7 +116,7 @@ def sent_server_fields_are_ignored(ctx: Context, resource: Resource) -> None:
             exchange=exchange,
         )
     body = ctx.body(name, **forged)
-    exchange = ctx.call(name, "replace", id=record["id"], json=body)
+    exchange = ctx.call(name, Kind.REPLACE, id=record["id"], json=body)
     expect_status(
         exchange, [200], ServerFieldsAccepted, "a replace carrying sys_* values", "Replace with sys_* values refused"
     )

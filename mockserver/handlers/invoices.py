@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver import records
-from mockserver.handlers import handles
+from mockserver.handlers import Caller, Response, Services, handles
 
 
 @handles("adjustInvoice")
-def adjust(state: Any, caller: Any, id: str, body: dict[str, Any], **_: Any) -> tuple[Any, int, dict[str, str]]:
-    invoices = state.collections["invoices"]
-    token = records.execution_token(caller.tenant, "invoices", "adjust", id, state.clock.tick())
+def adjust(services: Services, caller: Caller, id: str, body: dict[str, Any], **_: Any) -> Response:
+    invoices = services.collections["invoices"]
+    token = records.execution_token(caller.tenant, "invoices", "adjust", id, services.clock.tick())
     stamp = (
         {"workflow_execution_id": token["executionArn"]} if "workflow_execution_id" in invoices.resource.fields else {}
     )

@@ -1,4 +1,5 @@
-"""Switchable defects for the mock: each breaks exactly one rule of the conformance catalog.
+"""Switchable defects for the mock: each breaks one rule of the conformance catalog (and, where it says so, the
+neighbouring rules of the same area that state what it breaks too).
 
 `DefectiveApp` wraps the mock's ASGI app; a defect rewrites requests, responses or state, the way a broken
 implementation would behave. Each is named after the failure class it should trip, as Schemathesis names the

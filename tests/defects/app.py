@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from conformance.contract import Contract, Operation
+from collect_contract import Contract, Operation
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Call:
 
     @property
     def collection(self) -> str:
-        return (self.operation.resource or "") if self.operation else ""
+        return (self.operation.collection or "") if self.operation else ""
 
     async def forward(self, request: Request | None = None) -> Response:
         return await self.app.forward(self.scope, request or self.request)

@@ -23,6 +23,9 @@ class Defect:
     summary: str
     apply: Apply
     failure: str = ""  # the failure class it trips, when its name is not that class's
+    # Other rules of the same area it breaks too, because it breaks what they state as well (a 500 for invalid
+    # input is a server error and an invalid request not refused with a 4xx): the self-test checks exactly these.
+    also: tuple[str, ...] = ()
 
     @property
     def trips(self) -> str:
@@ -32,9 +35,9 @@ class Defect:
 DEFECTS: dict[str, Defect] = {}
 
 
-def defect(name: str, rule: str, summary: str) -> Callable[[Apply], Apply]:
+def defect(name: str, rule: str, summary: str, also: tuple[str, ...] = ()) -> Callable[[Apply], Apply]:
     def register(function: Apply) -> Apply:
-        DEFECTS[name] = Defect(name, rule, summary, function)
+        DEFECTS[name] = Defect(name, rule, summary, function, also=also)
         return function
 
     return register

@@ -37,6 +37,7 @@ async def failed_test_changed_record(call: Call) -> Response:
     "InvalidPatchChangedRecord",
     "patch.invalid-result-atomic",
     "a refused patch keeps the directives before the bad one",
+    also=("patch.test-failure-atomic",),
 )
 async def invalid_patch_changed_record(call: Call) -> Response:
     response = await call.forward()
@@ -46,7 +47,12 @@ async def invalid_patch_changed_record(call: Call) -> Response:
     return response
 
 
-@defect("ServerManagedFieldPatched", "patch.server-managed-400", "directives on id and sys_* are silently skipped")
+@defect(
+    "ServerManagedFieldPatched",
+    "patch.server-managed-400",
+    "directives on id and sys_* are silently skipped",
+    also=("patch.test-failure-atomic",),
+)
 async def server_managed_field_patched(call: Call) -> Response:
     def managed(directive: dict[str, Any]) -> bool:
         top = str(directive.get("path", "")).split("/")[1:2]
@@ -131,7 +137,12 @@ async def batch_counts_mismatch(call: Call) -> Response:
     return await _batch_result(call, lambda body: body.update(success_count=len(body["results"]), error_count=0))
 
 
-@defect("RecordNotDeleted", "delete.removes-record", "deletes answer success and keep the record")
+@defect(
+    "RecordNotDeleted",
+    "delete.removes-record",
+    "deletes answer success and keep the record",
+    also=("delete.referenced-409",),
+)
 async def record_not_deleted(call: Call) -> Response:
     if call.kind == "delete":
         return Response(200, [(b"content-type", b"application/json")], json.dumps(call.params["id"]).encode())
@@ -178,7 +189,12 @@ async def dependents_mismatch(call: Call) -> Response:
     return response
 
 
-@defect("ServerErrorResponse", "fuzz.no-server-error", "any non-ASCII input crashes the server (500)")
+@defect(
+    "ServerErrorResponse",
+    "fuzz.no-server-error",
+    "any non-ASCII input crashes the server (500)",
+    also=("fuzz.invalid-rejected",),
+)
 async def server_error_response(call: Call) -> Response:
     raw = call.request.body + "".join(f"{k}{v}" for k, v in call.request.query).encode() + call.request.path.encode()
     if any(byte > 127 for byte in raw) or "%" in call.request.path or "\\u" in call.request.body.decode("latin-1"):

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 
-from collect_contract import SPEC_PATH
-from conformance.contract import Contract
-from mockserver import Settings, create_app
+from collect_contract import SPEC_PATH, Contract
+from mockserver import Settings
+from mockserver.testing import serve_in_thread
 from tests.defects.app import DefectiveApp
 
 TOKEN, ADMIN = "selftest-token", "selftest-admin"
@@ -60,28 +56,11 @@ def defective_mock(page_size: int = 4) -> Iterator[Target]:
         admin_token=ADMIN,
         journal_size=100_000,
     )
-    app = DefectiveApp(create_app(settings), Contract.from_path(SPEC_PATH), TOKEN, TENANT, OTHER_TENANT)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    deadline = time.monotonic() + 20
-    while not _healthy(base_url):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the defective mock did not start within 20 s")
-        time.sleep(0.05)
-    try:
-        yield Target(base_url, app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+    wrapped: list[DefectiveApp] = []
 
+    def wrap(mock: Any) -> DefectiveApp:
+        wrapped.append(DefectiveApp(mock, Contract.from_path(SPEC_PATH), TOKEN, TENANT, OTHER_TENANT))
+        return wrapped[0]
 
-def _healthy(base_url: str) -> bool:
-    try:
-        return httpx.get(f"{base_url}/_mock/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    with serve_in_thread(settings, timeout=20, wrap=wrap) as (base_url, _):
+        yield Target(base_url, wrapped[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from collect_contract import Match
 from tests.defects.app import Call, Response
 from tests.defects.catalog import defect
 
@@ -23,7 +24,12 @@ def _key(response: Response) -> str | None:
     return key or response.header("x-last-evaluated-key")
 
 
-@defect("IncompleteWalk", "paging.full-walk", "a page that has a successor loses its last record")
+@defect(
+    "IncompleteWalk",
+    "paging.full-walk",
+    "a page that has a successor loses its last record",
+    also=("paging.count", "paging.stable-under-inserts"),
+)
 async def incomplete_walk(call: Call) -> Response:
     response = await call.forward()
     body = response.json()
@@ -53,7 +59,10 @@ async def bad_start_key_accepted(call: Call) -> Response:
 
 
 @defect(
-    "WalkDisturbedByInserts", "paging.stable-under-inserts", "keys are offsets: a create between pages repeats a record"
+    "WalkDisturbedByInserts",
+    "paging.stable-under-inserts",
+    "keys are offsets: a create between pages repeats a record",
+    also=("paging.count",),
 )
 async def walk_disturbed_by_inserts(call: Call) -> Response:
     issued: dict[str, tuple[int, Any]] = call.memory.setdefault("keys", {})
@@ -102,7 +111,7 @@ async def equality_filter_mismatch(call: Call) -> Response:
         return {
             k: v
             for k, v in body.items()
-            if k == "business_unit_id" or filters.get(k) is None or filters[k].match != "equals"
+            if k == "business_unit_id" or filters.get(k) is None or filters[k].match is not Match.EQUALS
         }
 
     return await _search_with(call, drop)
@@ -112,7 +121,7 @@ async def equality_filter_mismatch(call: Call) -> Response:
 async def list_filter_mismatch(call: Call) -> Response:
     def first(body: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
         return {
-            k: v[:1] if k in filters and filters[k].match == "any_of" and isinstance(v, list) else v
+            k: v[:1] if k in filters and filters[k].match is Match.ANY_OF and isinstance(v, list) else v
             for k, v in body.items()
         }
 
@@ -137,7 +146,7 @@ async def range_filter_mismatch(call: Call) -> Response:
     def exclusive(body: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
         out = dict(body)
         for name, value in body.items():
-            if name in filters and filters[name].match == "range" and isinstance(value, list) and len(value) == 2:
+            if name in filters and filters[name].match is Match.RANGE and isinstance(value, list) and len(value) == 2:
                 out[name] = [value[0], _below(value[1])]
         return out
 
@@ -145,7 +154,10 @@ async def range_filter_mismatch(call: Call) -> Response:
 
 
 @defect(
-    "BusinessUnitLeak", "search.business-unit-scope", "a search answers for the business unit of the previous search"
+    "BusinessUnitLeak",
+    "search.business-unit-scope",
+    "a search answers for the business unit of the previous search",
+    also=("search.lists", "search.range-inclusive"),
 )
 async def business_unit_leak(call: Call) -> Response:
     previous: dict[str, Any] = call.memory.setdefault("unit", {})

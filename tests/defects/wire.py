@@ -42,7 +42,12 @@ async def id_mismatch_accepted(call: Call) -> Response:
     return await call.forward()
 
 
-@defect("UnknownIdAnswered", "ids.unknown-404", "GET of an unknown id answers 200 with an empty object")
+@defect(
+    "UnknownIdAnswered",
+    "ids.unknown-404",
+    "GET of an unknown id answers 200 with an empty object",
+    also=("ids.deleted-404",),
+)
 async def unknown_id_answered(call: Call) -> Response:
     response = await call.forward()
     if call.kind == "get" and response.status == 404:
@@ -69,7 +74,12 @@ async def deleted_record_served(call: Call) -> Response:
 # -- status codes ---------------------------------------------------------------------------------------------
 
 
-@defect("UndocumentedStatus", "status.documented", "an invalid list request answers 422, which no operation documents")
+@defect(
+    "UndocumentedStatus",
+    "status.documented",
+    "an invalid list request answers 422, which no operation documents",
+    also=("status.bad-param-400",),
+)
 async def undocumented_status(call: Call) -> Response:
     response = await call.forward()
     return response.with_status(422) if call.kind == "list" and response.status == 400 else response
