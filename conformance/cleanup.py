@@ -67,14 +67,14 @@ def _check_deleted(ctx: Context, result: Cleanup) -> None:
     """A record a check deleted is gone only once a GET says so (a delete may answer success and keep it): the
     gone ones are counted as deleted, any other is the run's to remove again."""
     ledger = ctx.session.ledger
-    for resource in ctx.contract.resources.values():
-        ids = ledger.retired(resource.name)
-        checks = _parallel(ctx, functools.partial(ctx.get, resource.name), ids)
+    for name in ctx.contract.resources:
+        ids = ledger.retired(name)
+        checks = _parallel(ctx, functools.partial(ctx.get, name), ids)
         for record_id, check in zip(ids, checks, strict=True):
             if check.status == 404:
-                result.deleted[resource.name] = result.deleted.get(resource.name, 0) + 1
+                result.deleted[name] = result.deleted.get(name, 0) + 1
             else:
-                ledger.revive(resource.name, record_id)
+                ledger.revive(name, record_id)
 
 
 def _remove(ctx: Context, resource: Resource, why: dict[tuple[str, str], str]) -> int:

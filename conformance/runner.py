@@ -5,7 +5,7 @@ traffic of drivers (the sweep, the Schemathesis drivers, and every probe); their
 from what the collector gathered once the drivers have run. `Runner.outcome(unit)` runs a single unit (and the
 drivers it needs, once), which is how the pytest plugin makes each unit a test.
 
-Every unit ends in exactly one status (`conformance.report.Status`), decided here from what its check raised:
+Every unit ends in exactly one status (`conformance.verdicts.Status`), decided here from what its check raised:
 
     nothing                    passed
     a Failure                  failed (with every step of the check, the deviating request marked)

@@ -24,10 +24,10 @@ import pytest
 import xmlschema
 
 from conformance import Config, Exit, Report, Runner
-from conformance.contract import ID_PATTERN
 from conformance.output import html_page, junit_xml, markdown
 from conformance.render import MARK
 from conformance.safety import MISSING_PREFIX
+from conformance.validators import ID_PATTERN
 from tests.strangers.naive_crud import NaiveCrud, naive_crud
 from tests.strangers.prism import received, running_prism
 from tests.support.junit_schema import junit_xsd

@@ -165,8 +165,7 @@ def test_a_record_a_create_did_not_make_is_never_written_to(sides):
 
 
 def _invoice_example():
-    from collect_contract import SPEC_PATH
-    from conformance.contract import Contract
+    from collect_contract import SPEC_PATH, Contract
 
     contract = Contract.from_path(SPEC_PATH)
     return contract.spec["components"]["examples"]["InvoiceRecord"]["value"]

@@ -28,9 +28,10 @@ from conformance.differential.runner import TITLE, DifferentialRun, Oracle, writ
 from conformance.differential.sequence import Step
 from conformance.errors import ConformanceError
 from conformance.progress import ProgressPrinter
-from conformance.report import Exit, Report
+from conformance.report import Report
 from conformance.runner import INTERNAL, unable
 from conformance.safety import Redactor
+from conformance.verdicts import Exit
 
 ORACLE_TOKEN_ENV = "COLLECT_CONFORMANCE_ORACLE_TOKEN"
 DEFAULT_ORACLE_TOKEN = "dev-token"  # the development token of `collect-mock serve`

@@ -24,10 +24,10 @@ from typing import Any
 
 from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 
+from collect_contract import Contract
 from collect_drift import DriftKind, Evidence, Location, findings, json_type
 from collect_drift.classify import short
 from collect_drift.contract import SpecMap
-from conformance.contract import Contract
 from conformance.differential.normalize import Normalizer
 from conformance.differential.sequence import Step
 from conformance.http import Exchange

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance.contract import Contract
+from collect_contract import Contract, Kind
 
 DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 SERVER_MADE, DATE = "<server-made>", "<date-time>"
@@ -34,7 +34,7 @@ def server_made_fields(contract: Contract) -> frozenset[str]:
         for name in resource.read_only - {"id"}:
             if contract.deref(resource.schema["properties"][name]).get("type") in ("string", "object", "array"):
                 names.add(name)
-        create = resource.operations.get("create")
+        create = resource.operations.get(Kind.CREATE)
         if resource.workflow and create is not None:
             answer = contract.deref(create.response_schema(200, "application/json") or {})
             names.update(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from collect_contract import Contract, Kind
 from collect_drift import Drift, DriftKind, DriftLog, DriftReport, Group, Location, Seen, build, kinds_line
 from collect_drift import write as write_drift
 from collect_drift.contract import SpecMap
@@ -25,7 +26,6 @@ from conformance import output
 from conformance.cleanup import clean_up
 from conformance.config import Config
 from conformance.context import Context
-from conformance.contract import Contract
 from conformance.differential.compare import Answers, Comparer, Finding
 from conformance.differential.normalize import Normalizer, server_made_fields
 from conformance.differential.sequence import SequenceBuilder, Step
@@ -33,13 +33,14 @@ from conformance.differential.sides import Side, Unresolved, endless, next_key
 from conformance.errors import BudgetExhausted, ConformanceError, Reason, SafetyError, TargetError
 from conformance.http import Exchange, Session
 from conformance.render import exit_line
-from conformance.report import ERROR, FAILED, NOT_VERIFIED, PASSED, Cleanup, FailureRecord, Outcome, Report
+from conformance.report import Cleanup, FailureRecord, Outcome, Report
 from conformance.report import Step as ReportStep
 from conformance.runner import CLEANUP_SHARE, settings_of
 from conformance.safety import TOKEN_VARIABLE, Redactor
 from conformance.text import cut, printable
+from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED, PASSED
 
-Unit = tuple[str, str]  # (operation kind, resource)
+Unit = tuple[Kind, str]  # (operation kind, collection)
 Progress = Callable[[int, int, Step], None]
 ORACLE_VARIABLE = "${COLLECT_CONFORMANCE_ORACLE_TOKEN}"
 BODY_LIMIT = 600
@@ -87,13 +88,13 @@ class DifferentialRun:
 
     def unit_of(self, step: Step) -> Unit:
         operation = self.contract.operations[step.operation_id]
-        return operation.kind, operation.resource or step.resource
+        return operation.kind, operation.collection or step.resource
 
     # -- the run --------------------------------------------------------------------------------------------
 
     def preflight(self) -> None:
         """One GET to each side: an unreachable side or a refused token stops the run before anything is sent."""
-        first = next(iter(self.contract.resources.values())).operations["list"].operation_id
+        first = next(iter(self.contract.resources.values())).operations[Kind.LIST].operation_id
         for side in (self.target, self.model):
             try:
                 exchange = side.client.call(first)
@@ -223,7 +224,7 @@ class DifferentialRun:
         by_unit: dict[Unit, list[FailureRecord]] = {}
         for group in self.log.groups():
             operation = self.contract.operations.get(group.operation_id)
-            unit = (operation.kind, operation.resource or "") if operation else ("custom", "")
+            unit = (operation.kind, operation.collection or "") if operation else (Kind.CUSTOM, "")
             by_unit.setdefault(unit, []).append(self._record(unit, group))
         read_only_units = {self.unit_of(step) for step in self.steps}
         outcomes = []

@@ -26,12 +26,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.contract import Contract, Resource
+from collect_contract import Contract, Kind, Match, Resource
 from conformance.factory import Bodies, Record, dependency_order
 from conformance.safety import MISSING_PREFIX
 
 PREFERRED_TEXT = ("memo", "description", "notes")
 NO_BODY: Any = object()
+# The kinds a step may write with (a search is a POST; a custom operation's effect is unknown).
+WRITES = frozenset(Kind) - {Kind.GET, Kind.LIST, Kind.LOOKUP}
 
 
 class Ref(str):
@@ -57,8 +59,8 @@ class Step:
     number: int
     name: str  # "create invoices#2", "walk listInvoicesByBatch"
     operation_id: str
-    kind: str  # the operation's kind: create, get, list, lookup, search, replace, patch, delete, batch, warm_up
-    resource: str
+    kind: Kind
+    resource: str  # the collection
     path: dict[str, Any] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     body: Any = NO_BODY
@@ -69,7 +71,7 @@ class Step:
 
     @property
     def writes(self) -> bool:
-        return self.kind in ("create", "replace", "patch", "delete", "batch", "warm_up", "search", "custom")
+        return self.kind in WRITES
 
     @property
     def where(self) -> str:
@@ -124,18 +126,18 @@ class SequenceBuilder:
         for resource in self.order:
             self._referenced_delete(resource)
         for resource in self.order:
-            self._walk(resource, "list", {"fields": self._listed(resource)}, "walk again")
+            self._walk(resource, Kind.LIST, {"fields": self._listed(resource)}, "walk again")
         return self.steps
 
     # -- helpers --------------------------------------------------------------------------------------------
 
-    def add(self, resource: Resource, kind: str, name: str, operation_id: str | None = None, **values: Any) -> None:
+    def add(self, resource: Resource, kind: Kind, name: str, operation_id: str | None = None, **values: Any) -> None:
         operation_id = operation_id or resource.operations[kind].operation_id
-        step = Step(len(self.steps) + 1, name, operation_id, kind, resource.name, **values)
+        step = Step(len(self.steps) + 1, name, operation_id, kind, resource.collection, **values)
         self.steps.append(step)
 
     def ref(self, resource: Resource, number: int) -> Ref:
-        return Ref(resource.name, number)
+        return Ref(resource.collection, number)
 
     def missing(self) -> str:
         return f"{MISSING_PREFIX}{self.rng.getrandbits(48):012x}"
@@ -152,7 +154,7 @@ class SequenceBuilder:
         names = []
         for name, found in resource.filters.items():
             prop = self.contract.deref(resource.schema["properties"].get(name, {}))
-            if found.match == "range" and prop.get("type") == "integer" and "maximum" not in prop:
+            if found.match is Match.RANGE and prop.get("type") == "integer" and "maximum" not in prop:
                 if name not in resource.read_only:
                     names.append(name)
         return names
@@ -173,7 +175,7 @@ class SequenceBuilder:
         names = ["id", "sys_version"] if "sys_version" in resource.fields else ["id"]
         return ",".join(names)
 
-    def _walk(self, resource: Resource, kind: str, query: dict[str, Any], label: str, **values: Any) -> None:
+    def _walk(self, resource: Resource, kind: Kind, query: dict[str, Any], label: str, **values: Any) -> None:
         operation = resource.operations.get(kind)
         if operation is not None:
             self.add(resource, kind, f"{label} {operation.operation_id}", query=query, walk=True, **values)
@@ -181,30 +183,32 @@ class SequenceBuilder:
     # -- phases ---------------------------------------------------------------------------------------------
 
     def _warm_up(self, resource: Resource) -> None:
-        if "warm_up" in resource.operations:
-            self.add(resource, "warm_up", f"warm up {resource.name}")
+        if Kind.WARM_UP in resource.operations:
+            self.add(resource, Kind.WARM_UP, f"warm up {resource.collection}")
 
     def _creates(self, resource: Resource) -> None:
-        self._created[resource.name] = []
+        self._created[resource.collection] = []
         for number in range(1, self.records + 1):
             body = self.body(resource, number)
-            self._created[resource.name].append(body)
+            self._created[resource.collection].append(body)
             ref = self.ref(resource, number)
-            self.add(resource, "create", f"create {ref}", body=body, creates=ref)
+            self.add(resource, Kind.CREATE, f"create {ref}", body=body, creates=ref)
             if resource.workflow:
-                self.add(resource, "get", f"read back {ref}", path={"id": ref}, reads_back=ref)
+                self.add(resource, Kind.GET, f"read back {ref}", path={"id": ref}, reads_back=ref)
 
     def _reads(self, resource: Resource) -> None:
         first = self.ref(resource, 1)
-        self.add(resource, "get", f"get {first}", path={"id": first})
+        self.add(resource, Kind.GET, f"get {first}", path={"id": first})
         text = self.text_field(resource)
         projection = ",".join(n for n in ("id", text, "sys_version") if n and n in resource.fields)
-        self.add(resource, "get", f"get {first} with fields", path={"id": first}, query={"fields": projection})
-        self._walk(resource, "list", {"fields": self._listed(resource)}, "walk")
+        self.add(resource, Kind.GET, f"get {first} with fields", path={"id": first}, query={"fields": projection})
+        self._walk(resource, Kind.LIST, {"fields": self._listed(resource)}, "walk")
         for lookup in resource.lookups:
-            values = self._lookup_values(lookup.lookup, self._created[resource.name][0])
+            values = self._lookup_values(lookup.lookup, self._created[resource.collection][0])
             if values is not None:
-                self.add(resource, "lookup", f"walk {lookup.operation_id}", lookup.operation_id, path=values, walk=True)
+                self.add(
+                    resource, Kind.LOOKUP, f"walk {lookup.operation_id}", lookup.operation_id, path=values, walk=True
+                )
         self._searches(resource)
 
     def _lookup_values(self, pairs: tuple[tuple[str, str], ...], body: Record) -> dict[str, Any] | None:
@@ -212,94 +216,98 @@ class SequenceBuilder:
         return None if any(v is None for v in values.values()) else values
 
     def _searches(self, resource: Resource) -> None:
-        if "search" not in resource.operations:
+        if Kind.SEARCH not in resource.operations:
             return
         refs = [self.ref(resource, n) for n in range(1, self.records + 1)]
         scope: dict[str, Any] = {}
         if "business_unit_id" in resource.filters:
             scope["business_unit_id"] = self.bodies.business_unit
         if "id" in resource.filters:
-            self._walk(resource, "search", {}, "search by ids", body={**scope, "id": list(refs)})
+            self._walk(resource, Kind.SEARCH, {}, "search by ids", body={**scope, "id": list(refs)})
         for name in self._varied(resource):
             found = resource.filters.get(name)
-            base = self._created[resource.name][0].get(name)
+            base = self._created[resource.collection][0].get(name)
             if found is None or not isinstance(base, int):
                 continue
             low, high = base + 1, base + min(3, self.records - 1)
             bounds: list[Any] = [low, high] if found.schema.get("type") != "string" else [str(low), str(high)]
-            self._walk(resource, "search", {}, f"search {name} in [{low}, {high}]", body={**scope, name: bounds})
+            self._walk(resource, Kind.SEARCH, {}, f"search {name} in [{low}, {high}]", body={**scope, name: bounds})
             break
         text = self.text_field(resource)
         if "id" in resource.filters:
             fields = ",".join(n for n in ("id", text) if n)
             body = {**scope, "id": refs[:2]}
-            self._walk(resource, "search", {"fieldsToReturn": fields}, "search with fieldsToReturn", body=body)
+            self._walk(resource, Kind.SEARCH, {"fieldsToReturn": fields}, "search with fieldsToReturn", body=body)
 
     def _changes(self, resource: Resource) -> None:
         ops = resource.operations
         second, third, last = (self.ref(resource, n) for n in (2, 3, self.records))
         text = self.text_field(resource)
         versioned = "sys_version" in resource.fields
-        if "replace" in ops:
-            body = {**self._created[resource.name][1], "id": second}
+        if Kind.REPLACE in ops:
+            body = {**self._created[resource.collection][1], "id": second}
             if text:
                 body[text] = f"replaced by {self.marker}"
-            self.add(resource, "replace", f"replace {second}", path={"id": second}, body=body)
-        if "patch" in ops and text:
-            version = 2 if "replace" in ops else 1  # the model's version after the create (and the replace)
+            self.add(resource, Kind.REPLACE, f"replace {second}", path={"id": second}, body=body)
+        if Kind.PATCH in ops and text:
+            version = 2 if Kind.REPLACE in ops else 1  # the model's version after the create (and the replace)
             guard = [{"op": "test", "path": "/sys_version", "value": version}] if versioned else []
             change = [*guard, {"op": "add", "path": f"/{text}", "value": f"patched by {self.marker}"}]
-            self.add(resource, "patch", f"patch {second}", path={"id": second}, body=change)
+            self.add(resource, Kind.PATCH, f"patch {second}", path={"id": second}, body=change)
             failing = [{"op": "test", "path": f"/{text}", "value": "cfz-not-this"}, change[-1]]
-            self.add(resource, "patch", f"patch {second} with a failing test", path={"id": second}, body=failing)
+            self.add(resource, Kind.PATCH, f"patch {second} with a failing test", path={"id": second}, body=failing)
             if versioned:
                 managed = [{"op": "replace", "path": "/sys_version", "value": 99}]
-                self.add(resource, "patch", f"patch {second}'s sys_version", path={"id": second}, body=managed)
-            self.add(resource, "get", f"get {second} after its changes", path={"id": second})
-        if "batch" in ops and text:
+                self.add(resource, Kind.PATCH, f"patch {second}'s sys_version", path={"id": second}, body=managed)
+            self.add(resource, Kind.GET, f"get {second} after its changes", path={"id": second})
+        if Kind.BATCH in ops and text:
             directive = [{"op": "add", "path": f"/{text}", "value": f"batch-patched by {self.marker}"}]
             operations = [
                 {"operation": "patch", "id": third, "patch_directives": directive},
                 {"operation": "delete", "id": last},
                 {"operation": "patch", "id": self.missing(), "patch_directives": directive},
             ]
-            self.add(resource, "batch", "batch: patch, delete, unknown id", body={"operations": operations})
-            self.add(resource, "get", f"get {third} after the batch", path={"id": third})
-            self.add(resource, "get", f"get {last}, deleted by the batch", path={"id": last})
-        if "delete" in ops:
+            self.add(resource, Kind.BATCH, "batch: patch, delete, unknown id", body={"operations": operations})
+            self.add(resource, Kind.GET, f"get {third} after the batch", path={"id": third})
+            self.add(resource, Kind.GET, f"get {last}, deleted by the batch", path={"id": last})
+        if Kind.DELETE in ops:
             gone = self.ref(resource, self.records - 1)
-            self.add(resource, "delete", f"delete {gone}", path={"id": gone})
-            self.add(resource, "get", f"get {gone}, deleted", path={"id": gone})
-            self.add(resource, "delete", f"delete {gone} again", path={"id": gone})
+            self.add(resource, Kind.DELETE, f"delete {gone}", path={"id": gone})
+            self.add(resource, Kind.GET, f"get {gone}, deleted", path={"id": gone})
+            self.add(resource, Kind.DELETE, f"delete {gone} again", path={"id": gone})
 
     def _refusals(self, resource: Resource, read_only: bool) -> None:
         ops = resource.operations
         missing = self.missing()
-        if "get" in ops:
-            self.add(resource, "get", f"get an unknown {resource.name} id", path={"id": missing})
-            self.add(resource, "get", "get an id outside the id pattern", path={"id": "not an id!"})
-        if "list" in ops:
-            self.add(resource, "list", "list with an unknown parameter", query={"cfz_unknown": "1"})
-            self.add(resource, "list", "list with a start key never issued", query={"exclusiveStartKey": "cfz-key"})
-            self.add(resource, "list", "list with an unknown field name", query={"fields": "id,cfz_unknown"})
+        if Kind.GET in ops:
+            self.add(resource, Kind.GET, f"get an unknown {resource.collection} id", path={"id": missing})
+            self.add(resource, Kind.GET, "get an id outside the id pattern", path={"id": "not an id!"})
+        if Kind.LIST in ops:
+            self.add(resource, Kind.LIST, "list with an unknown parameter", query={"cfz_unknown": "1"})
+            self.add(resource, Kind.LIST, "list with a start key never issued", query={"exclusiveStartKey": "cfz-key"})
+            self.add(resource, Kind.LIST, "list with an unknown field name", query={"fields": "id,cfz_unknown"})
         example = self.body(resource, 1)
         for lookup in resource.lookups:
             values = self._lookup_values(lookup.lookup, example)
             if values is None:
                 continue
             values = {k: (missing if isinstance(v, Ref) else v) for k, v in values.items()}
-            self.add(resource, "lookup", f"walk {lookup.operation_id} of values no record has", lookup.operation_id,
+            self.add(resource, Kind.LOOKUP, f"walk {lookup.operation_id} of values no record has", lookup.operation_id,
                      path=values, walk=True)  # fmt: skip
         if read_only:
             return
         for name, args in self._bad_creates(resource, missing).items():
-            self.add(resource, "create", name, body=args)
-        if "patch" in ops:
+            self.add(resource, Kind.CREATE, name, body=args)
+        if Kind.PATCH in ops:
             directive = [{"op": "add", "path": f"/{self.text_field(resource) or 'id'}", "value": "x"}]
-            self.add(resource, "patch", f"patch an unknown {resource.name} id", path={"id": missing}, body=directive)
-        if "replace" in ops:
+            self.add(
+                resource, Kind.PATCH, f"patch an unknown {resource.collection} id", path={"id": missing}, body=directive
+            )
+        if Kind.REPLACE in ops:
             body = {**example, "id": missing}
-            self.add(resource, "replace", f"replace an unknown {resource.name} id", path={"id": missing}, body=body)
+            self.add(
+                resource, Kind.REPLACE, f"replace an unknown {resource.collection} id", path={"id": missing}, body=body
+            )
 
     def _bad_creates(self, resource: Resource, missing: str) -> dict[str, Any]:
         example = self.body(resource, 1)
@@ -313,16 +321,15 @@ class SequenceBuilder:
             if prop.get("enum") and name in example and name not in resource.read_only:
                 bad[f"create with {name} outside its enum"] = {**example, name: "cfz-not-a-value"}
                 break
-        for name, (schema_name, many) in resource.references.items():
-            referenced = self.contract.resource_of_schema(schema_name)
-            if not many and referenced is not resource and name in example:
+        for name, reference in resource.references.items():
+            if not reference.many and reference.target != resource.collection and name in example:
                 bad[f"create with a {name} that names no record"] = {**example, name: missing}
                 break
         return bad
 
     def _referenced_delete(self, resource: Resource) -> None:
         """Deleting a record that records of another resource still name (their references point at #1)."""
-        others = [c for c, _, many in resource.referenced_by if c != resource.name and not many]
-        if "delete" in resource.operations and others:
+        others = [r.source for r in resource.referenced_by if r.source != resource.collection and not r.many]
+        if Kind.DELETE in resource.operations and others:
             first = self.ref(resource, 1)
-            self.add(resource, "delete", f"delete {first}, which {others[0]} still name", path={"id": first})
+            self.add(resource, Kind.DELETE, f"delete {first}, which {others[0]} still name", path={"id": first})

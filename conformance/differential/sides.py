@@ -13,12 +13,12 @@ from typing import Any
 
 import httpx
 
-from conformance.contract import ID_PATTERN
 from conformance.differential.normalize import Normalizer
 from conformance.differential.sequence import NO_BODY, Raw, Ref, Step
 from conformance.errors import TargetError
 from conformance.http import Client, Exchange, Session, created_id
 from conformance.ledger import Ledger, Ownership
+from conformance.validators import ID_PATTERN
 
 PAGE_KEY_HEADER, PAGE_KEY_FIELD, START_KEY = "x-last-evaluated-key", "LastEvaluatedKey", "exclusiveStartKey"
 

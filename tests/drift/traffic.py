@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 
-from collect_contract import SPEC_PATH
-from conformance.contract import Contract
+from collect_contract import SPEC_PATH, Contract
 from conformance.factory import Bodies
 
 COLLECTIONS = ("batches", "invoices", "writeOffs", "debitMemos", "creditMemos")
