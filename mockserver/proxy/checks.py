@@ -10,11 +10,10 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from collect_contract import SPEC_PATH
+from collect_contract import SPEC_PATH, Contract, Kind
 from collect_drift import Drift, DriftKind, DriftLog, DriftReport, Evidence, Location, Seen, build, kinds_line
 from collect_drift.shell import curl
-from mockserver.app import load_specification
-from mockserver.contract import Contract
+from mockserver.connexion_adapter import load_specification
 from mockserver.journal import MAX_BODY, Journal
 from mockserver.proxy.exchange import Observation
 from mockserver.proxy.inspect import Endpoint, Finding, Inspector
@@ -27,7 +26,7 @@ logger = logging.getLogger(__name__)
 TEXT_LIMIT = 600
 TITLE = "Validating recorder: the service against its contract"
 TOKEN_VARIABLE = "COLLECT_TOKEN"
-PAGES = ("list", "lookup", "search")
+RECORD_ANSWERS = frozenset({Kind.GET, Kind.REPLACE, Kind.PATCH, Kind.CREATE})  # whose 200 answer is the record
 HTTP_LEVEL = frozenset({"OPTIONS"})  # CORS preflights: HTTP's, not an operation the contract could document
 
 
@@ -50,7 +49,7 @@ class Checks:
     def __init__(self, settings: ProxySettings):
         self.settings = settings
         self.contract = Contract.from_path(settings.spec_path)
-        specification = load_specification(self.contract.spec, packaged=settings.spec_path == SPEC_PATH)
+        specification = load_specification(self.contract.spec, proven=settings.spec_path == SPEC_PATH)
         self.inspector = Inspector(self.contract, specification)
         self.journal = Journal(settings.journal_size)
         self.drift = DriftLog()
@@ -94,16 +93,16 @@ class Checks:
             return
         collection = operation.resource.collection
         kind = operation.kind
-        if kind in ("get", "replace", "patch", "create") and isinstance(body, dict) and "sys_version" in body:
+        if kind in RECORD_ANSWERS and isinstance(body, dict) and "sys_version" in body:
             self.recorder.keep(tenant, collection, body)
-        elif kind == "delete":
+        elif kind is Kind.DELETE:
             self.recorder.forget(tenant, collection, params.get("id", ""))
-        elif kind in PAGES and kind != "search":
+        elif kind in (Kind.LIST, Kind.LOOKUP):  # pages of records (a search answers summaries)
             items = body if isinstance(body, list) else body.get("Items") if isinstance(body, dict) else []
             for item in items if isinstance(items, list) else []:
                 if isinstance(item, dict):
                     self.recorder.keep(tenant, collection, item)
-        elif kind == "batch" and isinstance(body, dict):
+        elif kind is Kind.BATCH and isinstance(body, dict):
             for result in body.get("results") or []:
                 if not isinstance(result, dict) or result.get("outcome") != "success":
                     continue

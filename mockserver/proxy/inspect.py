@@ -17,26 +17,21 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest
-from connexion.operations import OpenAPIOperation
-from connexion.resolver import Resolver
-
+from collect_contract import Contract, Operation
 from collect_drift import DriftKind, Evidence, Location, findings, json_type
 from collect_drift.classify import short
 from collect_drift.contract import SpecMap
-from mockserver.contract import Contract, Operation
-from mockserver.dispatch import Router
+from mockserver.connexion_adapter import (
+    ConnexionRequest,
+    ProblemException,
+    RepeatableArrayParser,
+    Resolver,
+    Specification,
+    model_operation,
+)
 from mockserver.errors import BadRequestProblem
 from mockserver.proxy.exchange import Observation
-from mockserver.validation import (
-    ParamValidator,
-    ReadValidator,
-    RepeatableArrayParser,
-    WriteValidator,
-    fast_validator,
-    validator_for,
-)
+from mockserver.validation import ParamValidator, ReadValidator, WriteValidator, fast_validator, validator_for
 
 JSON = "application/json"
 UNKNOWN_PARAMETER = "is not a parameter of this operation"
@@ -64,28 +59,24 @@ class Endpoint:
 class Inspector:
     """The contract's checks, prepared once per operation."""
 
-    def __init__(self, contract: Contract, specification: Any):
+    def __init__(self, contract: Contract, specification: Specification):
         self.contract = contract
         self.spec = SpecMap(contract.spec)
-        self.endpoints: dict[tuple[str, str], Endpoint] = {}
+        self.endpoints: dict[str, Endpoint] = {}  # by operation id
         resolver = Resolver(function_resolver=lambda _: _unused)
         for operation in contract.operations.values():
-            modelled = OpenAPIOperation.from_spec(
-                specification, path=operation.path, method=operation.method, resolver=resolver
-            )
+            modelled = model_operation(specification, operation.path, operation.method, resolver)
             parser = RepeatableArrayParser(modelled.parameters, modelled.body_definition())
-            params = ParamValidator(modelled.parameters, parser, strict_validation=True)
-            self.endpoints[(operation.path, operation.method)] = Endpoint(operation, parser, params)
-        self.router = Router({path for path, _ in self.endpoints})
+            self.endpoints[operation.operation_id] = Endpoint(operation, parser, ParamValidator(modelled.parameters))
         self._schemas: dict[tuple[str, str, int, str, bool], Any] = {}
 
     def route(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str]]:
-        method = "get" if method.lower() == "head" else method.lower()
-        for template, params in self.router.match(path):
-            endpoint = self.endpoints.get((template, method))
-            if endpoint is not None:
-                return endpoint, params
-        return None, {}
+        """The operation a request names, routed as the mock routes (the contract's router; HEAD is a GET)."""
+        found = self.contract.match("get" if method.lower() == "head" else method, path)
+        if found is None:
+            return None, {}
+        operation, params = found
+        return self.endpoints[operation.operation_id], params
 
     # -- the request ----------------------------------------------------------------------------------------
 

@@ -27,15 +27,16 @@ from urllib.parse import parse_qs
 
 import jsonpatch
 
+from collect_contract import Contract, Kind, Operation, Resource
 from collect_drift import DriftKind, Location
-from mockserver.contract import Contract, Operation, Resource
 from mockserver.proxy.exchange import Observation
 from mockserver.proxy.inspect import Finding
 
 Key = tuple[str, str, str]  # tenant, collection, id
 MAX_RECORDS = 100_000
 MAX_WALKS = 1_000
-PAGES = ("list", "lookup", "search")
+PAGES = frozenset({Kind.LIST, Kind.LOOKUP, Kind.SEARCH})
+ITEM = frozenset({Kind.GET, Kind.REPLACE, Kind.PATCH})  # whose 200 answer is the record the path names
 
 
 @dataclass
@@ -70,21 +71,21 @@ class ObservedState:
             return []
         key: Key = (tenant, resource.collection, params.get("id", ""))
         body, kind, status = seen.response_json(), operation.kind, seen.status
-        if kind in ("get", "replace", "patch") and status == 200 and isinstance(body, dict) and "id" in body:
+        if kind in ITEM and status == 200 and isinstance(body, dict) and "id" in body:
             if body["id"] != key[2]:  # the answer is another record: nothing about this one can be learned from it
                 message = f"A {kind} of {key[2]!r} answered the record {body['id']!r}."
                 return [_state(Location.BODY, "/id", repr(body["id"]), repr(key[2]), message, "ids")]
-        if kind == "create" and 200 <= status < 300:
+        if kind is Kind.CREATE and 200 <= status < 300:
             return self._created(resource, tenant, body, seen)
-        if kind in ("get", "replace", "patch", "delete") and status == 404:
+        if kind in ITEM | {Kind.DELETE} and status == 404:
             return self._gone(key, kind, seen)
-        if kind == "get" and status == 200 and isinstance(body, dict):
+        if kind is Kind.GET and status == 200 and isinstance(body, dict):
             return self._read(resource, key, body, seen)
-        if kind in ("replace", "patch") and status == 200 and isinstance(body, dict):
+        if kind in (Kind.REPLACE, Kind.PATCH) and status == 200 and isinstance(body, dict):
             return self._changed(resource, key, kind, body, seen)
-        if kind == "delete" and 200 <= status < 300:
+        if kind is Kind.DELETE and 200 <= status < 300:
             return self._deleted(key, seen)
-        if kind == "batch" and status == 200 and isinstance(body, dict):
+        if kind is Kind.BATCH and status == 200 and isinstance(body, dict):
             return self._batch(resource, tenant, body, seen)
         if kind in PAGES and status == 200:
             return self._page(resource, tenant, body, seen)
@@ -109,11 +110,11 @@ class ObservedState:
         for target in known.targets:
             self.referrers.get(target, set()).discard(key)
         known.targets = []
-        for reference in resource.references:
+        for reference in resource.references.values():
             values = record.get(reference.field)
             for value in values if isinstance(values, list) else [values]:
                 if isinstance(value, str) and value:
-                    target = (key[0], reference.collection, value)
+                    target = (key[0], reference.target, value)
                     known.targets.append(target)
                     self.referrers.setdefault(target, set()).add(key)
 
@@ -169,14 +170,14 @@ class ObservedState:
         self._remember(key, known)
 
     def _changed(
-        self, resource: Resource, key: Key, kind: str, record: dict[str, Any], seen: Observation
+        self, resource: Resource, key: Key, kind: Kind, record: dict[str, Any], seen: Observation
     ) -> list[Finding]:
         known = self._known(key)
         found: list[Finding] = []
         version = _version(record)
         if known is not None and known.version is not None and version is not None:
             expected: float | None = known.version + 1
-            if kind == "patch":
+            if kind is Kind.PATCH:
                 expected, found = self._patched(known, record, seen)
             if expected is None and version < known.version:
                 expected = known.version  # a patch that could not be judged may keep the version, never lower it
@@ -234,11 +235,11 @@ class ObservedState:
         message = f"Deleting {key[2]!r}, which live records seen still name ({shown}), answered {answered}."
         return [_state(Location.STATUS, "", answered, "409 (still referenced)", message, "references")]
 
-    def _gone(self, key: Key, kind: str, seen: Observation) -> list[Finding]:
+    def _gone(self, key: Key, kind: Kind, seen: Observation) -> list[Finding]:
         known = self._known(key)
         if known is None or not known.alive:
             return []
-        if kind == "delete":
+        if kind is Kind.DELETE:
             referenced = self._referenced(key, "404")
             if referenced:
                 return referenced

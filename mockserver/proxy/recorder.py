@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from collect_contract import Contract, Resource
 from collect_drift import write_whole
-from mockserver.contract import Contract, Resource
 from mockserver.proxy.redact import Redaction
 from mockserver.validation import ReadValidator, schema_errors
 
@@ -98,12 +98,12 @@ class Recorder:
 
     def _clean(self, resource: Resource, record: dict[str, Any], dropped: dict[str, int]) -> tuple[dict[str, Any], str]:
         """The record redacted and without the fields the contract does not list; why it is still invalid."""
-        clean = self.redaction.record(record, resource.schema)
-        if resource.schema.get("additionalProperties") is False:
-            for name in [n for n in clean if n not in resource.schema["properties"]]:
+        clean = self.redaction.record(record, resource.inline_schema)
+        if resource.inline_schema.get("additionalProperties") is False:
+            for name in [n for n in clean if n not in resource.inline_schema["properties"]]:
                 del clean[name]
                 dropped[f"{resource.collection}.{name}"] = dropped.get(f"{resource.collection}.{name}", 0) + 1
-        errors = schema_errors(ReadValidator, resource.schema, clean)
+        errors = schema_errors(ReadValidator, resource.inline_schema, clean)
         return clean, "; ".join(str(e) for e in errors[:3])
 
     @staticmethod
