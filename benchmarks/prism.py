@@ -13,12 +13,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 from benchmarks.servers import Server
 from benchmarks.wrk import TOKEN
 from collect_contract import SPEC_PATH
-from collect_process import free_port
+from collect_process import answers, free_port
 
 PACKAGE = "@stoplight/prism-cli"
 VERSION = "5.16.0"
@@ -56,11 +54,4 @@ def server(binary: Path, log: Path, verbosity: str = "warn") -> Server:
 
 def ready(path: str) -> Callable[[str], bool]:
     """Prism is ready when it answers one of the benchmark's GETs with its example."""
-
-    def probe(base_url: str) -> bool:
-        try:
-            return httpx.get(base_url + path, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2).is_success
-        except httpx.HTTPError:
-            return False
-
-    return probe
+    return lambda base_url: answers(base_url + path, {"Authorization": f"Bearer {TOKEN}"}, timeout=2)

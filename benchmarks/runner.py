@@ -174,7 +174,7 @@ def _start_ceiling(
 
 def _start_proxy(server: Server, servers: ExitStack) -> Server:
     servers.callback(server.stop)
-    server.start().wait_ready(proxy.ready(), timeout=60)
+    server.start().wait_ready(timeout=60)
     return server
 
 

@@ -10,11 +10,7 @@ import json
 import logging
 import os
 import signal
-import socket
-import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,13 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from collect_process import ServerProcess, answers, free_port
 from mockserver import cli as mock_cli
 from mockserver.proxy.app import ProxyApp
 from mockserver.proxy.settings import ProxySettings
+from mockserver.testing import serve_app
 from tests.defects.server import TENANT, TOKEN, defective_mock
 from tests.drift.planted import PLANTED, PlantedDrift
 from tests.drift.traffic import client_session
-from tests.support.process import free_port
 
 ADMIN = {"Authorization": "Bearer proxy-admin"}
 # A passive recorder cannot know a 409 was due from the status alone; it knows it from the records it saw alive.
@@ -43,26 +40,12 @@ SEEN_AS = {("deleteBatch", "status-differs"): "state-rule-differs"}
 @contextmanager
 def serving(app, name: str = "server") -> Iterator[str]:
     """An ASGI app on a free loopback port, as the proxy's command line serves it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="error", lifespan="on", server_header=False, date_header=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/_mock/health", timeout=1).status_code < 500:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    try:
+
+    def config(_: int) -> uvicorn.Config:
+        return uvicorn.Config(app, log_level="error", lifespan="on", server_header=False, date_header=False)
+
+    with serve_app(config, lambda base_url: answers(f"{base_url}/_mock/health"), timeout=20, name=name) as base_url:
         yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
 
 
 @contextmanager
@@ -219,28 +202,20 @@ def test_an_upstream_that_does_not_answer_is_a_502_in_the_problem_shape():
 def test_the_command_line_reports_at_exit_and_writes_the_report_and_the_recording(target, tmp_path, stop):
     target.reset()
     target.app.switch(PlantedDrift())
-    port = free_port()
-    command = [sys.executable, "-m", "mockserver", "proxy", "--upstream", target.base_url, "--port", str(port),
-               "--record", str(tmp_path / "rec"), "--report", str(tmp_path / "drift.md")]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base_url}/_mock/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    recorder = ServerProcess([sys.executable, "-m", "mockserver", "proxy"], name="collect-mock proxy")
+    recorder.argv += ["--upstream", target.base_url, "--port", str(recorder.port), "--record", str(tmp_path / "rec"),
+                      "--report", str(tmp_path / "drift.md")]  # fmt: skip
+    with recorder:
+        recorder.wait_ready(timeout=60)
         body = {"name": "b", "business_unit_id": "bu-1", "fiscal_year_id": "fy-1", "fiscal_period": 1,
                 "date": "2025-01-01", "type": "transaction", "status": "open"}  # fmt: skip
-        created = httpx.post(f"{base_url}/batches/{TENANT}", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        created = httpx.post(f"{recorder.base_url}/batches/{TENANT}", json=body,
+                             headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
         assert created.status_code == 201
-    finally:
-        process.send_signal(stop)
-        out, _ = process.communicate(timeout=60)
+        code = recorder.stop(stop, grace=60)  # to its process group, checker included, as a terminal's Ctrl-C
+        out = recorder.output_text()
     target.reset()
-    assert process.returncode == 0, out
+    assert code == 0, out
     assert "DRIFT: 1 status-differs" in out and "drift report:" in out and "recording:" in out
     assert "`createBatch` answered 201" in (tmp_path / "drift.md").read_text()
     assert json.loads((tmp_path / "rec" / "conformance" / "batches.json").read_text())[0]["name"] == "b"

@@ -85,15 +85,17 @@ class CheckerProcess:
                 pass
             self._process.join(timeout)
         if self._process.is_alive():
-            self._process.terminate()
+            self._process.kill()  # it ignores SIGTERM (see `serve`)
             self._process.join(timeout)
 
 
 def serve(settings: ProxySettings, inbox: Any, outbox: Any) -> None:
     """The checker process: check each exchange; answer each command in turn."""
-    # Ctrl-C in a terminal reaches the whole process group: the forwarding process stops and then asks for the
-    # summary, so this one must outlive the signal.
+    # Ctrl-C in a terminal reaches the whole process group, and so does a SIGTERM to the group (what
+    # `collect_process.ServerProcess.stop` sends): the forwarding process stops and then asks for the summary, so
+    # this one must outlive either signal. The forwarding process stops it (`CheckerProcess.stop`).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from mockserver.testing import quiet_import_app
 
     quiet_import_app()  # the web stack's import-time warnings are not the user's

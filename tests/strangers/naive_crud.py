@@ -31,14 +31,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+import uvicorn
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from collect_contract import SPEC_PATH
-from conformance.contract import Contract, Operation
-from tests.strangers.threaded import serve
+from collect_contract import SPEC_PATH, Contract, Kind, Operation
+from mockserver.testing import serve_app
 
-ROUTED = ("list", "create", "get", "replace", "patch", "delete", "lookup")
+ROUTED = frozenset({Kind.LIST, Kind.CREATE, Kind.GET, Kind.REPLACE, Kind.PATCH, Kind.DELETE, Kind.LOOKUP})
 
 
 @dataclass
@@ -57,9 +58,9 @@ class NaiveCrud:
         seeded = {}
         for resource in self.contract.resources.values():
             for number in (1, 2):
-                record_id = f"{resource.name}-example-{number}"
+                record_id = f"{resource.collection}-example-{number}"
                 seeded[record_id] = {**resource.create_example, "id": record_id}
-                self.records.setdefault(resource.name, {})[record_id] = dict(seeded[record_id])
+                self.records.setdefault(resource.collection, {})[record_id] = dict(seeded[record_id])
         return seeded
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -87,14 +88,14 @@ class NaiveCrud:
             return self._serve(operation, params, dict(request.query_params), body)
 
     def _serve(self, operation: Operation, params: dict[str, str], query: dict[str, str], body: Any) -> Response:
-        store = self.records.setdefault(operation.resource or "", {})
+        store = self.records.setdefault(operation.collection or "", {})
         kind, record_id = operation.kind, params.get("id", "")
-        if kind == "list":
+        if kind is Kind.LIST:
             return JSONResponse(_filtered(store.values(), query))
-        if kind == "lookup":
+        if kind is Kind.LOOKUP:
             wanted = {field_name: params[name] for name, field_name in operation.lookup}
             return JSONResponse(_filtered(store.values(), {**query, **wanted}))
-        if kind == "create":
+        if kind is Kind.CREATE:
             if not isinstance(body, dict):
                 return JSONResponse({}, status_code=500)
             new_id = body.get("id") or _new_id(store)
@@ -105,12 +106,12 @@ class NaiveCrud:
         record = store.get(record_id)
         if record is None:
             return JSONResponse({}, status_code=404)
-        if kind == "get":
+        if kind is Kind.GET:
             return JSONResponse(record)
-        if kind == "replace":  # lodash-id keeps the record's id, whatever the body says
+        if kind is Kind.REPLACE:  # lodash-id keeps the record's id, whatever the body says
             store[record_id] = {**(body if isinstance(body, dict) else {}), "id": record["id"]}
             return JSONResponse(store[record_id])
-        if kind == "patch":
+        if kind is Kind.PATCH:
             changes = body if isinstance(body, dict) else {str(i): v for i, v in enumerate(body or [])}
             record.update({**changes, "id": record["id"]})
             return JSONResponse(record)
@@ -146,5 +147,12 @@ def _text(value: Any) -> str:
 def naive_crud(create_status: int = 200) -> Iterator[tuple[str, NaiveCrud]]:
     """The naive server on a free port of 127.0.0.1: (base URL, app)."""
     app = NaiveCrud(Contract.from_path(SPEC_PATH), create_status)
-    with serve(app) as base_url:
+
+    def config(_: int) -> uvicorn.Config:
+        return uvicorn.Config(app, log_level="error", lifespan="off")
+
+    def up(base_url: str) -> bool:
+        return httpx.get(base_url, timeout=1).status_code > 0  # any answer: it has no health route
+
+    with serve_app(config, up, timeout=20, name="naive CRUD server") as base_url:
         yield base_url, app
