@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> MockApp:
         settings=settings,
         contract=contract,
         db=db,
-        auth=Auth(settings.token, settings.tokens, settings.admin_token, key=derive(secret, "caller ids")),
+        auth=Auth(settings.token, settings.tokens, key=derive(secret, "caller ids")),
         journal=Journal(settings.journal_size, settings.journal_bytes),
         faults=Faults(list(settings.faults)),
         codec=KeyCodec(derive(secret, "paging keys")),

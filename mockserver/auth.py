@@ -18,6 +18,7 @@ from typing import Any
 
 from mockserver.connexion_adapter import security_handlers
 from mockserver.errors import ForbiddenProblem
+from mockserver.exposure import presented_token
 
 ALL_TENANTS = None  # the development token's scope
 
@@ -32,17 +33,15 @@ class Auth:
         self,
         token: str,
         tokens: Mapping[str, frozenset[str]] | None = None,
-        admin_token: str = "",
         key: bytes = b"",
     ):
         self._scopes: dict[str, frozenset[str] | None] = {token: ALL_TENANTS, **(tokens or {})}
         key = key or secrets.token_bytes(32)
         self._users = {t: ("dev-user" if t == token else user_id(t, key)) for t in self._scopes}
-        self.admin_token = admin_token
 
     def check(self, credential: str | None, request: Any = None) -> dict[str, Any] | None:
         """Token info for a valid credential, None for an unknown one; ForbiddenProblem for the wrong tenant."""
-        token = _strip_bearer(credential or "")
+        token = presented_token(credential or "")
         if token not in self._scopes:
             return None
         scope = self._scopes[token]
@@ -52,15 +51,6 @@ class Auth:
             raise ForbiddenProblem(f"The credential is not allowed for tenant '{tenant}'")
         return {"sub": self._users[token], "tenants": "*" if scope is ALL_TENANTS else sorted(scope or ())}
 
-    def is_admin(self, authorization: str | None) -> bool:
-        token = _strip_bearer(authorization or "")
-        return bool(self.admin_token) and hmac.compare_digest(token.encode(), self.admin_token.encode())
-
     def security_map(self) -> dict[str, type]:
         """Connexion security handlers that call `check` for both schemes of the contract."""
         return security_handlers(self.check)
-
-
-def _strip_bearer(value: str) -> str:
-    scheme, _, rest = value.strip().partition(" ")
-    return rest.strip() if scheme.lower() == "bearer" and rest else value.strip()

@@ -22,28 +22,52 @@ the README. So:
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
+from mockserver.errors import shown_value
 from mockserver.settings import DEFAULT_ADMIN_TOKEN, DEFAULT_TOKEN, Settings, SettingsError
 
 __all__ = [
     "DEFAULT_ADMIN_TOKEN",
     "MIN_EXPOSED_TOKEN",
+    "Guarded",
     "admin_lines",
+    "admin_refusal",
+    "admits",
     "check",
     "cross_origin",
     "foreign_host",
     "host_name",
     "is_loopback",
     "is_loopback_scope",
+    "presented_token",
     "refused_remotely",
     "unfit_for_exposure",
 ]
 
 MIN_EXPOSED_TOKEN = 16
 NEW_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe())'"
+FOREIGN_HOST = (
+    "The admin API answers requests through a loopback address only when they are addressed to this machine "
+    "(localhost, an IP address, or a name given with --allowed-hosts), not to {host}: a web page whose name points "
+    "at 127.0.0.1 (DNS rebinding) must not reach it"
+)
+
+
+class Guarded(Protocol):
+    """The settings an admin API is guarded by: the mock's `Settings`, the validating recorder's `ProxySettings`."""
+
+    @property
+    def host(self) -> str: ...  # where the server listens
+
+    @property
+    def admin_token(self) -> str: ...  # "" turns the admin API off
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]: ...  # names it answers through loopback besides localhost and IPs
 
 
 def is_loopback(host: str) -> bool:
@@ -65,7 +89,7 @@ def is_loopback_scope(scope: Mapping[str, Any]) -> bool:
     return server is not None and is_loopback(str(server[0]))
 
 
-def unfit_for_exposure(settings: Settings) -> str | None:
+def unfit_for_exposure(settings: Guarded) -> str | None:
     """Why the admin token may not guard the admin API beyond this machine (None: it may, or the API is off)."""
     token = settings.admin_token
     if not token:
@@ -77,25 +101,59 @@ def unfit_for_exposure(settings: Settings) -> str | None:
     return None
 
 
-def check(settings: Settings) -> None:
-    """SettingsError when the settings would expose the admin API with a token anyone can guess."""
+def check(settings: Guarded, stake: str = "export, reset or reseed the database") -> None:
+    """SettingsError when the settings would expose the admin API with a token anyone can guess; `stake` says what
+    whoever guesses it could do."""
     reason = unfit_for_exposure(settings)
     if reason and not is_loopback(settings.host):
         raise SettingsError(
             f"Config 'host' has value '{settings.host}'. Listening beyond this machine, {reason}: anyone who reaches "
-            f"{settings.host} could export, reset or reseed the database. Give --admin-token (or "
+            f"{settings.host} could {stake}. Give --admin-token (or "
             f"MOCKSERVER_ADMIN_TOKEN) a token of your own of at least {MIN_EXPOSED_TOKEN} characters ({NEW_TOKEN}), "
             "give it '' to turn the admin API off, or listen on 127.0.0.1."
         )
 
 
-def refused_remotely(settings: Settings) -> str:
+def refused_remotely(settings: Guarded) -> str:
     """The detail of the 403 for an admin request through a non-loopback address with an unfit token."""
     return (
         f"The admin API answers through this address only with a token of your own of at least {MIN_EXPOSED_TOKEN} "
-        f"characters, and {unfit_for_exposure(settings)}: start the mock with --admin-token <a token of your own> "
+        f"characters, and {unfit_for_exposure(settings)}: start the server with --admin-token <a token of your own> "
         "to use it from elsewhere"
     )
+
+
+def presented_token(authorization: str) -> str:
+    """The token an `Authorization` header presents: `Bearer <token>`, or the token alone."""
+    scheme, _, rest = authorization.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest else authorization.strip()
+
+
+def admits(authorization: str | None, admin_token: str) -> bool:
+    """Whether the header presents the admin token (never, when the admin API is off)."""
+    token = presented_token(authorization or "")
+    return bool(admin_token) and hmac.compare_digest(token.encode(), admin_token.encode())
+
+
+def admin_refusal(scope: Mapping[str, Any], settings: Guarded, token: bool = True) -> tuple[int, str] | None:
+    """(status, detail) of the answer to an admin request refused for where it comes from or (unless `token` is
+    False) for its token; None if it may go on. Every admin API of the package asks this first."""
+    foreign = foreign_host(scope, settings.allowed_hosts)
+    if foreign is not None:
+        return 403, FOREIGN_HOST.format(host=shown_value(foreign))
+    origin = cross_origin(scope)
+    if origin is not None:
+        return 403, f"The admin API does not answer web pages of other origins ({shown_value(origin)})"
+    if not token:
+        return None
+    if not settings.admin_token:
+        return 403, "The admin API is off: the server was started with an empty admin token"
+    authorization = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"authorization"), None)
+    if not admits(authorization, settings.admin_token):
+        return 401, "The admin API needs 'Authorization: Bearer <admin token>'"
+    if not is_loopback_scope(scope) and unfit_for_exposure(settings):
+        return 403, refused_remotely(settings)
+    return None
 
 
 def host_name(host_header: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from mockserver.errors import MockProblem
+from mockserver.faults import METHODS
 from mockserver.validation import parse_json
 
 MAX_BODY = 65_536
@@ -35,6 +36,19 @@ ENTRY_OVERHEAD = 256  # bytes an entry takes in the answer beyond its path, quer
 CUT = "…"
 _ESCAPED_LONG = bytes(range(32))  # written \u00XX (at most six bytes for one)
 _HIGH = bytes(range(128, 256))
+# The query of `GET /_mock/journal` (the mock's and the validating recorder's): `find`'s filters.
+QUERY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "method": {"type": "string", "enum": [*METHODS, *(m.lower() for m in METHODS)]},
+        "path": {"type": "string", "maxLength": 2048},
+        "tenant": {"type": "string", "maxLength": 2048},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "operation": {"type": "string", "maxLength": 200},
+        "limit": {"type": "integer", "minimum": 1},
+    },
+}
 
 
 def clipped(text: str) -> str:
@@ -162,6 +176,15 @@ class Journal:
         )
         entries = list(found)
         return entries[-limit:] if limit else entries
+
+    def answer_query(self, query: Mapping[str, Any]) -> bytes:
+        """The answer of `GET /_mock/journal` to `query` (checked against `QUERY`)."""
+        q = query
+        return self.answer(
+            self.find(
+                q.get("method"), q.get("path"), q.get("tenant"), q.get("status"), q.get("operation"), q.get("limit")
+            )
+        )
 
     def answer(self, entries: list[Entry]) -> bytes:
         """`{"count", "omitted", "entries"}` as JSON of at most `max_bytes` (and a few for its frame): the newest of

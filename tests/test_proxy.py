@@ -198,6 +198,56 @@ def test_an_upstream_that_does_not_answer_is_a_502_in_the_problem_shape():
         assert [e["status"] for e in journal["entries"]] == [502]
 
 
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Host": "evil.example:8081"}, "DNS rebinding"),
+        ({"Origin": "http://evil.example"}, "other origins"),
+        ({"Sec-Fetch-Site": "cross-site"}, "other origins"),
+    ],
+    ids=["rebound-host", "origin", "sec-fetch-site"],
+)
+def test_the_admin_api_answers_only_this_machine_as_the_mocks_does(headers, reason):
+    """The recorder's journal holds what clients sent a real deployment: a web page must not read it, whatever the
+    name it reaches 127.0.0.1 by (DNS rebinding) or the origin it runs in."""
+    with serving(odd_upstream(), "odd-upstream") as upstream, proxy(upstream) as (base_url, _):
+        for path in ("/_mock/journal", "/_mock/drift", "/_mock/health"):
+            refused = httpx.get(base_url + path, headers={**ADMIN, **headers})
+            assert refused.status_code == 403, (path, refused.text)
+            assert refused.headers["content-type"] == "application/problem+json" and reason in refused.json()["detail"]
+            assert "access-control-allow-origin" not in refused.headers
+        assert httpx.get(f"{base_url}/_mock/journal", headers={**ADMIN, "Host": "localhost:8081"}).status_code == 200
+    with (
+        serving(odd_upstream(), "odd-upstream") as upstream,
+        proxy(upstream, allowed_hosts=frozenset({"evil.example"})) as (base_url, _),
+    ):
+        assert httpx.get(f"{base_url}/_mock/journal", headers={**ADMIN, "Host": "evil.example"}).status_code == 200
+
+
+def test_the_admin_api_checks_its_input_and_bounds_the_journal_answer_as_the_mocks_does():
+    with serving(odd_upstream(), "odd-upstream") as upstream, proxy(upstream, journal_bytes=5_000) as (base_url, _):
+        for number in range(12):  # each entry ~1.3 kB in the answer: more than 5,000 bytes in all
+            body = json.dumps({"n": number, "text": "x" * 1_000})
+            assert httpx.post(f"{base_url}/echo", content=body, headers={"Content-Type": "application/json"}).is_success
+        answer = httpx.get(f"{base_url}/_mock/journal", headers=ADMIN, timeout=30)
+        assert answer.status_code == 200 and len(answer.content) <= 5_000 + 64, len(answer.content)
+        shown = answer.json()
+        assert 1 <= shown["count"] < 12 and shown["entries"][-1]["body"] == {"n": 11, "text": "x" * 1_000}
+        for query, field in (({"status": "２００"}, "status"), ({"limit": "1", "cfz": "1"}, "cfz"),
+                             ({"format": "yaml"}, "format")):  # fmt: skip
+            path = "/_mock/drift" if "format" in query else "/_mock/journal"
+            refused = httpx.get(base_url + path, params=query, headers=ADMIN)
+            assert refused.status_code == 400 and refused.headers["content-type"] == "application/problem+json"
+            assert [e["field"] for e in refused.json()["errors"]] == [field], refused.text
+        unknown = httpx.get(f"{base_url}/_mock/nothing", headers=ADMIN)
+        assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+
+
+def test_the_recorder_refuses_to_listen_beyond_this_machine_with_the_published_admin_token(capsys):
+    code = mock_cli.main(["proxy", "--upstream", "http://127.0.0.1:9", "--host", "0.0.0.0"])
+    assert code == 1 and "read the journal" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_the_command_line_reports_at_exit_and_writes_the_report_and_the_recording(target, tmp_path, stop):
     target.reset()

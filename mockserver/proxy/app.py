@@ -7,7 +7,11 @@ upstream deployment through pooled httpx clients, and its answer streamed back a
     /_mock/drift           the drift seen so far: JSON, or ?format=markdown|html; DELETE forgets it
     /_mock/record          POST: write the recording now (with --record)
 
-Every admin route but health needs `Authorization: Bearer <admin token>`.
+The admin API is guarded as the mock's is, by the same code (`mockserver.admin_guard`): every route but health
+needs `Authorization: Bearer <admin token>`, the published default token is honoured on loopback addresses only,
+a request through a loopback address must name this machine in its `Host` (DNS rebinding), no route answers a
+web page of another origin, and each route's query is checked against its schema. The journal's answer is
+bounded as the mock's is (`Journal.answer`): its journal holds what clients sent to a real deployment.
 
 Upstream requests are spread over a few `httpx.AsyncClient`s ("lanes"), each with a small pool, the least busy
 one first: one client's pool looks at every connection it holds on each request (and takes an AnyIO lock),
@@ -19,17 +23,19 @@ connections stay warm.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from typing import Any
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, Router
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mockserver.admin_guard import Endpoint, Failures, guarded, json_response, problem
+from mockserver.app import ProblemsOnly
 from mockserver.errors import PROBLEM_JSON, problem_body
+from mockserver.journal import QUERY as JOURNAL_QUERY
 from mockserver.proxy.exchange import Observation
 from mockserver.proxy.settings import ProxySettings
 from mockserver.proxy.worker import CheckerGone, CheckerProcess
@@ -40,6 +46,13 @@ HOP_BY_HOP = frozenset(
      b"transfer-encoding", b"upgrade", b"host"}
 )  # fmt: skip
 LANES, LANE_CONNECTIONS = 16, 2
+DRIFT_QUERY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"format": {"type": "string", "enum": ["json", "markdown", "html"]}},
+}
+QUERIES = {("/_mock/journal", "GET"): JOURNAL_QUERY, ("/_mock/drift", "GET"): DRIFT_QUERY}
+FAILURES: Failures = {CheckerGone: lambda exc: problem(503, str(exc))}
 
 
 class ProxyApp:
@@ -184,75 +197,48 @@ async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], b
     await send({"type": "http.response.body", "body": body})
 
 
-def admin_app(proxy: ProxyApp) -> Router:
-    token = proxy.settings.admin_token
-
+def admin_app(proxy: ProxyApp) -> ASGIApp:
     async def ask(command: str, *args: Any) -> Any:
         return await asyncio.to_thread(proxy.checker.ask, command, *args)
 
-    def guarded(endpoint: Any) -> Any:
-        async def check(request: Request) -> Response:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.removeprefix("Bearer ").strip(), token):
-                return _problem(401, "Unauthorized", "The admin API needs 'Authorization: Bearer <admin token>'")
-            try:
-                result: Response = await endpoint(request)
-            except CheckerGone as exc:
-                return _problem(503, "Service Unavailable", str(exc))
-            return result
-
-        return check
+    def checked(endpoint: Endpoint, token: bool = True) -> Endpoint:
+        return guarded(endpoint, proxy.settings, QUERIES, FAILURES, token)
 
     async def health(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "upstream": proxy.settings.base, "forwarded": proxy.checker.forwarded})
+        return json_response({"status": "ok", "upstream": proxy.settings.base, "forwarded": proxy.checker.forwarded})
 
     async def journal(request: Request) -> Response:
         if request.method == "DELETE":
             await ask("journal-clear")
-            return JSONResponse({"status": "cleared"})
-        q = request.query_params
-        try:
-            status = int(q["status"]) if "status" in q else None
-            limit = int(q["limit"]) if "limit" in q else None
-        except ValueError:
-            return _problem(400, "Bad Request", "Query parameters 'status' and 'limit' must be integers")
-        filters = (q.get("method"), q.get("path"), q.get("tenant"), status, q.get("operation"), limit)
-        return JSONResponse(await ask("journal", *filters))
+            return json_response({"status": "cleared"})
+        return Response(await ask("journal", request.state.query), media_type="application/json")
 
     async def drift(request: Request) -> Response:
         if request.method == "DELETE":
             await ask("drift-clear")
-            return JSONResponse({"status": "cleared"})
-        shape = request.query_params.get("format", "json")
-        if shape not in ("json", "markdown", "html"):
-            return _problem(400, "Bad Request", f"Query parameter 'format' is {shape!r}: one of json, markdown, html")
+            return json_response({"status": "cleared"})
+        shape = request.state.query.get("format", "json")
         found = await ask("drift", shape)
         if shape == "markdown":
             return Response(found, media_type="text/markdown; charset=utf-8")
         if shape == "html":
             return Response(found, media_type="text/html; charset=utf-8")
-        return JSONResponse(found)
+        return json_response(found)
 
     async def counts(_: Request) -> Response:
-        return JSONResponse(await ask("counts"))
+        return json_response(await ask("counts"))
 
     async def record(_: Request) -> Response:
         manifest = await ask("record")
         if manifest is None:
-            return _problem(409, "Conflict", "Nothing is recorded: start the proxy with --record DIR")
-        return JSONResponse(manifest)
+            return problem(409, "Nothing is recorded: start the proxy with --record DIR")
+        return json_response(manifest)
 
-    return Router(
-        routes=[
-            Route("/_mock/health", health, methods=["GET"]),
-            Route("/_mock/counts", guarded(counts), methods=["GET"]),
-            Route("/_mock/journal", guarded(journal), methods=["GET", "DELETE"]),
-            Route("/_mock/drift", guarded(drift), methods=["GET", "DELETE"]),
-            Route("/_mock/record", guarded(record), methods=["POST"]),
-        ]
-    )
-
-
-def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    routes = [
+        Route("/_mock/health", checked(health, token=False), methods=["GET"]),
+        Route("/_mock/counts", checked(counts), methods=["GET"]),
+        Route("/_mock/journal", checked(journal), methods=["GET", "DELETE"]),
+        Route("/_mock/drift", checked(drift), methods=["GET", "DELETE"]),
+        Route("/_mock/record", checked(record), methods=["POST"]),
+    ]
+    return ProblemsOnly(Router(routes=routes))  # a 404 or 405 of the router too is a problem

@@ -51,7 +51,7 @@ class Checks:
         self.contract = Contract.from_path(settings.spec_path)
         specification = load_specification(self.contract.spec, proven=settings.spec_path == SPEC_PATH)
         self.inspector = Inspector(self.contract, specification)
-        self.journal = Journal(settings.journal_size)
+        self.journal = Journal(settings.journal_size, settings.journal_bytes)
         self.drift = DriftLog()
         self.redaction = Redaction(settings.redact)
         self.recorder = (

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.proxy.settings import ProxySettings
+from mockserver.settings import parse_hosts
 
 ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
 
@@ -44,6 +45,12 @@ def add_parser(commands: Any) -> None:
     proxy.add_argument("--report", type=Path, metavar="FILE", help="write the drift report at exit (.md, .html, .json)")
     proxy.add_argument("--admin-token", help="token of /_mock/* (default: $MOCKSERVER_ADMIN_TOKEN or dev-admin-token)")
     proxy.add_argument(
+        "--allowed-hosts",
+        type=parse_hosts,
+        metavar="NAMES",
+        help="names besides localhost and IP addresses under which /_mock/* answers through loopback: NAME,NAME or '*'",
+    )
+    proxy.add_argument(
         "--journal-size", type=int, help=f"exchanges kept in the journal (default: {defaults.journal_size})"
     )
     proxy.add_argument(
@@ -58,7 +65,10 @@ def _names(raw: str) -> tuple[str, ...]:
 
 
 def settings_from(args: argparse.Namespace) -> ProxySettings:
-    names = ("host", "port", "record", "redact", "report", "admin_token", "journal_size", "timeout", "spec_path")
+    names = (
+        *("host", "port", "record", "redact", "report", "admin_token", "allowed_hosts"),
+        *("journal_size", "timeout", "spec_path"),
+    )
     values = {name: getattr(args, name) for name in names}
     values["admin_token"] = values["admin_token"] or os.environ.get(ADMIN_TOKEN_ENV) or None
     return ProxySettings(upstream=args.upstream).replace(**values)
@@ -70,9 +80,11 @@ def run(args: argparse.Namespace) -> int:
     from mockserver.testing import quiet_import_app
 
     quiet_import_app()
+    from mockserver import exposure
     from mockserver.proxy.app import ProxyApp
 
     settings = settings_from(args)
+    exposure.check(settings, "read the journal (what clients sent the deployment) and the drift report")
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     listener = _bind(settings.host, settings.port)
     app = ProxyApp(settings)

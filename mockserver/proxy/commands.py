@@ -38,8 +38,7 @@ class Commands:
             return {"forwarded": forwarded, "checked": counts.checked, "unchecked": unchecked + counts.unchecked,
                     "outside": counts.outside, "drift": checks.drift.total}  # fmt: skip
         if command == "journal":
-            entries = checks.journal.find(*args)
-            return {"count": len(entries), "entries": [e.as_dict() for e in entries]}
+            return checks.journal.answer_query(args[0])
         if command == "journal-clear":
             checks.journal.clear()
             return True

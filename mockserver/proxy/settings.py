@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from collect_contract import SPEC_PATH
-from mockserver.settings import DEFAULT_ADMIN_TOKEN, SettingsError
+from mockserver.settings import DEFAULT_ADMIN_TOKEN, Settings, SettingsError
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,18 @@ class ProxySettings:
     host: str = "127.0.0.1"
     port: int = 8081
     admin_token: str = DEFAULT_ADMIN_TOKEN
+    # Names (besides localhost, *.localhost and IP addresses) under which the admin API answers a request that came
+    # through a loopback address; "*" for any. Against DNS rebinding: see mockserver/exposure.py.
+    allowed_hosts: frozenset[str] = frozenset()
     # Write what was seen as fixtures here at exit (`collect-mock seed --from DIR` loads them).
     record: Path | None = None
     # Fields whose values never reach a recording or the drift report (besides the credential-like ones).
     redact: tuple[str, ...] = ()
     # Write the drift report here at exit (.md, .html or .json).
     report: Path | None = None
-    journal_size: int = 10_000
+    # The journal's bounds, the mock's (`mockserver.journal`): entries, and bytes of its answer.
+    journal_size: int = Settings.journal_size
+    journal_bytes: int = Settings.journal_bytes
     timeout: float = 30.0
     spec_path: Path = SPEC_PATH
     # Exchanges waiting for their check; beyond it an exchange is forwarded but not checked (and counted).
