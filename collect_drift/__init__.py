@@ -13,7 +13,7 @@ It imports neither `conformance` nor `mockserver` (both import it), only the sta
 
 from collect_drift.classify import SchemaFinding, findings
 from collect_drift.log import DriftLog, Group
-from collect_drift.model import Drift, DriftKind, Evidence, Location, Seen, generalize, json_type, pointer
+from collect_drift.model import Drift, DriftKind, Evidence, Finding, Location, Seen, generalize, json_type, pointer
 from collect_drift.proposals import Proposal, propose
 from collect_drift.report import DriftReport, as_dict, build, kinds_line, markdown, render_for, write, write_whole
 
@@ -23,6 +23,7 @@ __all__ = [
     "DriftLog",
     "DriftReport",
     "Evidence",
+    "Finding",
     "Group",
     "Location",
     "Proposal",

@@ -88,6 +88,21 @@ class Seen:
     curl: str = ""  # a POSIX shell command that sends the same request
 
 
+@dataclass
+class Finding:
+    """What one check saw in one exchange, before its producer places it (operation, where, the exchanges seen):
+    a `Drift` to be."""
+
+    kind: DriftKind
+    location: Location
+    field: str
+    observed: str
+    expected: str
+    message: str
+    evidence: Evidence = dataclasses.field(default_factory=Evidence)
+    rule: str = ""
+
+
 @dataclass(frozen=True)
 class Drift:
     """One observation of a drift."""

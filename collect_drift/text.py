@@ -1,10 +1,13 @@
-"""Text that leaves a drift report: what a service answered is hostile text (control characters, megabytes)."""
+"""Text that leaves a report: what a service answered is hostile text (control characters, megabytes).
+
+The conformance suite's reports show it through the same functions (`conformance.text`)."""
 
 from __future__ import annotations
 
 import re
 
-# C0 controls but tab and newline, DEL and the C1 controls, lone surrogates, and XML's two non-characters.
+# C0 controls but tab and newline, DEL and the C1 controls, lone surrogates, and the two non-characters that
+# XML 1.0 forbids: none may reach a terminal or an XML file raw.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -13,6 +16,10 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(
         lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
     )
+
+
+def has_unprintable(text: str) -> bool:
+    return _UNPRINTABLE.search(text) is not None
 
 
 def cut(text: str, limit: int) -> str:

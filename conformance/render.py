@@ -8,14 +8,13 @@ and cut (see `conformance.collector`); the view bounds how many of them are list
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from conformance.coverage import OperationCoverage
 from conformance.registry import REGISTRY
 from conformance.report import Group, Report
-from conformance.text import cut
+from conformance.text import cut, fence, inline
 from conformance.verdicts import ERROR, FAILED, NOT_VERIFIED, PASSED, Exit, Status, Verdict
 
 MARK = {PASSED: "✓", FAILED: "✗", ERROR: "!", NOT_VERIFIED: "–"}
@@ -164,18 +163,18 @@ def _failures(page: ReportView) -> list[str]:
             statement(failure.rule),
             "",
             f"- Operation: `{failure.operation}`",
-            f"- Expected: {_inline(failure.expected)}",
-            f"- Received: {_inline(failure.received)}",
+            f"- Expected: {inline(failure.expected)}",
+            f"- Received: {inline(failure.received)}",
         ]
         if failure.note:
-            lines.append(f"- Note: {_inline(failure.note)}")
+            lines.append(f"- Note: {inline(failure.note)}")
         if failure.steps_total > 1:
             lines += ["", f"Steps ({failure.steps_total}, the deviating one marked):", ""]
-            lines += _code(failure.numbered_steps())
+            lines += fence(failure.numbered_steps())
         elif failure.response:
-            lines += ["", "Response:", ""] + _code([failure.response])
+            lines += ["", "Response:", ""] + fence([failure.response])
         if failure.curl:
-            lines += ["", "Reproduce (with COLLECT_CONFORMANCE_TOKEN set):", ""] + _code([failure.curl], "sh")
+            lines += ["", "Reproduce (with COLLECT_CONFORMANCE_TOKEN set):", ""] + fence([failure.curl], "sh")
     lines += _more(page.more.get(FAILED, []))
     return lines
 
@@ -187,9 +186,9 @@ def _others(page: ReportView, status: Status, title: str) -> list[str]:
     lines = ["", f"## {title} ({sum(g.count for g in page.report.groups(status))} units)", ""]
     for group in groups:
         kind = f"**{group.why.value}** " if group.why else ""
-        lines.append(f"- {kind}{group.count} × {_inline(group.text)}: {units_text(group.units)}")
+        lines.append(f"- {kind}{group.count} × {inline(group.text)}: {units_text(group.units)}")
         if group.example:
-            lines.append(f"  - e.g. `{group.units[0]}`: {_inline(cut(group.example, EXAMPLE_LIMIT))}")
+            lines.append(f"  - e.g. `{group.units[0]}`: {inline(cut(group.example, EXAMPLE_LIMIT))}")
     return lines + _more(page.more.get(status, []))
 
 
@@ -234,20 +233,8 @@ def _cleanup(report: Report) -> list[str]:
     removed = ", ".join(f"{n} {c}" for c, n in report.cleanup.removed.items()) or "nothing"
     lines.append(f"- Removed: {removed}")
     left = report.cleanup.left
-    lines += [f"- Left: {c} `{i}`: {_inline(why)}" for c, i, why in left[:20]] or ["- Left: nothing"]
+    lines += [f"- Left: {c} `{i}`: {inline(why)}" for c, i, why in left[:20]] or ["- Left: nothing"]
     if len(left) > 20:
         lines.append(f"- … and {len(left) - 20} more records left")
-    lines += [f"- Note: {_inline(note)}" for note in report.notes]
+    lines += [f"- Note: {inline(note)}" for note in report.notes]
     return lines
-
-
-def _inline(text: str) -> str:
-    """Text for one Markdown line (a table cell or a list item): on one line, pipes escaped."""
-    return text.replace("\n", " ⏎ ").replace("|", "\\|")
-
-
-def _code(lines: list[str], language: str = "") -> list[str]:
-    """A fenced code block whose fence no line of the content can close."""
-    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return [fence + language, *lines, fence]

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from collect_contract import SPEC_PATH, Contract
 from mockserver import conventions, seeding
 from mockserver.admin import admin_app
+from mockserver.asgi import ProblemsOnly, lifespan
 from mockserver.auth import Auth
 from mockserver.connexion_adapter import SecurityHandlerFactory, load_specification, model_operation
 from mockserver.database import Database
-from mockserver.dispatch import Dispatcher, Endpoint, answer
+from mockserver.dispatch import Dispatcher, Endpoint
 from mockserver.docs import docs_app
-from mockserver.errors import PROBLEM_JSON, problem_body, server_error_parts
 from mockserver.faults import Faults
 from mockserver.journal import Journal
 from mockserver.memory import paused_gc, settle
@@ -44,7 +42,7 @@ class MockApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await lifespan(receive, send, self._close)
             return
         path = scope["path"]
         if path.startswith("/_mock/"):
@@ -54,66 +52,11 @@ class MockApp:
         else:
             await self.api(scope, receive, send)
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                self.state.db.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def _close(self) -> None:
+        self.state.db.close()
 
 
 DOCS = ("/ui", "/openapi.json", "/openapi.yaml")
-
-
-class ProblemsOnly:
-    """Every error answer of an inner app in the problem shape: Starlette's routers and static files answer their
-    404s and 405s in plain text, and raise on a missing file; here those become problems with the same status."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-        replaced: dict[str, Any] = {}
-
-        async def send_problems(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                headers = dict(message.get("headers", []))
-                kind = headers.get(b"content-type", b"")
-                if message["status"] >= 400 and not kind.startswith((PROBLEM_JSON.encode(), b"application/json")):
-                    replaced["status"] = message["status"]
-                    replaced["allow"] = headers.get(b"allow")
-                    return
-            elif message["type"] == "http.response.body" and replaced:
-                if not message.get("more_body", False):
-                    await _answer_problem(send, replaced["status"], scope, replaced["allow"])
-                return
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_problems)
-        except HTTPException as exc:
-            if not started:
-                await _answer_problem(send, exc.status_code, scope, None)
-        except Exception as exc:  # noqa: BLE001 - the problem shape, never a traceback
-            logger.error("unhandled error answering %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
-            if not started:
-                await answer(send, *server_error_parts())
-
-
-async def _answer_problem(send: Send, status: int, scope: Scope, allow: bytes | None) -> None:
-    where = f"{scope.get('method')} {scope.get('path')}"
-    detail = {404: f"Nothing is found at {scope.get('path')}", 405: f"{where} is not allowed"}.get(status, where)
-    headers = {"Content-Type": PROBLEM_JSON, **({"Allow": allow.decode("latin-1")} if allow else {})}
-    await answer(send, status, headers, problem_body(status, detail))
 
 
 def create_app(settings: Settings | None = None) -> MockApp:

@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import socket
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -224,12 +223,12 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mockserver import create_app, exposure
-    from mockserver.serving import uvicorn_config
+    from mockserver.serving import listen, uvicorn_config
 
     settings = _settings(args)
     exposure.check(settings)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    listener = _bind(settings.host, settings.port)
+    listener = listen(settings.host, settings.port)
     app = create_app(settings)
     port = listener.getsockname()[1]
     tenants = ", ".join(app.state.db.tenants()) or "none yet (create records in any tenant)"
@@ -253,20 +252,6 @@ def serve(args: argparse.Namespace) -> int:
 def _shown(token: str, default: str) -> str:
     """The well-known default token is shown; one the user chose is never echoed (logs and CI output leak)."""
     return token if token == default else "as given (not shown)"
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """Bind before anything else, so that a busy port is a clear message rather than a late traceback."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as exc:
-        listener.close()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    listener.set_inheritable(True)
-    return listener
 
 
 def seed(args: argparse.Namespace) -> int:

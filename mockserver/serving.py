@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import re
 import resource
+import socket
 import sys
 import time
 from typing import Any
@@ -44,6 +45,21 @@ HTTP_VERSIONS = ("1.1", "1.0")
 # RFC 9110 uri-host [":" port]: a bracketed IP literal or a reg-name (empty allowed), then digits.
 _HOST = re.compile(rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:[0-9]*)?")
 _RESERVED_FILES = 64  # descriptors kept for the database, the listener, logs and the compaction child
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` before anything else starts (the mock's and the recorder's), so that a busy port
+    is a clear message rather than a late traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    listener.set_inheritable(True)
+    return listener
 
 
 def connection_limit(settings: Settings) -> int:

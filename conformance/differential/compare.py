@@ -17,7 +17,6 @@ people and differ legitimately.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +25,10 @@ from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 
 from collect_contract import Contract
 from collect_drift import DriftKind, Evidence, Location, findings, json_type
+from collect_drift import Finding as DriftFinding
 from collect_drift.classify import short
 from collect_drift.contract import SpecMap
+from collect_drift.model import escape
 from conformance.differential.normalize import Normalizer
 from conformance.differential.sequence import Step
 from conformance.http import Exchange
@@ -38,15 +39,9 @@ RECORD = "id"
 
 
 @dataclass
-class Finding:
-    kind: DriftKind
-    location: Location
-    field: str
-    observed: str
-    expected: str
-    message: str
-    evidence: Evidence = dataclasses.field(default_factory=Evidence)
-    rule: str = ""
+class Finding(DriftFinding):
+    """A finding of the comparison, with the exchanges it was seen in."""
+
     target: Exchange | None = None  # the target's exchange it was seen in
     model: Exchange | None = None
 
@@ -241,13 +236,13 @@ def diff(t: Any, m: Any, at: str) -> list[Finding]:
     if isinstance(t, dict) and isinstance(m, dict):
         found = []
         for key in m.keys() - t.keys():
-            found.append(_field(DriftKind.MISSING, f"{at}/{_escape(key)}", "absent", f"{short(m[key])} (the model)",
+            found.append(_field(DriftKind.MISSING, f"{at}/{escape(key)}", "absent", f"{short(m[key])} (the model)",
                                 f"The model answers `{key}`; the target does not."))  # fmt: skip
         for key in t.keys() - m.keys():
-            found.append(_field(DriftKind.STATE, f"{at}/{_escape(key)}", short(t[key]), "absent (the model)",
+            found.append(_field(DriftKind.STATE, f"{at}/{escape(key)}", short(t[key]), "absent (the model)",
                                 f"The target sets `{key}`; the model does not.", "values"))  # fmt: skip
         for key in sorted(t.keys() & m.keys()):
-            found += diff(t[key], m[key], f"{at}/{_escape(key)}")
+            found += diff(t[key], m[key], f"{at}/{escape(key)}")
         return found
     if isinstance(t, list) and isinstance(m, list):
         return _lists(t, m, at)
@@ -288,10 +283,6 @@ def _lists(t: list[Any], m: list[Any], at: str) -> list[Finding]:
 
 def _field(kind: DriftKind, at: str, observed: str, expected: str, message: str, rule: str = "") -> Finding:
     return Finding(kind, Location.BODY, at, observed, expected, message, rule=rule)
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _under(pointer_text: str, reported: set[str]) -> bool:

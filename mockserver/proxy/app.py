@@ -33,7 +33,7 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.admin_guard import Endpoint, Failures, guarded, json_response, problem
-from mockserver.app import ProblemsOnly
+from mockserver.asgi import ProblemsOnly, lifespan
 from mockserver.errors import PROBLEM_JSON, problem_body
 from mockserver.journal import QUERY as JOURNAL_QUERY
 from mockserver.proxy.exchange import Observation
@@ -82,23 +82,13 @@ class ProxyApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await lifespan(receive, send, self.aclose)
         elif scope["type"] != "http":
             return
         elif scope["path"].startswith("/_mock/"):
             await self.admin(scope, receive, send)
         else:
             await self.forward(scope, receive, send)
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
 
     async def aclose(self) -> None:
         for client in self.lanes:

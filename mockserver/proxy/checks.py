@@ -11,12 +11,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from collect_contract import SPEC_PATH, Contract, Kind
-from collect_drift import Drift, DriftKind, DriftLog, DriftReport, Evidence, Location, Seen, build, kinds_line
+from collect_drift import Drift, DriftKind, DriftLog, DriftReport, Evidence, Finding, Location, Seen, build, kinds_line
 from collect_drift.shell import curl
+from collect_drift.text import cut
 from mockserver.connexion_adapter import load_specification
 from mockserver.journal import MAX_BODY, Journal
 from mockserver.proxy.exchange import Observation
-from mockserver.proxy.inspect import Endpoint, Finding, Inspector
+from mockserver.proxy.inspect import Endpoint, Inspector
 from mockserver.proxy.observed import ObservedState
 from mockserver.proxy.recorder import Recorder
 from mockserver.proxy.redact import Redaction
@@ -150,7 +151,7 @@ class Checks:
             if value is not None
             else raw.decode("utf-8", "replace")
         )
-        return text if len(text) <= TEXT_LIMIT else f"{text[:TEXT_LIMIT]}… ({len(text):,} characters in all)"
+        return cut(text, TEXT_LIMIT)
 
     # -- what was seen --------------------------------------------------------------------------------------
 

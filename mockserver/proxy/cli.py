@@ -14,7 +14,6 @@ import argparse
 import logging
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,11 +81,12 @@ def run(args: argparse.Namespace) -> int:
     quiet_import_app()
     from mockserver import exposure
     from mockserver.proxy.app import ProxyApp
+    from mockserver.serving import listen
 
     settings = settings_from(args)
     exposure.check(settings, "read the journal (what clients sent the deployment) and the drift report")
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    listener = _bind(settings.host, settings.port)
+    listener = listen(settings.host, settings.port)
     app = ProxyApp(settings)
     base = f"http://{settings.host}:{listener.getsockname()[1]}"
     print(
@@ -126,15 +126,3 @@ def finish(app: Any) -> int:
     for line in failed:
         print(f"collect-mock proxy: {line.strip()}", file=sys.stderr)
     return 1 if failed else 0
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """Bind before anything else, so that a busy port is a clear message rather than a late traceback."""
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as exc:
-        listener.close()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return listener

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,12 +64,6 @@ class Observation:
         if "response" not in self._json:
             self._json["response"] = _decoded_json(self) if not self.truncated else None
         return self._json["response"]
-
-    def summary(self, limit: int = 600) -> str:
-        text = json.dumps(self.response_json(), ensure_ascii=False) if self.response_json() is not None else ""
-        text = text or self.response_body[:limit].decode("utf-8", "replace")
-        text = text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters in all)"
-        return f"{self.status} {self.media_type or '(no content type)'} {text}".rstrip()
 
 
 def _decoded_json(observation: Observation) -> Any:

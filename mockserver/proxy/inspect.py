@@ -13,12 +13,11 @@ Findings are classified by `collect_drift.classify`; the state rules are `mockse
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from collect_contract import Contract, Operation
-from collect_drift import DriftKind, Evidence, Location, findings, json_type
+from collect_drift import DriftKind, Evidence, Finding, Location, findings, json_type
 from collect_drift.classify import short
 from collect_drift.contract import SpecMap
 from mockserver.connexion_adapter import (
@@ -35,18 +34,6 @@ from mockserver.validation import ParamValidator, ReadValidator, WriteValidator,
 
 JSON = "application/json"
 UNKNOWN_PARAMETER = "is not a parameter of this operation"
-
-
-@dataclass
-class Finding:
-    kind: DriftKind
-    location: Location
-    field: str
-    observed: str
-    expected: str
-    message: str
-    evidence: Evidence = dataclasses.field(default_factory=Evidence)
-    rule: str = ""
 
 
 @dataclass

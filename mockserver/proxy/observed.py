@@ -28,9 +28,8 @@ from urllib.parse import parse_qs
 import jsonpatch
 
 from collect_contract import Contract, Kind, Operation, Resource
-from collect_drift import DriftKind, Location
+from collect_drift import DriftKind, Finding, Location
 from mockserver.proxy.exchange import Observation
-from mockserver.proxy.inspect import Finding
 
 Key = tuple[str, str, str]  # tenant, collection, id
 MAX_RECORDS = 100_000
