@@ -1,17 +1,17 @@
 """The files a run writes, from one `Report`: the report (Markdown, or HTML for `.html`), JUnit XML, and a log.
 
 Every file is written whatever the outcome, a run that could not start included (its report says why), and
-written whole or not at all (a temporary file renamed into place). Every text passes the run's redactor one
-last time, whatever its origin, so that the token cannot reach a file even if a check quoted it.
+written whole or not at all (a temporary file renamed into place: `collect_drift.write_whole`, as the drift
+reports are). Every text passes the run's redactor one last time, whatever its origin, so that the token cannot
+reach a file even if a check quoted it.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from collect_drift import write_whole
 from conformance import htmlpage, junit, render
 from conformance.render import MARK
 from conformance.report import Report
@@ -67,7 +67,7 @@ def render_for(path: Path, report: Report, redact: Redact = _identity) -> str:
 
 def write(report: Report, path: Path, redact: Redact = _identity) -> None:
     """Write the report to `path`, in the format its suffix names."""
-    _write_whole(path, render_for(path, report, redact))
+    write_whole(path, render_for(path, report, redact))
 
 
 def write_all(
@@ -91,21 +91,8 @@ def write_all(
     problems: dict[Path, str] = {}
     for path, text in texts.items():
         try:
-            _write_whole(path, text())
+            write_whole(path, text())
             written.append(path)
         except OSError as exc:
             problems[path] = f"{type(exc).__name__}: {exc.strerror or exc}"
     return written, problems
-
-
-def _write_whole(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with temporary.open("x", encoding="utf-8") as file:  # created with the usual permissions (umask)
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
