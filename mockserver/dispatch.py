@@ -97,6 +97,7 @@ class Endpoint:
         schema = (((self.responses or {}).get(str(status)) or {}).get("content") or {}).get(JSON, {}).get("schema")
         if schema is None or body is None:
             return
+        body = orjson.loads(orjson.dumps(body))  # records may be embedded as stored (orjson.Fragment)
         errors = schema_errors(ReadValidator, schema, body)
         if errors:
             raise ResponseProblem(f"The mock's {status} answer breaks the contract: {errors[0]}")

@@ -83,7 +83,7 @@ def load(
                     seqs[key] = db.seq_of(*key) or db.new_seq()
                     counts.setdefault(tenant, {}).setdefault(collection, 0)
                     counts[tenant][collection] += 1
-                changes.append(Change(seqs[key], tenant, collection, record["id"], record))
+                changes.append(Change.of(seqs[key], tenant, collection, record["id"], record))
     if durable:
         db.apply(changes)
     else:
@@ -126,5 +126,5 @@ def export(db: Database) -> dict[str, Any]:
     """The whole state in the fixture shape: {"format": 1, "tenants": {tenant: {collection: [records]}}}."""
     tenants: dict[str, dict[str, list[Record]]] = {}
     for change in db.snapshot():
-        tenants.setdefault(change.tenant, {}).setdefault(change.collection, []).append(change.record or {})
+        tenants.setdefault(change.tenant, {}).setdefault(change.collection, []).append(change.value or {})
     return {"format": 1, "tenants": tenants}

@@ -1,13 +1,27 @@
 """The snapshot: a TinyDB JSON file holding every record at the time it was written. No other module imports tinydb.
 
-Layout: table `meta` (one document: the format and the database's secret) and table `records` (one document per
+Layout: table `meta` (one document: the format and the database's own data) and table `records` (one document per
 record, its TinyDB doc_id the record's sequence number). It is written one document per line, beside the old
-file, fsynced and renamed over it, so a reader sees one snapshot or the other, whole; and should the file be
-damaged later (cut short, a byte changed), every other line can still be read.
+file, fsynced and renamed over it, so a reader sees one snapshot or the other, whole:
+
+    {"meta":{"1":{"format":3,"secret":"...","k":"1c291ca3"}},
+    "records":{
+    "1":{"t":"acme","c":"invoices","id":"inv-1","k":"8a3f09d2","r":{"id":"inv-1",...}},
+    ...
+    "9":{"t":"acme","c":"batches","id":"bat-2","k":"03c1e5a7","r":{"id":"bat-2",...}}
+    }}
+
+Each document and the meta carry a checksum (`k`: crc32, 8 hex digits) of what they hold: a byte changed after
+writing is seen even where the JSON stays valid, and whatever else a line holds is still read. The checksum is
+of the content (the sequence number, tenant, collection and id, and the record as orjson encodes it), not of the
+bytes of the line, so the file stays TinyDB's to read and to write: TinyDB reads it as it is, and a file TinyDB
+wrote (on one line, spaced differently) is still read and verified (`tests/test_snapshot.py`).
 
 `read_snapshot` refuses a file that is not a mock database (an ordinary JSON file given as `--db` is never
-taken for one, and so never overwritten), reads a sound one with TinyDB, and reads a damaged one document by
-document, reporting what it could not read.
+taken for one, and so never overwritten) and reads a mock database's line by line with orjson, keeping each
+record's encoded bytes (what the database holds in memory). Every record it yields passed its checksum; what
+it could not read is listed in `damage`, with the line, once the records have been read. A snapshot of format 2
+(before checksums) is read as it is, and written in format 3 at the next compaction.
 """
 
 from __future__ import annotations
@@ -16,49 +30,68 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
-from tinydb import TinyDB
-from tinydb.storages import MemoryStorage
 
-from mockserver.memory import paused_gc
+from mockserver.storage import Change
 from mockserver.wal import Damage, legible_key
 
-FORMAT = 2
+FORMAT = 3
 TABLES = frozenset({"meta", "records", "_default"})  # `_default`: the table TinyDB itself always knows
+CHECKSUM = "k"
 _OURS = re.compile(rb'^\s*\{\s*"(meta|records)"\s*:')
-_DOCUMENT = re.compile(rb'"(\d+)"\s*:\s*(?=\{"t")')
-_META = re.compile(rb'"meta"\s*:\s*\{\s*"1"\s*:\s*(?=\{)')
-_TAIL = re.compile(r"^\s*(,\s*)?(\}\s*\}\s*)?$")
+_META_LINE = re.compile(rb'^\{"meta":\{"1":(\{.*\})\},\s*$')
+_RECORDS_LINE = re.compile(rb'^"records":\{\s*$')
+_DOCUMENT_LINE = re.compile(rb'^"((?:[^"\\]|\\.)*)":(\{.*\})(,?)\s*$')
+_END_LINE = re.compile(rb"^\}\}\s*$")
+_RECORD_KEY = b',"r":'
+_HEX8 = re.compile(r"^[0-9a-f]{8}$")
 
 
 class NotADatabaseError(ValueError):
     """The file exists but is not a mock database; it is left as it is."""
 
 
-@dataclass
-class SnapshotContents:
-    meta: dict[str, Any] | None = None
-    documents: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (sequence number, document)
-    damage: list[Damage] = field(default_factory=list)
-    size: int = 0
+def document_checksum(seq: int, tenant: str, collection: str, record_id: str, record: bytes) -> str:
+    """The checksum of a snapshot document: its key and what it holds, the record as orjson encodes it."""
+    head = f"{seq}\x1f{tenant}\x1f{collection}\x1f{record_id}\x1f".encode()
+    return "%08x" % zlib.crc32(record, zlib.crc32(head))
 
 
-def write_snapshot(
-    path: Path, meta: dict[str, Any], documents: Iterable[tuple[int, dict[str, Any]]], still_wanted: Callable[[], bool]
-) -> int:
-    """Write a new snapshot beside `path` and rename it over `path` if `still_wanted()`; returns its size."""
+def meta_checksum(meta: dict[str, Any]) -> str:
+    return "%08x" % zlib.crc32(orjson.dumps({k: v for k, v in meta.items() if k != CHECKSUM}))
+
+
+# -- writing ----------------------------------------------------------------------------------------------------
+
+
+def write_snapshot(path: Path, meta: dict[str, Any], changes: Iterable[Change], still_wanted: Callable[[], bool]) -> int:
+    """Write a new snapshot of `changes` (records, in sequence order) beside `path` and rename it over `path` if
+    `still_wanted()`; returns its size."""
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(b'{"meta":{"1":' + orjson.dumps(meta) + b'},\n"records":{')
+        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+            stored = {**meta, "format": FORMAT}
+            stored[CHECKSUM] = meta_checksum(stored)
+            fh.write(b'{"meta":{"1":' + orjson.dumps(stored) + b'},\n"records":{')
             separator = b"\n"
-            for seq, document in documents:
-                fh.write(b'%s"%d":%s' % (separator, seq, orjson.dumps(document)))
+            for change in changes:
+                if change.record is None:
+                    continue
+                head = orjson.dumps(
+                    {
+                        "t": change.tenant,
+                        "c": change.collection,
+                        "id": change.id,
+                        CHECKSUM: document_checksum(change.seq, change.tenant, change.collection, change.id, change.record),
+                    }
+                )
+                fh.write(b'%s"%d":%s,"r":%s}' % (separator, change.seq, head[:-1], change.record))
                 separator = b",\n"
             fh.write(b"\n}}\n")
             fh.flush()
@@ -88,28 +121,198 @@ def _sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def read_snapshot(path: Path) -> SnapshotContents:
+# -- reading ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """A snapshot being read: `meta` at once, the records by iterating (once), `damage` complete after that."""
+
+    path: Path
+    meta: dict[str, Any] | None = None
+    size: int = 0
+    exists: bool = False
+    damage: list[Damage] = field(default_factory=list)
+    blank: bool = False  # the file holds nothing but blanks
+    checksummed: bool = True  # every document must carry a checksum (all but a file written before format 3)
+    _records: Iterator[Change] = field(default_factory=lambda: iter(()))
+
+    @property
+    def empty(self) -> bool:
+        """No snapshot at all, or a file holding nothing but blanks."""
+        return not self.exists or self.blank
+
+    def __iter__(self) -> Iterator[Change]:
+        return self._records
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """Open a snapshot: its meta is read now, its records as the result is iterated (NotADatabaseError: a file
+    that is not a mock database; OSError: one that cannot be read)."""
+    snapshot = Snapshot(path)
     try:
-        data = path.read_bytes()
+        fh = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by the generator that reads it
     except FileNotFoundError:
-        return SnapshotContents()
-    if not data.strip():
-        return SnapshotContents(size=len(data))
+        return snapshot
+    snapshot.exists = True
+    snapshot.size = os.fstat(fh.fileno()).st_size
+    first = fh.readline()
+    while first and not first.strip():
+        first = fh.readline()
+    if not first:
+        fh.close()
+        snapshot.blank = True
+        return snapshot
+    if _META_LINE.match(first):
+        snapshot._records = _read_lines(snapshot, fh, first)
+        return snapshot
+    fh.seek(0)
+    data = fh.read()
+    fh.close()
+    snapshot._records = _read_whole(snapshot, data)
+    return snapshot
+
+
+def _read_meta(snapshot: Snapshot, raw: bytes) -> None:
     try:
-        with paused_gc():
-            parsed = json.loads(data)  # not orjson: the standard parser shares repeated keys (90 MB less at 100k)
-    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        meta = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        meta = None
+    if not isinstance(meta, dict):
+        snapshot.damage.append(Damage(snapshot.path, 1, "its meta table cannot be read"))
+        return
+    _check_meta(snapshot, meta)
+
+
+def _check_meta(snapshot: Snapshot, meta: dict[str, Any]) -> None:
+    checksum = meta.pop(CHECKSUM, None)
+    if checksum is not None and checksum != meta_checksum(meta):
+        snapshot.damage.append(
+            Damage(snapshot.path, 1, "its meta table's checksum does not match: it was changed after it was written")
+        )
+        return
+    if checksum is None:
+        if meta.get("format", 2) != 2:
+            snapshot.damage.append(Damage(snapshot.path, 1, "its meta table has no checksum"))
+            return
+        snapshot.checksummed = False  # format 2: written before checksums
+    snapshot.meta = meta
+
+
+def _read_lines(snapshot: Snapshot, fh: IO[bytes], first: bytes) -> Iterator[Change]:
+    """A snapshot as this module writes it, one document per line."""
+    path, damage = snapshot.path, snapshot.damage
+    found = _META_LINE.match(first)
+    assert found is not None
+    _read_meta(snapshot, found.group(1))
+    checksummed = snapshot.checksummed
+    number, state = 1, "records"  # what the next line should be: "records", "document", "end" or "after"
+    comma = True  # whether the last document said another one follows
+    with fh:
+        for line in fh:
+            number += 1
+            if not line.strip():
+                continue
+            if state == "records":
+                if _RECORDS_LINE.match(line):
+                    state = "document"
+                    continue
+                damage.append(Damage(path, number, 'it should open the "records" table'))
+                state = "document"
+            if state == "after":
+                damage.append(Damage(path, number, "it follows the end of the records", legible_key(line)))
+                continue
+            if _END_LINE.match(line):
+                if comma and number > 3:
+                    damage.append(Damage(path, number, "the last record says another follows: records may be lost"))
+                state = "after"
+                continue
+            document = _DOCUMENT_LINE.match(line)
+            if document is None:
+                reason = "it is not a record of this snapshot" if line.endswith(b"\n") else "it is cut short"
+                damage.append(Damage(path, number, reason, legible_key(line)))
+                comma = True
+                continue
+            if not comma:
+                damage.append(Damage(path, number, "the record before it is not followed by a comma"))
+            comma = document.group(3) == b","
+            change = _document(snapshot, number, document.group(1), document.group(2), checksummed)
+            if change is not None:
+                yield change
+    if state != "after":
+        damage.append(Damage(path, number + 1, "the file ends early: records written after this point are lost"))
+
+
+def _document(snapshot: Snapshot, line: int, key: bytes, body: bytes, checksummed: bool) -> Change | None:
+    """One document as a change, or None having noted why it cannot be one."""
+    path = snapshot.path
+    legible = legible_key(body)
+    if not key.isdigit() or len(key) > 18:
+        shown = key.decode("utf-8", "replace")[:60]
+        snapshot.damage.append(Damage(path, line, f"its key {shown!r} is not a record's sequence number", legible))
+        return None
+    seq = int(key)
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        snapshot.damage.append(Damage(path, line, f"record {seq} cannot be read ({str(exc)[:120]})", legible))
+        return None
+    return _verified(snapshot, line, seq, document, body, checksummed)
+
+
+def _verified(
+    snapshot: Snapshot, line: int, seq: int, document: Any, body: bytes | None, checksummed: bool
+) -> Change | None:
+    path = snapshot.path
+    if not (
+        isinstance(document, dict)
+        and all(type(document.get(k)) is str for k in ("t", "c", "id"))
+        and isinstance(document.get("r"), dict)
+    ):
+        reason = f"record {seq} is not a record (it lacks t, c, id or r)"
+        snapshot.damage.append(Damage(path, line, reason, legible_key(body or orjson.dumps(document))))
+        return None
+    tenant, collection, record_id, record = document["t"], document["c"], document["id"], document["r"]
+    where = f"{tenant}/{collection}/{record_id}"
+    # The record as this module wrote it is the end of the line; a file written otherwise is encoded anew.
+    raw = None
+    if body is not None:
+        at = body.find(_RECORD_KEY)
+        if at > 0 and body.endswith(b"}}"):
+            raw = body[at + len(_RECORD_KEY) : -1]
+    checksum = document.get(CHECKSUM)
+    if checksum is not None or checksummed:
+        if not isinstance(checksum, str) or not _HEX8.match(checksum):
+            snapshot.damage.append(Damage(path, line, f"record {seq} has no checksum", where))
+            return None
+        if raw is None or document_checksum(seq, tenant, collection, record_id, raw) != checksum:
+            raw = orjson.dumps(record)
+            if document_checksum(seq, tenant, collection, record_id, raw) != checksum:
+                reason = f"record {seq}'s checksum does not match: it was changed after it was written"
+                snapshot.damage.append(Damage(path, line, reason, where))
+                return None
+    else:  # format 2, before checksums: encoded as the database holds it
+        raw = orjson.dumps(record)
+    if record.get("id", record_id) != record_id:
+        reason = f"record {seq} is stored as {record_id!r} but its id is {str(record.get('id'))[:60]!r}"
+        snapshot.damage.append(Damage(path, line, reason, where))
+        return None
+    return Change(seq, tenant, collection, record_id, raw, record)
+
+
+def _read_whole(snapshot: Snapshot, data: bytes) -> Iterator[Change]:
+    """A snapshot not laid out one document per line (TinyDB wrote it, or someone reformatted it): parsed whole."""
+    path = snapshot.path
+    try:
+        parsed = json.loads(data)  # the standard parser: it names the line and column of what it cannot read
+    except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
         if not _OURS.match(data):
             raise NotADatabaseError(
                 f"{path} is not a Collect mock database (it is not a JSON object of its tables)"
             ) from None
-        return _recover(path, data)
-    contents = _read_sound(path, parsed)
-    contents.size = len(data)
-    return contents
-
-
-def _read_sound(path: Path, parsed: Any) -> SnapshotContents:
+        line = getattr(exc, "lineno", 1)
+        snapshot.damage.append(Damage(path, line, f"the snapshot cannot be read ({str(exc)[:160]})"))
+        return iter(())
     if (
         not isinstance(parsed, dict)
         or not set(parsed) <= TABLES
@@ -121,61 +324,43 @@ def _read_sound(path: Path, parsed: Any) -> SnapshotContents:
             f"{path} is not a Collect mock database: it holds {found}, where a mock database holds the tables "
             "'meta' and 'records'"
         )
-    # TinyDB reads its own layout; MemoryStorage spares a second parse of a large file.
-    db = TinyDB(storage=MemoryStorage)
-    db.storage.write(parsed)
-    contents = SnapshotContents()
-    metas = db.table("meta").all()
-    contents.meta = dict(metas[0]) if metas else None
-    for doc in db.table("records").all():
-        if _is_document(doc):
-            contents.documents.append((doc.doc_id, dict(doc)))
-        else:
-            key = legible_key(orjson.dumps(dict(doc)))
-            contents.damage.append(Damage(path, 0, f"document {doc.doc_id} is not a record", key))
-    return contents
+    metas = parsed.get("meta") or {}
+    meta = metas.get("1") if len(metas) == 1 else None
+    if isinstance(meta, dict):
+        _check_meta(snapshot, meta)
+    elif "meta" not in parsed:
+        snapshot.checksummed = False  # written before the meta table: a new secret is made
+    else:
+        snapshot.damage.append(Damage(path, 1, "its meta table cannot be read"))
+    return _whole_documents(snapshot, parsed.get("records") or {})
 
 
-def _is_document(doc: Any) -> bool:
-    return (
-        isinstance(doc, dict)
-        and all(isinstance(doc.get(k), str) for k in ("t", "c", "id"))
-        and isinstance(doc.get("r"), dict)
-    )
-
-
-def _recover(path: Path, data: bytes) -> SnapshotContents:
-    """Read a damaged snapshot document by document: each starts with `"<seq>":{"t":`, and whatever lies between
-    one start and the next is that document, readable or not."""
-    contents = SnapshotContents(size=len(data))
-    decoder = json.JSONDecoder()
-    meta = _META.search(data)
-    if meta:
-        try:
-            value, _ = decoder.raw_decode(data[meta.end() : meta.end() + 65_536].decode("utf-8", "replace"))
-            contents.meta = value if isinstance(value, dict) else None
-        except ValueError:
-            pass
-    if contents.meta is None:
-        contents.damage.append(Damage(path, 1, "its meta table cannot be read: a new secret is made"))
-    starts = list(_DOCUMENT.finditer(data))
-    for position, found in enumerate(starts):
-        end = starts[position + 1].start() if position + 1 < len(starts) else len(data)
-        segment = data[found.end() : end]
-        line = data.count(b"\n", 0, found.start()) + 1
-        try:
-            text = segment.decode("utf-8")
-            document, used = decoder.raw_decode(text)
-            if not _is_document(document) or not _TAIL.match(text[used:]):
-                raise ValueError("it is followed by something other than the next record")
-        except ValueError as exc:
-            reason = "it is cut short" if end == len(data) else f"cannot be read ({str(exc)[:120]})"
-            contents.damage.append(
-                Damage(path, line, f"record {found.group(1).decode()} {reason}", legible_key(segment))
-            )
+def _whole_documents(snapshot: Snapshot, documents: dict[str, Any]) -> Iterator[Change]:
+    checksummed = snapshot.checksummed
+    found = []
+    for key, document in documents.items():
+        if not key.isdigit() or len(key) > 18:
+            shown = key[:60]
+            snapshot.damage.append(Damage(snapshot.path, 1, f"its key {shown!r} is not a record's sequence number"))
             continue
-        contents.documents.append((int(found.group(1)), document))
-    if not data.rstrip().endswith(b"}}"):
-        line = data.count(b"\n") + 1
-        contents.damage.append(Damage(path, line, "the file ends early: records written after this point are lost"))
-    return contents
+        found.append((int(key), document))
+    for seq, document in sorted(found, key=lambda pair: pair[0]):
+        change = _verified(snapshot, 1, seq, document, None, checksummed)
+        if change is not None:
+            yield change
+
+
+def lost_snapshot(path: Path, snapshot: Snapshot, traces: list[Path]) -> Damage | None:
+    """Damage when the snapshot is missing or blank although files beside it show that the database held records
+    (its write-ahead log, its lock file): reading it as a new, empty database would lose them for good."""
+    if not snapshot.empty or not traces:
+        return None
+    what = "is missing" if not snapshot.exists else f"is empty ({snapshot.size} bytes)"
+    shown = ", ".join(str(p) for p in traces)
+    return Damage(
+        path,
+        1,
+        f"the snapshot {what}, yet {shown} beside it show(s) a database was kept here: its records may have been "
+        "lost. Restore the file from a backup; or `repair` keeps what the log still holds; or, to start a new "
+        f"database, delete {shown} too",
+    )

@@ -39,7 +39,15 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from mockserver.compaction import Child, CompactionState
-from mockserver.snapshot import FORMAT, TABLES, NotADatabaseError, SnapshotContents, read_snapshot, write_snapshot
+from mockserver.snapshot import (
+    FORMAT,
+    TABLES,
+    NotADatabaseError,
+    Snapshot,
+    lost_snapshot,
+    read_snapshot,
+    write_snapshot,
+)
 from mockserver.storage import (
     Change,
     Records,
@@ -78,18 +86,13 @@ class DamagedStoreError(StoreError):
 
 @dataclass
 class Contents:
-    """Everything a database's files hold, read without changing them."""
+    """Everything a database's files hold, read without changing them (`collect-mock check`)."""
 
-    snapshot: SnapshotContents
-    latest: dict[tuple[str, str, str], Change]
+    latest: dict[tuple[str, str, str], int]  # the sequence number of each readable record
     active: LogContents
     changes: int  # log lines replayed
     log_bytes: int
     damage: list[Damage] = field(default_factory=list)
-
-    @property
-    def records(self) -> list[Change]:
-        return sorted(self.latest.values(), key=lambda c: c.seq)
 
 
 class TinyStore(Store):
@@ -128,6 +131,7 @@ class TinyStore(Store):
         self._writer: LogWriter | None = None
         self._lock: FileLock | None = None
         _refuse_foreign(self.path)
+        self._traces = _traces(self.path)  # before the lock file is made: what an earlier run left
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock = FileLock(str(self.path) + ".lock", thread_local=False)
@@ -145,42 +149,75 @@ class TinyStore(Store):
     # -- reading ------------------------------------------------------------------------------------------------
 
     def load(self, records: Records | None = None) -> Iterator[Change]:
+        """The snapshot's records as they are read (never all of them at once: a million records fit in memory
+        only as the database holds them), with the logs' changes in place; damage found on the way raises
+        `DamagedStoreError` once everything has been read (the start fails), unless the store repairs. A file
+        that is not a mock database is refused at once."""
         try:
-            contents = read_contents(self.path)
+            logs = read_logs(self.path)
+            snapshot = read_snapshot(self.path)
+        except NotADatabaseError as exc:
+            self.close()
+            raise StoreError(f"{exc}; it was left untouched: give --db a new file or a database this mock wrote") from None
         except StoreError:
             self.close()
             raise
-        if contents.damage and not self.repair:
+        except OSError as exc:
             self.close()
-            raise DamagedStoreError(self.path, contents.damage, len(contents.latest))
-        if contents.active.torn:
+            raise StoreError(f"cannot read database {self.path}: {exc.strerror or exc}") from exc
+        return self._stream(logs, snapshot, records)
+
+    def _stream(self, logs: Logs, snapshot: Snapshot, records: Records | None) -> Iterator[Change]:
+        kept: list[Change] | None = [] if records is None else None  # what to write back when nothing holds it
+        count = 0
+        try:
+            for change in replay(snapshot, logs.latest):
+                count += 1
+                if kept is not None:
+                    kept.append(change)
+                yield change
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"cannot read database {self.path}: {exc.strerror or exc}") from exc
+        damage = [*snapshot.damage, *logs.damage]
+        lost = lost_snapshot(self.path, snapshot, self._traces)
+        if lost is not None:
+            damage.insert(0, lost)
+        if damage and not self.repair:
+            self.close()
+            raise DamagedStoreError(self.path, damage, count)
+        if logs.active.torn:
             logger.warning(
                 "dropped the last %d bytes of %s: a write cut short by a crash, never acknowledged",
-                contents.active.torn,
+                logs.active.torn,
                 self.wal_path,
             )
-        meta = contents.snapshot.meta
+        meta = snapshot.meta
         self.meta = meta if meta is not None and _is_meta(meta) else {"format": FORMAT, **new_meta()}
-        self.snapshot_bytes = contents.snapshot.size
-        self.pending_writes, self.pending_bytes = contents.changes, contents.log_bytes
+        self.snapshot_bytes = snapshot.size
+        self.pending_writes, self.pending_bytes = logs.changes, logs.log_bytes
+
+        def live() -> Iterable[Change]:
+            return kept if kept is not None else records.snapshot() if records is not None else ()
+
+        # A new database's snapshot (or a repaired one's) is written before its log is opened, so that a log
+        # beside a missing snapshot always means records were lost (`lost_snapshot`).
+        folded = bool(damage) or not _is_meta(snapshot.meta) or snapshot.meta.get("format") != FORMAT
+        if damage:
+            self._set_aside(damage)
+        if folded:
+            # A new database, or one of an older format: its secret is stored, with checksums, before any write.
+            self.compact(live())
         try:
-            self._writer = LogWriter(self.wal_path, contents.active.whole, self.fsync)
+            self._writer = LogWriter(self.wal_path, 0 if folded else logs.active.whole, self.fsync)
         except OSError as exc:
             self.close()
             raise StoreError(f"cannot open the log {self.wal_path}: {exc.strerror or exc}") from exc
-        live = contents.records
-        if contents.damage:
-            self._set_aside(contents.damage)
-            self.compact(live)
-        elif not _is_meta(contents.snapshot.meta):
-            # A new database (or one written before the meta table): its secret is stored before any write.
-            self.compact(live)
-        elif self.pending_writes and not self.compact_in_background(lambda: live):
+        if self.pending_writes and not self.compact_in_background(live):
             # The log of the last run is folded in the background (start does not wait for it); with no fork on
             # this system, everything is folded now, once.
-            self.compact(live)
+            self.compact(live())
         self._records = records
-        return iter(live)
 
     def _set_aside(self, damage: list[Damage]) -> None:
         """Copy each damaged file aside before the repair rewrites it."""
@@ -198,7 +235,7 @@ class TinyStore(Store):
         if not changes:
             return
         assert self._writer is not None, "load() first"
-        data = encode_all([c.as_json() for c in changes])
+        data = encode_all([c.as_encoded() for c in changes])
         try:
             self._writer.append(data)
         except OSError as exc:
@@ -226,7 +263,7 @@ class TinyStore(Store):
         """Write a new snapshot of `live`, rename it over the old one, and drop the logs it holds."""
         self._wait_for_child()
         try:
-            self.snapshot_bytes = write_snapshot(self.path, self.meta, _documents(live), lambda: True)
+            self.snapshot_bytes = write_snapshot(self.path, self.meta, live, lambda: True)
             for _, log in sealed_logs(self.path):
                 log.unlink(missing_ok=True)
             if self._writer is not None:
@@ -270,7 +307,7 @@ class TinyStore(Store):
 
         def write() -> None:
             # A child whose server was killed meanwhile must not rename: a new server may own the files by now.
-            write_snapshot(self.path, meta, _documents(live()), lambda: os.getppid() == parent)
+            write_snapshot(self.path, meta, live(), lambda: os.getppid() == parent)
 
         self._child.start(write)
         self.compaction.running = True
@@ -359,8 +396,10 @@ def _is_meta(meta: Any) -> bool:
     return isinstance(meta, dict) and isinstance(meta.get("secret"), str) and len(meta["secret"]) >= 32
 
 
-def _documents(changes: Iterable[Change]) -> Iterator[tuple[int, dict[str, Any]]]:
-    return ((c.seq, c.document()) for c in changes)
+def _traces(path: Path) -> list[Path]:
+    """Files beside a database that an earlier run leaves: its lock file, its write-ahead logs."""
+    beside = [path.with_name(path.name + ".lock"), path.with_name(path.name + ".wal")]
+    return [p for p in beside if p.exists()] + [log for _, log in sealed_logs(path)]
 
 
 def _sealed_path(path: Path, generation: int) -> Path:
@@ -378,37 +417,69 @@ def sealed_logs(path: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def read_contents(path: Path) -> Contents:
-    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database."""
-    try:
-        snapshot = read_snapshot(path)
-    except NotADatabaseError as exc:
-        raise StoreError(f"{exc}; it was left untouched: give --db a new file or a database this mock wrote") from None
-    except OSError as exc:
-        raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
-    latest = {(d["t"], d["c"], d["id"]): Change(seq, d["t"], d["c"], d["id"], d["r"]) for seq, d in snapshot.documents}
-    damage, changes, log_bytes = list(snapshot.damage), 0, 0
-    logs = [log for _, log in sealed_logs(path)]
-    active = LogContents()
-    for log in [*logs, path.with_name(path.name + ".wal")]:
+@dataclass
+class Logs:
+    """What a database's write-ahead logs hold: the latest change of each record they name."""
+
+    latest: dict[tuple[str, str, str], Change] = field(default_factory=dict)
+    active: LogContents = field(default_factory=LogContents)
+    changes: int = 0  # log lines replayed
+    log_bytes: int = 0
+    damage: list[Damage] = field(default_factory=list)
+
+
+def read_logs(path: Path) -> Logs:
+    """Read a database's sealed and active logs, changing nothing."""
+    logs = Logs()
+    sealed = [log for _, log in sealed_logs(path)]
+    for log in [*sealed, path.with_name(path.name + ".wal")]:
         try:
             contents = read_log(log)
         except OSError as exc:
             raise StoreError(f"cannot read the log {log}: {exc.strerror or exc}") from exc
-        damage += contents.damage
-        if log in logs and contents.torn:
-            damage.append(Damage(log, len(contents.changes) + 1, "ends in the middle of a line: it was cut short"))
+        logs.damage += contents.damage
+        if log in sealed and contents.torn:
+            logs.damage.append(Damage(log, len(contents.changes) + 1, "ends in the middle of a line: it was cut short"))
         for data in contents.changes:
             change = Change.from_json(data)
-            key = (change.tenant, change.collection, change.id)
-            if change.record is None:
-                latest.pop(key, None)
-            else:
-                latest[key] = change
-        changes += len(contents.changes)
-        log_bytes += contents.whole
-        active = contents
-    return Contents(snapshot, latest, active, changes, log_bytes, damage)
+            logs.latest[(change.tenant, change.collection, change.id)] = change
+        logs.changes += len(contents.changes)
+        logs.log_bytes += contents.whole
+        logs.active = contents
+    return logs
+
+
+def replay(snapshot: Iterable[Change], latest: dict[tuple[str, str, str], Change]) -> Iterator[Change]:
+    """The live records, in sequence order: the snapshot's, each replaced or dropped as the logs changed it, then
+    the records the logs added."""
+    pending = dict(latest)
+    for change in snapshot:
+        newer = pending.get((change.tenant, change.collection, change.id))
+        if newer is None:
+            yield change
+        elif newer.seq == change.seq:  # changed in place (or deleted)
+            del pending[(change.tenant, change.collection, change.id)]
+            if newer.record is not None:
+                yield newer
+    yield from sorted((c for c in pending.values() if c.record is not None), key=lambda c: c.seq)
+
+
+def read_contents(path: Path, traces: list[Path] | None = None) -> Contents:
+    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database.
+    `traces`: the files an earlier run left beside it (found before a lock file was made)."""
+    logs = read_logs(path)
+    try:
+        snapshot = read_snapshot(path)
+        latest = {(c.tenant, c.collection, c.id): c.seq for c in replay(snapshot, logs.latest)}
+    except NotADatabaseError as exc:
+        raise StoreError(f"{exc}; it was left untouched: give --db a new file or a database this mock wrote") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
+    damage = [*snapshot.damage, *logs.damage]
+    lost = lost_snapshot(path, snapshot, _traces(path) if traces is None else traces)
+    if lost is not None:
+        damage.insert(0, lost)
+    return Contents(latest, logs.active, logs.changes, logs.log_bytes, damage)
 
 
 def check_database(path: Path | str) -> Contents:
@@ -417,13 +488,14 @@ def check_database(path: Path | str) -> Contents:
     _refuse_foreign(path)
     if not path.exists() and not path.with_name(path.name + ".wal").exists():
         raise StoreError(f"there is no database at {path}")
+    traces = _traces(path)
     lock = FileLock(str(path) + ".lock", thread_local=False)
     try:
         lock.acquire(timeout=LOCK_WAIT)
     except Timeout:
         raise StoreBusyError(f"the database {path} is in use by a running collect-mock; stop it first") from None
     try:
-        return read_contents(path)
+        return read_contents(path, traces)
     finally:
         lock.release()
 
