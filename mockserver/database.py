@@ -66,6 +66,19 @@ class Index:
         return [key] if all(v is None or type(v) in _SCALARS for v in key) else []
 
     def add(self, seq: int, record: Record) -> None:
+        fields = self.spec.fields
+        if len(fields) == 1 and not self.spec.many:  # the common case, inlined: it runs for every record loaded
+            value = record.get(fields[0])
+            if value is not None and type(value) not in _SCALARS:
+                return
+            seqs = self.entries.get((value,))
+            if seqs is None:
+                self.entries[(value,)] = array("q", (seq,))
+            elif seqs[-1] < seq:
+                seqs.append(seq)
+            else:
+                seqs.insert(bisect.bisect_left(seqs, seq), seq)
+            return
         for key in self.keys_of(record):
             seqs = self.entries.get(key)
             if seqs is None:
@@ -138,12 +151,19 @@ class RangeIndex:
         return bisect.bisect_right(self.bounds, value, 1) - 1
 
     def add(self, seq: int, record: Record) -> None:
-        value = self.key_of(record)
-        if value is None:
-            return
-        if not self.numeric:
+        value = record.get(self.spec.field)  # key_of, inlined: it runs for every record loaded
+        if self.numeric:
+            kind = type(value)
+            if kind is int:
+                value = float(value)
+            elif kind is not float:
+                return
+        elif type(value) is str:
             value = self._shared.setdefault(value, value)
-        i = self._bucket(value)
+        else:
+            return
+        bounds = self.bounds
+        i = bisect.bisect_right(bounds, value, 1) - 1 if len(bounds) > 1 else 0
         bucket = self.buckets[i]
         seqs, values = bucket.seqs, bucket.values
         if bucket.single and values[0] != value:
@@ -177,10 +197,11 @@ class RangeIndex:
             return
         middle = distinct[len(distinct) // 2]
         low, high = Bucket(self.numeric), Bucket(self.numeric)
-        for seq, value in zip(bucket.seqs, bucket.values, strict=True):
-            half = low if value < middle else high
-            half.seqs.append(seq)
-            half.values.append(value)
+        pairs = list(zip(bucket.seqs, bucket.values, strict=True))
+        low.seqs.extend([seq for seq, value in pairs if value < middle])
+        low.values.extend([value for value in bucket.values if value < middle])
+        high.seqs.extend([seq for seq, value in pairs if value >= middle])
+        high.values.extend([value for value in bucket.values if value >= middle])
         self.buckets[i : i + 1] = [low, high]
         self.bounds.insert(i + 1, middle)
 

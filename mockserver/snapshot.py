@@ -50,7 +50,6 @@ _RECORDS_LINE = re.compile(rb'^"records":\{\s*$')
 _DOCUMENT_LINE = re.compile(rb'^"((?:[^"\\]|\\.)*)":(\{.*\})(,?)\s*$')
 _END_LINE = re.compile(rb"^\}\}\s*$")
 _RECORD_KEY = b',"r":'
-_HEX8 = re.compile(r"^[0-9a-f]{8}$")
 
 
 class NotADatabaseError(ValueError):
@@ -59,8 +58,7 @@ class NotADatabaseError(ValueError):
 
 def document_checksum(seq: int, tenant: str, collection: str, record_id: str, record: bytes) -> str:
     """The checksum of a snapshot document: its key and what it holds, the record as orjson encodes it."""
-    head = f"{seq}\x1f{tenant}\x1f{collection}\x1f{record_id}\x1f".encode()
-    return "%08x" % zlib.crc32(record, zlib.crc32(head))
+    return "%08x" % zlib.crc32(record, zlib.crc32(f"{seq}\x1f{tenant}\x1f{collection}\x1f{record_id}\x1f".encode()))
 
 
 def meta_checksum(meta: dict[str, Any]) -> str:
@@ -211,6 +209,16 @@ def _read_lines(snapshot: Snapshot, fh: IO[bytes], first: bytes) -> Iterator[Cha
     with fh:
         for line in fh:
             number += 1
+            if state == "document" and line[:1] == b'"':  # the common case first: a record, as written
+                document = _DOCUMENT_LINE.match(line)
+                if document is not None:
+                    if not comma:
+                        damage.append(Damage(path, number, "the record before it is not followed by a comma"))
+                    comma = document.group(3) == b","
+                    change = _document(snapshot, number, document.group(1), document.group(2), checksummed)
+                    if change is not None:
+                        yield change
+                    continue
             if not line.strip():
                 continue
             if state == "records":
@@ -246,16 +254,17 @@ def _read_lines(snapshot: Snapshot, fh: IO[bytes], first: bytes) -> Iterator[Cha
 def _document(snapshot: Snapshot, line: int, key: bytes, body: bytes, checksummed: bool) -> Change | None:
     """One document as a change, or None having noted why it cannot be one."""
     path = snapshot.path
-    legible = legible_key(body)
     if not key.isdigit() or len(key) > 18:
         shown = key.decode("utf-8", "replace")[:60]
-        snapshot.damage.append(Damage(path, line, f"its key {shown!r} is not a record's sequence number", legible))
+        reason = f"its key {shown!r} is not a record's sequence number"
+        snapshot.damage.append(Damage(path, line, reason, legible_key(body)))
         return None
     seq = int(key)
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        snapshot.damage.append(Damage(path, line, f"record {seq} cannot be read ({str(exc)[:120]})", legible))
+        reason = f"record {seq} cannot be read ({str(exc)[:120]})"
+        snapshot.damage.append(Damage(path, line, reason, legible_key(body)))
         return None
     return _verified(snapshot, line, seq, document, body, checksummed)
 
@@ -263,17 +272,16 @@ def _document(snapshot: Snapshot, line: int, key: bytes, body: bytes, checksumme
 def _verified(
     snapshot: Snapshot, line: int, seq: int, document: Any, body: bytes | None, checksummed: bool
 ) -> Change | None:
+    """The document as a change if it is whole and what its checksum says; else None, the damage noted."""
     path = snapshot.path
-    if not (
-        isinstance(document, dict)
-        and all(type(document.get(k)) is str for k in ("t", "c", "id"))
-        and isinstance(document.get("r"), dict)
-    ):
+    try:
+        tenant, collection, record_id, record = document["t"], document["c"], document["id"], document["r"]
+        if not (type(tenant) is str and type(collection) is str and type(record_id) is str and type(record) is dict):
+            raise TypeError
+    except (KeyError, TypeError):
         reason = f"record {seq} is not a record (it lacks t, c, id or r)"
         snapshot.damage.append(Damage(path, line, reason, legible_key(body or orjson.dumps(document))))
         return None
-    tenant, collection, record_id, record = document["t"], document["c"], document["id"], document["r"]
-    where = f"{tenant}/{collection}/{record_id}"
     # The record as this module wrote it is the end of the line; a file written otherwise is encoded anew.
     raw = None
     if body is not None:
@@ -282,20 +290,20 @@ def _verified(
             raw = body[at + len(_RECORD_KEY) : -1]
     checksum = document.get(CHECKSUM)
     if checksum is not None or checksummed:
-        if not isinstance(checksum, str) or not _HEX8.match(checksum):
-            snapshot.damage.append(Damage(path, line, f"record {seq} has no checksum", where))
+        if type(checksum) is not str:
+            snapshot.damage.append(Damage(path, line, f"record {seq} has no checksum", f"{tenant}/{collection}/{record_id}"))
             return None
         if raw is None or document_checksum(seq, tenant, collection, record_id, raw) != checksum:
             raw = orjson.dumps(record)
             if document_checksum(seq, tenant, collection, record_id, raw) != checksum:
                 reason = f"record {seq}'s checksum does not match: it was changed after it was written"
-                snapshot.damage.append(Damage(path, line, reason, where))
+                snapshot.damage.append(Damage(path, line, reason, f"{tenant}/{collection}/{record_id}"))
                 return None
     else:  # format 2, before checksums: encoded as the database holds it
         raw = orjson.dumps(record)
     if record.get("id", record_id) != record_id:
         reason = f"record {seq} is stored as {record_id!r} but its id is {str(record.get('id'))[:60]!r}"
-        snapshot.damage.append(Damage(path, line, reason, where))
+        snapshot.damage.append(Damage(path, line, reason, f"{tenant}/{collection}/{record_id}"))
         return None
     return Change(seq, tenant, collection, record_id, raw, record)
 

@@ -73,7 +73,7 @@ class StorageWriteError(StoreError):
         super().__init__(f"cannot write to {path}: {self.reason} ({self.code}); nothing of this change was stored")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Change:
     """A record stored (`record` set) or deleted (`record` None) at position `seq`.
 
@@ -91,8 +91,7 @@ class Change:
 
     def __post_init__(self) -> None:
         if isinstance(self.record, dict):
-            object.__setattr__(self, "parsed", self.record)
-            object.__setattr__(self, "record", orjson.dumps(self.record))
+            self.parsed, self.record = self.record, orjson.dumps(self.record)
 
     @classmethod
     def of(cls, seq: int, tenant: str, collection: str, record_id: str, record: dict[str, Any]) -> Change:

@@ -452,6 +452,9 @@ def read_logs(path: Path) -> Logs:
 def replay(snapshot: Iterable[Change], latest: dict[tuple[str, str, str], Change]) -> Iterator[Change]:
     """The live records, in sequence order: the snapshot's, each replaced or dropped as the logs changed it, then
     the records the logs added."""
+    if not latest:  # nothing logged since the snapshot: its records as they are
+        yield from snapshot
+        return
     pending = dict(latest)
     for change in snapshot:
         newer = pending.get((change.tenant, change.collection, change.id))

@@ -463,7 +463,7 @@ class ParamValidator:
         sources = {
             "query": request.query_params if has_query else {},
             "path": request.path_params if self.typed_path else request.scope.get("path_params", {}),
-            "header": request.headers,
+            "header": request.headers if "header" in self.parameters else {},
         }
         for location, values in sources.items():
             for param in self.parameters.get(location, []):
