@@ -78,12 +78,20 @@ class DataSet:
 def prepare(scale: int, seed: int, root: Path, cli: list[str], log: Path) -> DataSet:
     """The cached set for (scale, seed), generated and seeded through `collect-mock` if missing or stale."""
     key = f"scale{scale}-seed{seed}"
-    fixtures = _cached(root, f"fixtures-{key}", generator_digest(), log, lambda work: [
-        [*cli, "fixtures", "--scale", str(scale), "--seed", str(seed), "--out", str(work)]
-    ])
-    directory = _cached(root, key, code_digest(), log, lambda work: [
-        [*cli, "seed", "--db", str(work / SNAPSHOT), "--from", str(fixtures)]
-    ])
+    fixtures = _cached(
+        root,
+        f"fixtures-{key}",
+        generator_digest(),
+        log,
+        lambda work: [[*cli, "fixtures", "--scale", str(scale), "--seed", str(seed), "--out", str(work)]],
+    )
+    directory = _cached(
+        root,
+        key,
+        code_digest(),
+        log,
+        lambda work: [[*cli, "seed", "--db", str(work / SNAPSHOT), "--from", str(fixtures)]],
+    )
     return DataSet(scale, seed, directory, fixtures)
 
 

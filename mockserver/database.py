@@ -153,10 +153,9 @@ class RangeIndex:
     def add(self, seq: int, record: Record) -> None:
         value = record.get(self.spec.field)  # key_of, inlined: it runs for every record loaded
         if self.numeric:
-            kind = type(value)
-            if kind is int:
+            if type(value) is int:
                 value = float(value)
-            elif kind is not float:
+            elif type(value) is not float:
                 return
         elif type(value) is str:
             value = self._shared.setdefault(value, value)
@@ -405,7 +404,9 @@ class Database:
 
     def snapshot(self) -> Iterator[Change]:
         """The live records, in sequence order, for compaction and export (made as they are read)."""
-        streams = [self._table_changes(tenant, collection, table) for (tenant, collection), table in self.tables.items()]
+        streams = [
+            self._table_changes(tenant, collection, table) for (tenant, collection), table in self.tables.items()
+        ]
         return heapq.merge(*streams, key=lambda change: change.seq)
 
     @staticmethod

@@ -17,6 +17,9 @@ of the content (the sequence number, tenant, collection and id, and the record a
 bytes of the line, so the file stays TinyDB's to read and to write: TinyDB reads it as it is, and a file TinyDB
 wrote (on one line, spaced differently) is still read and verified (`tests/test_snapshot.py`).
 
+`SnapshotStorage` is a TinyDB storage class for this layout: `TinyDB(path, storage=SnapshotStorage)` reads a
+snapshot verified and writes one with its checksums (for scripts and tests that edit a stopped database).
+
 `read_snapshot` refuses a file that is not a mock database (an ordinary JSON file given as `--db` is never
 taken for one, and so never overwritten) and reads a mock database's line by line with orjson, keeping each
 record's encoded bytes (what the database holds in memory). Every record it yields passed its checksum; what
@@ -37,6 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from tinydb.storages import Storage
 
 from mockserver.storage import Change
 from mockserver.wal import Damage, legible_key
@@ -58,17 +62,20 @@ class NotADatabaseError(ValueError):
 
 def document_checksum(seq: int, tenant: str, collection: str, record_id: str, record: bytes) -> str:
     """The checksum of a snapshot document: its key and what it holds, the record as orjson encodes it."""
-    return "%08x" % zlib.crc32(record, zlib.crc32(f"{seq}\x1f{tenant}\x1f{collection}\x1f{record_id}\x1f".encode()))
+    head = f"{seq}\x1f{tenant}\x1f{collection}\x1f{record_id}\x1f".encode()
+    return f"{zlib.crc32(record, zlib.crc32(head)):08x}"
 
 
 def meta_checksum(meta: dict[str, Any]) -> str:
-    return "%08x" % zlib.crc32(orjson.dumps({k: v for k, v in meta.items() if k != CHECKSUM}))
+    return f"{zlib.crc32(orjson.dumps({k: v for k, v in meta.items() if k != CHECKSUM})):08x}"
 
 
 # -- writing ----------------------------------------------------------------------------------------------------
 
 
-def write_snapshot(path: Path, meta: dict[str, Any], changes: Iterable[Change], still_wanted: Callable[[], bool]) -> int:
+def write_snapshot(
+    path: Path, meta: dict[str, Any], changes: Iterable[Change], still_wanted: Callable[[], bool]
+) -> int:
     """Write a new snapshot of `changes` (records, in sequence order) beside `path` and rename it over `path` if
     `still_wanted()`; returns its size."""
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -86,7 +93,9 @@ def write_snapshot(path: Path, meta: dict[str, Any], changes: Iterable[Change], 
                         "t": change.tenant,
                         "c": change.collection,
                         "id": change.id,
-                        CHECKSUM: document_checksum(change.seq, change.tenant, change.collection, change.id, change.record),
+                        CHECKSUM: document_checksum(
+                            change.seq, change.tenant, change.collection, change.id, change.record
+                        ),
                     }
                 )
                 fh.write(b'%s"%d":%s,"r":%s}' % (separator, change.seq, head[:-1], change.record))
@@ -291,7 +300,9 @@ def _verified(
     checksum = document.get(CHECKSUM)
     if checksum is not None or checksummed:
         if type(checksum) is not str:
-            snapshot.damage.append(Damage(path, line, f"record {seq} has no checksum", f"{tenant}/{collection}/{record_id}"))
+            snapshot.damage.append(
+                Damage(path, line, f"record {seq} has no checksum", f"{tenant}/{collection}/{record_id}")
+            )
             return None
         if raw is None or document_checksum(seq, tenant, collection, record_id, raw) != checksum:
             raw = orjson.dumps(record)
@@ -356,6 +367,34 @@ def _whole_documents(snapshot: Snapshot, documents: dict[str, Any]) -> Iterator[
         change = _verified(snapshot, 1, seq, document, None, checksummed)
         if change is not None:
             yield change
+
+
+class DamagedSnapshotError(ValueError):
+    """A snapshot that does not read whole; the message lists the damage (`collect-mock check` says more)."""
+
+
+class SnapshotStorage(Storage):
+    """TinyDB's access to a snapshot, verified: each record read passed its checksum, each written gets one."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        snapshot = read_snapshot(self.path)
+        records = {
+            str(c.seq): {"t": c.tenant, "c": c.collection, "id": c.id, "r": c.value} for c in snapshot if c.record
+        }
+        if snapshot.damage:
+            raise DamagedSnapshotError("; ".join(str(d) for d in snapshot.damage[:5]))
+        if snapshot.empty:
+            return None
+        return {"meta": {"1": dict(snapshot.meta or {})}, "records": records}
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        meta = dict((data.get("meta") or {}).get("1") or {})
+        documents = sorted((int(seq), doc) for seq, doc in (data.get("records") or {}).items())
+        changes = (Change.of(seq, doc["t"], doc["c"], doc["id"], doc["r"]) for seq, doc in documents)
+        write_snapshot(self.path, meta, changes, lambda: True)
 
 
 def lost_snapshot(path: Path, snapshot: Snapshot, traces: list[Path]) -> Damage | None:

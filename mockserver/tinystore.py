@@ -158,7 +158,9 @@ class TinyStore(Store):
             snapshot = read_snapshot(self.path)
         except NotADatabaseError as exc:
             self.close()
-            raise StoreError(f"{exc}; it was left untouched: give --db a new file or a database this mock wrote") from None
+            raise StoreError(
+                f"{exc}; it was left untouched: give --db a new file or a database this mock wrote"
+            ) from None
         except StoreError:
             self.close()
             raise
@@ -202,7 +204,7 @@ class TinyStore(Store):
 
         # A new database's snapshot (or a repaired one's) is written before its log is opened, so that a log
         # beside a missing snapshot always means records were lost (`lost_snapshot`).
-        folded = bool(damage) or not _is_meta(snapshot.meta) or snapshot.meta.get("format") != FORMAT
+        folded = bool(damage) or not _is_meta(snapshot.meta) or (snapshot.meta or {}).get("format") != FORMAT
         if damage:
             self._set_aside(damage)
         if folded:

@@ -46,7 +46,9 @@ def test_indexes_follow_updates_and_deletes(db):
     db.put("acme", "batches", "b1", batch(1, status="closed", total=99.0))
     assert [r["id"] for _, r in db.scan("acme", "batches", 0, ("status",), ("closed",))] == ["b0001"]
     assert list(db.scan("acme", "batches", 0, ("status",), ("open",))) == []
-    assert [seq for seq, _ in db.scan_range("acme", "batches", "total", 99.0, 99.0)] == [db.seq_of("acme", "batches", "b1")]
+    assert [seq for seq, _ in db.scan_range("acme", "batches", "total", 99.0, 99.0)] == [
+        db.seq_of("acme", "batches", "b1")
+    ]
     assert list(db.scan_range("acme", "batches", "total", 1.0, 1.0)) == []
     db.delete("acme", "batches", "b1")
     assert list(db.scan_range("acme", "batches", "total", 0.0, 1000.0)) == []

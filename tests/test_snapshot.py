@@ -9,7 +9,7 @@ import pytest
 from tinydb import TinyDB
 
 from mockserver.cli import main
-from mockserver.snapshot import document_checksum
+from mockserver.snapshot import DamagedSnapshotError, SnapshotStorage, document_checksum
 from mockserver.storage import Change
 from mockserver.tinystore import DamagedStoreError, TinyStore, check_database, repair_database
 
@@ -63,6 +63,17 @@ def test_a_snapshot_tinydb_wrote_again_is_read_and_verified(db):
         tiny.storage.write(tiny.storage.read())
     assert b"\n" not in db.read_bytes().strip()
     assert records_of(db) == {f"r{i}": {"id": f"r{i}", "memo": f"memo {i}", "total": float(i)} for i in range(1, 21)}
+
+
+def test_tinydb_edits_a_stopped_database_through_the_snapshot_storage_checksums_included(db):
+    with TinyDB(db, storage=SnapshotStorage) as tiny:
+        records = tiny.table("records")
+        assert records.get(doc_id=4)["r"]["memo"] == "memo 4"
+        records.update({"r": {"id": "r4", "memo": "edited", "total": 4.0}}, doc_ids=[4])
+    assert records_of(db)["r4"]["memo"] == "edited"
+    edit_line(db, 6, b'"edited"', b'"edites"')
+    with pytest.raises(DamagedSnapshotError, match="record 4's checksum does not match"):
+        TinyDB(db, storage=SnapshotStorage).table("records").all()
 
 
 def test_a_record_changed_through_tinydb_without_its_checksum_is_damage(db):
