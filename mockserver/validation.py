@@ -443,6 +443,8 @@ class ParamValidator:
         self.typed_path = any(
             p.get("schema", {}).get("type", "string") != "string" for p in self.parameters.get("path", [])
         )
+        # A request without a query reads nothing but its scope here: no request object needs to be made for it.
+        self.plain = not self.typed_path and "header" not in self.parameters
 
     def _repeated_scalars(self, query_string: bytes) -> list[FieldError]:
         """A single-valued parameter given twice is ambiguous: refused rather than one of its values picked."""
