@@ -7,9 +7,10 @@ them durable. Two backends implement it: `MemoryStore` (`--db :memory:`, nothing
 A backend implements `Store` from this docstring alone. The database calls it from one thread (the event loop),
 in this order:
 
-    load(records)      once, at start: every stored record, each once, in sequence order, as `Change`s. After
-                       it, `meta["secret"]` is the database's own secret (64 hex digits: `new_meta()` makes one
-                       for a new database) and stays the same as long as the records do: paging keys and
+    load(records)      once, at start: every stored record, each once, in sequence order, as `Change`s, given
+                       as they are read (the database takes each in turn: a million records are never held
+                       twice). After it, `meta["secret"]` is the database's own secret (64 hex digits: `new_meta()`
+                       makes one for a new database) and stays the same as long as the records do: paging keys and
                        caller ids are keyed with it. `records` is the database in memory (`Records`): the store
                        may read it later, whenever it wants to write the records anew.
     write(changes)     any number of times: store the changes (a record put, or deleted when `record` is None)
@@ -26,9 +27,13 @@ What each call promises (the durability promise of docs/architecture.md rests on
   nothing of them is stored, now or after a restart, and the database undoes them in memory. When it is called,
   `records` already holds the changes.
 - `load`: never yields a change that was not written, nor one a refused write carried; what it cannot read
-  raises `DamagedStoreError` (the message names the file and what helps) rather than start without it.
+  raises `DamagedStoreError` (the message names the file and what helps) rather than start without it, at the
+  latest once the last change has been taken (a damaged line may be found after the records before it).
 - `rewrite`: durable when it returns, like `write`.
 - `close`: loses nothing `write` acknowledged, even if what it does at the end fails.
+
+A record travels as its JSON (`Change.record`, bytes as orjson writes them): that is what the database keeps in
+memory, answers unchanged to a GET, and what a store writes; `Change.value` decodes it.
 
 Everything else is the backend's own business: the format of its files, compacting them, locking them against a
 second server, checking and repairing them (`collect-mock check` and `repair` are the file store's).
