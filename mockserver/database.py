@@ -165,8 +165,9 @@ class RangeIndex:
         i = bisect.bisect_right(bounds, value, 1) - 1 if len(bounds) > 1 else 0
         bucket = self.buckets[i]
         seqs, values = bucket.seqs, bucket.values
-        if bucket.single and values[0] != value:
+        if bucket.single and values[0] != value:  # a day's bucket meets the next day: split it off at once
             bucket.single = False
+            bucket.limit = 2 * BUCKET
         if not seqs or seqs[-1] < seq:
             seqs.append(seq)
             values.append(value)
@@ -224,34 +225,53 @@ class RangeIndex:
         return total
 
     def seqs(self, low: Any, high: Any, after: int = 0) -> Iterator[int]:
-        """The sequence numbers of the records in [low, high] after `after`, in creation order, lazily."""
+        """The sequence numbers of the records in [low, high] after `after`, in creation order, lazily.
+
+        The buckets are merged a chunk at a time, in C (slices and a sort) rather than one record at a time: each
+        round takes the next `CHUNK` of every bucket, and hands on, sorted, those that no bucket can still precede.
+        """
         top = self.top(high)
         first, last = self._bucket(low), self._bucket(top)
-        streams = []
+        streams: list[tuple[Bucket, int, bool]] = []  # (bucket, next position, every value in range)
         for i in range(first, last + 1):
             bucket = self.buckets[i]
             start = bisect.bisect_right(bucket.seqs, after)
             if start == len(bucket.seqs):
                 continue
             if first < i < last or (bucket.single and low <= bucket.values[0] <= top):
-                streams.append(_tail(bucket.seqs, start))
+                streams.append((bucket, start, True))
             elif not bucket.single:
-                streams.append(_in_range(bucket, start, low, top))
-        if len(streams) == 1:
-            return streams[0]
-        return heapq.merge(*streams)
+                streams.append((bucket, start, False))
+        return _merged(streams, low, top)
 
 
-def _tail(seqs: array[int], start: int) -> Iterator[int]:
-    for position in range(start, len(seqs)):
-        yield seqs[position]
+CHUNK = 128  # records taken from each bucket per round of a range's merge
 
 
-def _in_range(bucket: Bucket, start: int, low: Any, top: Any) -> Iterator[int]:
-    seqs, values = bucket.seqs, bucket.values
-    for position in range(start, len(seqs)):
-        if low <= values[position] <= top:
-            yield seqs[position]
+def _merged(streams: list[tuple[Bucket, int, bool]], low: Any, top: Any) -> Iterator[int]:
+    while streams:
+        taken: list[int] = []
+        bound = None  # the least last-taken sequence number of a bucket that holds more: nothing beyond is final
+        for bucket, start, whole in streams:
+            end = start + CHUNK
+            seqs = bucket.seqs
+            if whole:
+                taken.extend(seqs[start:end])
+            else:
+                values = bucket.values[start:end]
+                taken.extend(seq for seq, value in zip(seqs[start:end], values, strict=True) if low <= value <= top)
+            if end < len(seqs) and (bound is None or seqs[end - 1] < bound):
+                bound = seqs[end - 1]
+        taken.sort()
+        if bound is None:  # every bucket is exhausted: all of it is final
+            yield from taken
+            return
+        yield from taken[: bisect.bisect_right(taken, bound)]
+        streams = [
+            (bucket, at, whole)
+            for bucket, _, whole in streams
+            if (at := bisect.bisect_right(bucket.seqs, bound)) < len(bucket.seqs)
+        ]
 
 
 @dataclass
