@@ -195,13 +195,15 @@ class RangeIndex:
             bucket.single = True
             bucket.limit *= 2  # try again only once it has doubled
             return
-        middle = distinct[len(distinct) // 2]
+        half = len(distinct) // 2
+        middle = distinct[half]
         low, high = Bucket(self.numeric), Bucket(self.numeric)
         pairs = list(zip(bucket.seqs, bucket.values, strict=True))
         low.seqs.extend([seq for seq, value in pairs if value < middle])
         low.values.extend([value for value in bucket.values if value < middle])
         high.seqs.extend([seq for seq, value in pairs if value >= middle])
         high.values.extend([value for value in bucket.values if value >= middle])
+        low.single, high.single = half == 1, len(distinct) - half == 1
         self.buckets[i : i + 1] = [low, high]
         self.bounds.insert(i + 1, middle)
 
@@ -211,8 +213,8 @@ class RangeIndex:
         return high if self.numeric else high + "\uffff"
 
     def count(self, low: Any, high: Any) -> int:
-        """How many records a range holds (counted in the two buckets at its ends: at most `2 * BUCKET` values
-        each, unless a bucket holds one value only)."""
+        """About how many records a range holds, to plan a search: exact but for the two buckets at its ends, of
+        which a sample of values is read."""
         top = self.top(high)
         first, last = self._bucket(low), self._bucket(top)
         total = 0
@@ -221,7 +223,9 @@ class RangeIndex:
             if first < i < last or (bucket.single and low <= bucket.values[0] <= top):
                 total += len(bucket.seqs)
             elif not bucket.single:
-                total += sum(1 for value in bucket.values if low <= value <= top)
+                values = bucket.values
+                step = max(1, len(values) // SAMPLE)  # a large bucket is sampled: the count is for planning
+                total += step * sum(1 for value in values[::step] if low <= value <= top)
         return total
 
     def seqs(self, low: Any, high: Any, after: int = 0) -> Iterator[int]:
@@ -246,6 +250,7 @@ class RangeIndex:
 
 
 CHUNK = 128  # records taken from each bucket per round of a range's merge
+SAMPLE = 128  # values of a bucket at a range's end read to estimate how many of it are in the range
 
 
 def _merged(streams: list[tuple[Bucket, int, bool]], low: Any, top: Any) -> Iterator[int]:
