@@ -105,8 +105,13 @@ class Records(Protocol):
 
 
 def new_meta() -> dict[str, Any]:
-    """A new database's own data: the secret that signs its paging keys and names its callers."""
-    return {"secret": secrets.token_hex(32), "created_at": datetime.now(UTC).isoformat()}
+    """A new database's own data: the secret that signs its paging keys and names its callers, and its identity
+    (128 random bits), which every file of the database repeats so that a file of another one is told apart."""
+    return {
+        "secret": secrets.token_hex(32),
+        "database": secrets.token_hex(16),
+        "created_at": datetime.now(UTC).isoformat(),
+    }
 
 
 class Store(ABC):
