@@ -626,9 +626,7 @@ def read_contents(path: Path) -> Contents:
         contents.unchecked += found.unchecked
         contents.voided += found.voided
         if not active and found.torn:
-            contents.damage.append(
-                Damage(log, len(found.changes) + 1, "ends in the middle of a line: it was cut short")
-            )
+            contents.damage.append(Damage(log, found.torn_line, "ends in the middle of a line: it was cut short"))
         if _check_log(contents, log, found, active, bool(logs), expected):
             for data in found.changes:
                 lsn = data.get("l")

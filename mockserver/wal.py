@@ -92,6 +92,7 @@ class LogContents:
     last: int | None = None  # the LSN of the last whole change (or the header's `from` - 1)
     unchecked: int = 0  # lines without a checksum (legacy logs only)
     voided: int = 0  # void lines: refused writes the disk would not let be cut off
+    torn_line: int = 0  # the number of the line the torn tail begins
 
     @property
     def database(self) -> str | None:
@@ -163,6 +164,7 @@ class _Reader:
         self.last: int | None = None  # LSN of the last change read (None before the header, or in a legacy log)
         self.header_end = 0  # the byte after the header
         self.first_damaged = False  # the first line could not be read: it may have been the header
+        self.appended = False  # a second header was read: what follows is another log's, not replayed
         self.skipped = 0  # unreadable lines since the last change read: the numbers they held are not a gap
 
     def broken(self, offset: int, line: int, reason: str, record: str | None = None) -> None:
@@ -177,7 +179,7 @@ class _Reader:
                 break
             offset, line = start, data[start:end]
             start = end + 1
-            if line.strip():
+            if line.strip() and not self.appended:
                 self.line(offset, number, line)
             if self.group is None:
                 self.contents.whole = start
@@ -186,6 +188,7 @@ class _Reader:
             self.contents.whole = self.group.offset
             self.contents.last = self.group.last
         self.contents.torn = len(data) - self.contents.whole
+        self.contents.torn_line = data.count(b"\n", 0, self.contents.whole) + 1
         self.contents.changes = [change for _, change in self.changes]
         self.contents.damage = [damage for _, damage in self.damage]
         return self.contents
@@ -212,9 +215,12 @@ class _Reader:
             self.last = entry["from"] - 1
             return
         mine = self.contents.database
-        whose = "this database's" if entry["log"] == mine else f"another database's (database {entry['log']})"
-        self.broken(offset, number, f"is the start of {whose} log, in the middle of this one: a log was appended")
+        whose = "this database's log" if entry["log"] == mine else f"another database's log (database {entry['log']})"
+        self.broken(
+            offset, number, f"is the start of {whose}, in the middle of this one: a log was appended, its lines are not"
+        )
         self.end_group(offset, number)
+        self.appended = True
 
     def void(self, offset: int, number: int, entry: dict[str, Any]) -> None:
         start = entry["void"]

@@ -268,7 +268,7 @@ def test_a_torn_sealed_log_is_damage_not_a_crash_to_forgive(tmp_path):
     sealed = db.with_name("db.json.wal.1")
     db.with_name("db.json.wal").rename(sealed)
     sealed.write_bytes(sealed.read_bytes()[:-7])
-    with pytest.raises(DamagedStoreError, match=r"wal\.1 line 3: ends in the middle of a line"):
+    with pytest.raises(DamagedStoreError, match=r"wal\.1 line 4: ends in the middle of a line"):
         TinyStore(db).load()
 
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from mockserver import wal
 from mockserver.tinystore import check_database
 from tests.support import factory
 from tests.support.process import MockProcess, free_port
@@ -203,55 +204,151 @@ def test_a_second_server_on_the_same_database_is_refused_and_the_first_loses_not
 # -- a restart after each kind of damage --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def damaged_base(tmp_path_factory):
+def killed_base(directory, prefix):
     """A database with ten records in its snapshot and five more in its log (the last server was killed)."""
-    directory = tmp_path_factory.mktemp("base")
     db = directory / "collect.json"
     for names_, stop in ((range(10), "stop"), (range(10, 15), "kill")):
         with MockProcess("--db", str(db), "--no-seed") as mock:
             for n in names_:
-                body = factory.batch(name=f"r{n:02d}", description="d" * 40)
+                body = factory.batch(name=f"{prefix}{n:02d}", description="d" * 40)
                 assert httpx.post(f"{mock.base_url}/batches/acme", json=body, headers=AUTH).status_code == 200
             mock.stop() if stop == "stop" else mock.kill()
     return directory
 
 
-def damage_log_byte(db):
-    log = db.with_name(db.name + ".wal")
+@pytest.fixture(scope="module")
+def damaged_base(tmp_path_factory):
+    return killed_base(tmp_path_factory.mktemp("base"), "r")
+
+
+@pytest.fixture(scope="module")
+def other_base(tmp_path_factory):
+    """Another database, built the same way: its files must never be taken for the first one's."""
+    return killed_base(tmp_path_factory.mktemp("other"), "o")
+
+
+ALL = {f"r{n:02d}" for n in range(15)}
+
+
+def stored_names(db):
+    return {change.record["name"] for change in check_database(db).records if change.collection == "batches"}
+
+
+def log_of(db):
+    return db.with_name(db.name + ".wal")
+
+
+def damage_log_byte(db, other):
+    log = log_of(db)
     data = bytearray(log.read_bytes())
     data[data.index(b'"r12"') + 2] ^= 0x01  # r12 becomes r02 in the log: the line still parses, its checksum not
     log.write_bytes(bytes(data))
-    return {"r12"}, f"{log} line 3"
+    return ALL - {"r12"}, f"{log} line 4"  # line 1 is the log's header
 
 
-def truncate_snapshot(db):
+def truncate_snapshot(db, other):
     data = db.read_bytes()
     db.write_bytes(data[: data.index(b'"r07"')])
-    return {"r07", "r08", "r09"}, f"{db} line"
+    return ALL - {"r07", "r08", "r09"}, f"{db} line"
 
 
-def tear_sealed_log(db):
-    log = db.with_name(db.name + ".wal")
+def tear_sealed_log(db, other):
     sealed = db.with_name(db.name + ".wal.1")
-    log.rename(sealed)
+    log_of(db).rename(sealed)
     sealed.write_bytes(sealed.read_bytes()[:-7])
-    return {"r14"}, f"{sealed} line 5"
+    return ALL - {"r14"}, f"{sealed} line 6"
 
 
-@pytest.mark.parametrize("damage", [damage_log_byte, truncate_snapshot, tear_sealed_log])
+def cut_sealed_log_at_a_line(db, other):
+    """A sealed log cut at a line boundary, with the active log after it: what the cut took is missing."""
+    sealed = db.with_name(db.name + ".wal.1")
+    log_of(db).rename(sealed)
+    lines = sealed.read_bytes().splitlines(keepends=True)
+    sealed.write_bytes(b"".join(lines[:-2]))  # r13 and r14 gone, whole lines left
+    database = wal.read_log(sealed).database
+    log_of(db).write_bytes(wal.header(database, 16))
+    return ALL - {"r13", "r14"}, f"{log_of(db)} line 1"
+
+
+def empty_the_log(db, other):
+    log_of(db).write_bytes(b"")
+    return ALL - {f"r{n}" for n in range(10, 15)}, f"{log_of(db)} line 1"
+
+
+def delete_the_log(db, other):
+    log_of(db).unlink()
+    return ALL - {f"r{n}" for n in range(10, 15)}, f"{log_of(db)} line 1"
+
+
+def duplicate_an_old_line(db, other):
+    """An old line appended again (a copy, a replayed backup) would put back what a later change replaced."""
+    log = log_of(db)
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines) + lines[2])
+    return ALL, f"{log} line 7"
+
+
+def add_a_line_without_checksum(db, other):
+    log = log_of(db)
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines) + lines[3].split(b" ", 1)[1].replace(b'"r12"', b'"EVIL"'))
+    return ALL, f"{log} line 7"
+
+
+def copy_in_another_databases_log(db, other):
+    shutil.copy(log_of(other / "collect.json"), log_of(db))
+    return ALL - {f"r{n}" for n in range(10, 15)}, f"{log_of(db)} line 1: belongs to another database"
+
+
+def append_another_databases_log(db, other):
+    with open(log_of(db), "ab") as fh:
+        fh.write(log_of(other / "collect.json").read_bytes())
+    return ALL, f"{log_of(db)} line 7: is the start of another database's log"
+
+
+def copy_in_another_databases_snapshot(db, other):
+    shutil.copy(other / "collect.json", db)  # the log beside it is this database's: it is refused, not replayed
+    return {f"o{n:02d}" for n in range(10)}, f"{log_of(db)} line 1: belongs to another database"
+
+
+def break_a_document_key(db, other):
+    """A document key that is not a number (one byte changed): a damaged record, not a crash of the reader."""
+    lines = db.read_bytes().split(b"\n")
+    at = next(i for i, line in enumerate(lines) if b'"r05"' in line)
+    lines[at] = lines[at].replace(b'":{"t"', b'a":{"t"', 1)
+    db.write_bytes(b"\n".join(lines))
+    return ALL - {"r05"}, f"{db} line {at + 1}"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        damage_log_byte,
+        truncate_snapshot,
+        tear_sealed_log,
+        cut_sealed_log_at_a_line,
+        empty_the_log,
+        delete_the_log,
+        duplicate_an_old_line,
+        add_a_line_without_checksum,
+        copy_in_another_databases_log,
+        append_another_databases_log,
+        copy_in_another_databases_snapshot,
+        break_a_document_key,
+    ],
+)
 def test_after_damage_start_refuses_naming_file_and_line_and_repair_keeps_everything_readable(
-    tmp_path, damaged_base, damage
+    tmp_path, damaged_base, other_base, damage
 ):
     directory = tmp_path / "db"
     shutil.copytree(damaged_base, directory)
     db = directory / "collect.json"
-    lost, where = damage(db)
+    kept, where = damage(db, other_base)
     before = {p.name: p.read_bytes() for p in directory.iterdir() if p.suffix != ".lock"}
 
     refused = run("serve", "--db", str(db), "--no-seed", "--port", str(free_port()))
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
-    assert where in refused.stderr and "is damaged" in refused.stderr
+    assert where in refused.stderr and "is damaged" in refused.stderr, refused.stderr
     assert f"collect-mock check --db {db}" in refused.stderr and f"collect-mock repair --db {db}" in refused.stderr
     assert {p.name: p.read_bytes() for p in directory.iterdir() if p.suffix != ".lock"} == before  # untouched
 
@@ -259,22 +356,22 @@ def test_after_damage_start_refuses_naming_file_and_line_and_repair_keeps_everyt
     assert checked.returncode == 1 and where in checked.stdout and "collect-mock repair" in checked.stdout
     repaired = run("repair", "--db", str(db))
     assert repaired.returncode == 0 and "dropped" in repaired.stdout, repaired.stderr
-    assert any(".damaged-" in p.name for p in directory.iterdir())  # a copy of what was damaged
-    assert run("check", "--db", str(db)).returncode == 0
-
-    with MockProcess("--db", str(db), "--no-seed") as mock:
-        stored = names(mock)
-    assert set(stored) == {f"r{n:02d}" for n in range(15)} - lost
+    assert any(".damaged-" in p.name for p in directory.iterdir()) or not before.get("collect.json.wal")
+    assert check_database(db).damage == []
+    assert stored_names(db) == kept
 
 
-def test_a_write_cut_short_by_a_crash_is_dropped_without_ado(tmp_path, damaged_base):
+def test_a_write_cut_short_by_a_crash_is_dropped_with_a_warning(tmp_path, damaged_base):
+    """The one damage start cannot tell from a crash: the end of the active log. It is dropped, and said so."""
     directory = tmp_path / "db"
     shutil.copytree(damaged_base, directory)
     log = directory / "collect.json.wal"
     log.write_bytes(log.read_bytes()[:-7])  # the last write never finished: never acknowledged either
+    checked = run("check", "--db", str(directory / "collect.json"))
+    assert checked.returncode == 0 and "bytes of a write cut short" in checked.stdout
     with MockProcess("--db", str(directory / "collect.json"), "--no-seed") as mock:
         stored = names(mock)
         mock.stop()
-        assert "dropped the last" in mock.log()
+        assert "WARNING" in mock.log() and "dropped the last" in mock.log()
     assert set(stored) == {f"r{n:02d}" for n in range(14)}
     assert json.loads((directory / "collect.json").read_text())["records"]
