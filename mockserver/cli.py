@@ -282,11 +282,18 @@ def reset(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from mockserver import create_app, seeding
+    """The records as they are stored, read without changing the database (no fold of its log, no new file)."""
+    from mockserver import seeding
+    from mockserver.database import Database
+    from mockserver.storage import MemoryStore, Store
+    from mockserver.tinystore import ReadOnlyStore
 
-    app = create_app(_settings(args, seed=False))
-    text = json.dumps(seeding.export(app.state.db), indent=2, ensure_ascii=False)
-    app.state.db.close()
+    db_path = _settings(args, seed=False).db
+    store: Store = MemoryStore() if db_path == MEMORY else ReadOnlyStore(db_path)
+    db = Database(store)
+    db.load()
+    text = json.dumps(seeding.export(db), indent=2, ensure_ascii=False)
+    db.close()
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     else:
@@ -305,6 +312,13 @@ def check(args: argparse.Namespace) -> int:
             f"  the log ends with {contents.active.torn} bytes of a write cut short "
             "(never acknowledged; dropped at start)"
         )
+    if contents.unchecked:
+        print(
+            f"  {contents.unchecked} log lines have no checksum (written by an older version): they are replayed as "
+            "they are, and the next start folds them into the current format"
+        )
+    if contents.voided:
+        print(f"  {contents.voided} writes the disk refused are voided in the log (skipped at start)")
     for damage in contents.damage:
         print(f"  damaged: {damage}")
     if contents.damage:

@@ -13,7 +13,7 @@ from tinydb import TinyDB
 from mockserver import compaction, wal
 from mockserver.database import Database
 from mockserver.storage import Change, MemoryStore, StorageWriteError, StoreBusyError, StoreError
-from mockserver.tinystore import DamagedStoreError, TinyStore, check_database, repair_database
+from mockserver.tinystore import DamagedStoreError, ReadOnlyStore, TinyStore, check_database, repair_database
 
 
 def put(seq, record_id, **fields):
@@ -83,6 +83,25 @@ def test_a_database_written_before_the_meta_table_loads_and_gains_one(tmp_path):
     (tmp_path / "db.json").write_text(json.dumps({"records": {"1": {"t": "acme", "c": "batches", "id": "a", "r": {}}}}))
     assert set(records_of(tmp_path / "db.json")) == {"a"}
     assert "meta" in json.loads((tmp_path / "db.json").read_text())
+
+
+def test_a_legacy_database_is_read_as_before_and_folded_into_the_current_format_with_an_identity(tmp_path, caplog):
+    """Written before identities and sequence numbers: a meta without `database`, a log without a header, a line
+    without a checksum (older still). Read with a warning, and folded at the first start."""
+    db = tmp_path / "db.json"
+    meta = {"format": 2, "secret": "ab" * 32}
+    document = {"t": "acme", "c": "batches", "id": "a", "r": {"id": "a"}}
+    db.write_text(json.dumps({"meta": {"1": meta}, "records": {"1": document}}))
+    legacy = wal.encode(put(2, "b").as_json()) + json.dumps(put(3, "c").as_json()).encode() + b"\n"
+    db.with_name("db.json.wal").write_bytes(legacy)
+    assert check_database(db).unchecked == 1 and check_database(db).damage == []
+    with caplog.at_level(logging.WARNING):
+        store, loaded = opened(db)
+    assert {c.id for c in loaded} == {"a", "b", "c"} and "without a checksum" in caplog.text
+    assert store.secret == meta["secret"] and len(store.database) == 32  # the same secret; an identity now
+    store.close()
+    assert wal.read_log(db.with_name("db.json.wal")).database == store.database
+    assert set(records_of(db)) == {"a", "b", "c"}
 
 
 def test_a_torn_last_line_is_skipped_and_cut_off(tmp_path):
@@ -164,6 +183,64 @@ def test_when_even_the_cut_fails_the_next_write_cuts_first(tmp_path, monkeypatch
     store.write([put(3, "c")])  # ... until the next write cuts it off before appending
     store.close()
     assert set(records_of(tmp_path / "db.json")) == {"a", "c"}
+
+
+def refuse_cuts(monkeypatch):
+    def truncate(fd, size):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(wal.os, "ftruncate", truncate)
+
+
+@pytest.mark.parametrize("partial", [False, True], ids=["whole-line-left", "half-line-left"])
+def test_a_refused_write_the_disk_will_not_let_be_cut_off_never_comes_back_after_a_kill(tmp_path, monkeypatch, partial):
+    """fsync (or the write) fails, then the cut that should undo it fails too: the line may be whole in the file.
+    A void line makes it count for nothing; the writes after it are kept."""
+    store, _ = opened(tmp_path / "db.json", fsync=True, compact_every=0)
+    store.write([put(1, "kept")])
+    disk = FailingDisk(monkeypatch, errno.EIO, partial=partial, on="write" if partial else "fsync")
+    refuse_cuts(monkeypatch)
+    with pytest.raises(StorageWriteError):
+        store.write([put(2, "refused"), put(3, "refused too")])
+    disk.failing = False
+    store.write([put(4, "after")])
+    store._writer = None  # kill -9: no fold at close
+    store.close()
+    monkeypatch.undo()
+    assert set(records_of(tmp_path / "db.json")) == {"kept", "after"}
+
+
+def test_when_the_disk_refuses_the_write_the_cut_and_the_void_the_final_fold_leaves_it_behind(tmp_path, monkeypatch):
+    """Only the snapshot can still be written at the clean stop: it holds the numbers of the refused write, so the
+    log's refused line is skipped at the next start, should the log keep it."""
+    store = TinyStore(tmp_path / "db.json", fsync=True, compact_every=0)
+    db = Database(store)
+    db.load()
+    db.put("acme", "batches", "kept", {"id": "kept"})
+    real_write = os.write
+    log_fd = store._writer._fd
+
+    def write(fd, data):
+        if fd == log_fd:
+            if not bytes(data).startswith(b"\n"):  # the line lands whole, and then the disk says it failed;
+                real_write(fd, data)  # the void line after it does not land at all
+            raise OSError(errno.EIO, "I/O error")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(wal.os, "write", write)
+    refuse_cuts(monkeypatch)
+    with pytest.raises(StorageWriteError):
+        db.put("acme", "batches", "refused", {"id": "refused"})
+    assert store._writer.dirty
+
+    def no_new_log(*args):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr("mockserver.tinystore.create_log", no_new_log)  # the old log, refused line and all, stays
+    db.close()  # the fold writes a snapshot past the refused numbers
+    monkeypatch.undo()
+    assert b"refused" in (tmp_path / "db.json.wal").read_bytes()
+    assert set(records_of(tmp_path / "db.json")) == {"kept"}
 
 
 def test_a_group_the_store_refuses_is_undone_in_memory(tmp_path, monkeypatch):
@@ -277,16 +354,84 @@ def test_a_torn_sealed_log_is_damage_not_a_crash_to_forgive(tmp_path):
 
 @pytest.mark.parametrize(
     "content",
-    ['{"name": "my-app", "version": "1.0.0"}', '{"_default": {"1": {"x": 1}}}', "[1, 2]", "key: value\n"],
-    ids=["package.json", "another-tinydb", "array", "yaml"],
+    [
+        '{"name": "my-app", "version": "1.0.0"}',
+        '{"_default": {"1": {"x": 1}}}',
+        '{"_default": {}}',
+        '{"records": {}}',
+        '{"meta": {"1": {"format": 2}}, "records": {}}',
+        '{"meta": {"name": "my-app"}}',
+        "{}",
+        " { }\n",
+        "",
+        "[1, 2]",
+        "key: value\n",
+    ],
+    ids=[
+        "package.json",
+        "another-tinydb",
+        "an-empty-tinydb",
+        "records-only-empty",
+        "meta-without-secret",
+        "meta-of-another-program",
+        "empty-object",
+        "empty-object-spaced",
+        "empty-file",
+        "array",
+        "yaml",
+    ],
 )
 def test_a_file_that_is_not_a_mock_database_is_refused_and_left_as_it_is(tmp_path, content):
     path = tmp_path / "package.json"
     path.write_text(content)
     with pytest.raises(StoreError, match="is not a Collect mock database"):
         TinyStore(path).load()
+    with pytest.raises(StoreError, match="is not a Collect mock database"):
+        repair_database(path)
     assert path.read_text() == content
-    assert not path.with_name("package.json.wal").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["package.json"]  # nothing created beside it
+
+
+@pytest.mark.parametrize("command", [check_database, repair_database, ReadOnlyStore])
+def test_commands_that_read_a_database_never_create_one(tmp_path, command):
+    with pytest.raises(StoreError, match="there is no database at"):
+        command(tmp_path / "missing.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reading_a_database_to_export_it_changes_nothing(tmp_path):
+    db = tmp_path / "db.json"
+    killed_with_log(db, [put(1, "a")], [put(2, "b")])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".lock"}
+    store = ReadOnlyStore(db)
+    assert [c.id for c in store.load()] == ["a", "b"]
+    store.close()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".lock"} == before  # no fold
+
+
+def test_a_database_reached_through_a_symlink_is_one_database_and_the_link_stays_a_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "db.json"
+    link = tmp_path / "link.json"
+    written(real, [put(1, "a")])
+    link.symlink_to(real)
+    first, _ = opened(link)
+    with pytest.raises(StoreBusyError, match="in use by another collect-mock"):
+        TinyStore(real, lock_wait=0.1)
+    first.write([put(2, "b")])
+    first.compact([put(1, "a"), put(2, "b")])
+    first.close()
+    assert link.is_symlink() and set(records_of(real)) == {"a", "b"}
+    assert not (tmp_path / "link.json.wal").exists()  # the log lives beside the file itself
+
+
+def test_a_second_name_of_the_same_file_a_hard_link_is_refused_while_the_first_runs(tmp_path):
+    written(tmp_path / "db.json", [put(1, "a")])
+    os.link(tmp_path / "db.json", tmp_path / "hard.json")
+    first, _ = opened(tmp_path / "db.json")
+    with pytest.raises(StoreBusyError, match="in use by another collect-mock"):
+        TinyStore(tmp_path / "hard.json", lock_wait=0.1)
+    first.close()
 
 
 def test_a_second_store_on_the_same_database_is_refused_until_the_first_closes(tmp_path):
