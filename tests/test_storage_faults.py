@@ -11,12 +11,14 @@ import json
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -375,3 +377,89 @@ def test_a_write_cut_short_by_a_crash_is_dropped_with_a_warning(tmp_path, damage
         assert "WARNING" in mock.log() and "dropped the last" in mock.log()
     assert set(stored) == {f"r{n:02d}" for n in range(14)}
     assert json.loads((directory / "collect.json").read_text())["records"]
+
+
+# -- a disk that refuses the write and the cut that should undo it -------------------------------------------------
+
+FAULT_SHIM = Path(__file__).parent / "support" / "faultshim"
+
+
+@pytest.mark.parametrize("end", ["kill", "stop"])
+def test_a_write_answered_507_never_comes_back_even_when_the_disk_refuses_its_fsync_and_the_cut(tmp_path, end):
+    """fsync and ftruncate fail with EIO (injected in the server process): every write is a 507, the line it left
+    whole in the log cannot be cut off; after kill -9 (or a clean stop whose final fold fails too) and a restart,
+    none of the refused creates, patches or deletes is stored, and the acknowledged record is as acknowledged."""
+    control, directory = tmp_path / "faults", tmp_path / "db"
+    control.write_text("")
+    db = directory / "collect.json"
+    env = {
+        "PYTHONPATH": str(FAULT_SHIM),
+        "COLLECT_TEST_FAULTS": str(control),
+        "COLLECT_TEST_FAULT_PATH": str(directory),
+    }
+    with MockProcess("--db", str(db), "--no-seed", "--fsync", env=env) as mock:
+        http = httpx.Client(base_url=mock.base_url, headers=AUTH, timeout=30)
+        kept = http.post("/batches/acme", json=factory.batch(name="kept")).json()
+        control.write_text("fsync\nftruncate\n")
+        creates = [{"operation": "create", "object": factory.batch(name="refused")} for _ in range(3)]
+        refused = [
+            http.post("/batches/acme", json=factory.batch(name="refused")),
+            http.post("/batches/acme/batch", json={"operations": creates}),
+            http.patch(f"/batches/acme/{kept['id']}", json=[{"op": "replace", "path": "/name", "value": "refused"}]),
+            http.delete(f"/batches/acme/{kept['id']}"),
+        ]
+        assert [r.status_code for r in refused] == [507] * 4, [r.text for r in refused]
+        assert http.get(f"/batches/acme/{kept['id']}").json() == kept  # reads go on
+        http.close()
+        mock.kill() if end == "kill" else mock.stop()
+        control.write_text("")
+    with MockProcess("--db", str(db), "--no-seed") as restarted:
+        assert names(restarted) == {"kept": 1}
+        assert httpx.get(f"{restarted.base_url}/batches/acme/{kept['id']}", headers=AUTH).json() == kept
+
+
+# -- the compaction child -----------------------------------------------------------------------------------------
+
+
+def test_after_kill_9_the_port_is_free_though_a_compaction_child_was_running(tmp_path):
+    """The forked snapshot writer holds none of the server's sockets and dies with it: the next start takes the
+    same port at once."""
+    db = tmp_path / "collect.json"
+    with MockProcess("--db", str(db), "--no-seed", "--compact-every", "1") as mock:
+        port = mock.port
+        http = httpx.Client(base_url=mock.base_url, headers=AUTH, timeout=30)
+        large = [{"operation": "create", "object": factory.batch(description="d" * 20_000)} for _ in range(50)]
+        children = []
+        for _ in range(40):  # each batch may start a compaction in the background: catch its child alive
+            assert http.post("/batches/acme/batch", json={"operations": large}).status_code == 200
+            children = _children(mock.process.pid)
+            if children:
+                break
+        http.close()
+        assert children, "no compaction child was seen"
+        for child in children:
+            held = [os.readlink(f"/proc/{child}/fd/{fd}") for fd in os.listdir(f"/proc/{child}/fd")]
+            assert not [h for h in held if h.startswith("socket:")], held
+        mock.kill()
+        deadline = time.monotonic() + 10
+        while [c for c in children if _alive(c)] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [c for c in children if _alive(c)], "the compaction child outlived the server"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # free: nothing holds it any more
+
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return not fh.read().split(") ")[1].startswith("Z")
+    except OSError:
+        return False
