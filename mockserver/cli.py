@@ -283,12 +283,15 @@ def reset(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     """The records as they are stored, read without changing the database (no fold of its log, no new file)."""
+    db_path = _settings(args, seed=False).db
+    from mockserver.testing import quiet_import_app
+
+    quiet_import_app()  # the web stack's import-time warnings are not the user's business
     from mockserver import seeding
     from mockserver.database import Database
     from mockserver.storage import MemoryStore, Store
     from mockserver.tinystore import ReadOnlyStore
 
-    db_path = _settings(args, seed=False).db
     store: Store = MemoryStore() if db_path == MEMORY else ReadOnlyStore(db_path)
     db = Database(store)
     db.load()
@@ -319,6 +322,8 @@ def check(args: argparse.Namespace) -> int:
         )
     if contents.voided:
         print(f"  {contents.voided} writes the disk refused are voided in the log (skipped at start)")
+    if contents.log_missing:
+        print("  there is no log beside it: the snapshot alone is read (if the log was deleted, its changes are lost)")
     for damage in contents.damage:
         print(f"  damaged: {damage}")
     if contents.damage:

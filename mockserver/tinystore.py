@@ -116,6 +116,7 @@ class Contents:
     unchecked: int = 0  # legacy log lines without a checksum, replayed as they are
     voided: int = 0  # refused writes a void line skips
     logs_in_order: bool = True  # the active log continues the chain (else start writes a fresh one)
+    log_missing: bool = False  # a snapshot of the current format with no log beside it
 
     @property
     def records(self) -> list[Change]:
@@ -508,6 +509,12 @@ def _warn_about(contents: Contents, wal_path: Path) -> None:
         )
     if contents.voided:
         logger.warning("skipped %d writes in %s the disk refused (void lines)", contents.voided, wal_path)
+    if contents.log_missing:
+        logger.warning(
+            "%s has no log beside it: started from the snapshot alone (a copy of a snapshot is a database); if the log "
+            "was deleted, the changes it held after the snapshot are lost",
+            wal_path.with_name(wal_path.name.removesuffix(".wal")),
+        )
 
 
 def _log_says_ours(path: Path) -> bool:
@@ -660,15 +667,9 @@ def _check_log(contents: Contents, log: Path, found: LogContents, active: bool, 
             return False
         return True
     if not found.exists:
-        if active and not sealed:
-            contents.damage.append(
-                Damage(
-                    log,
-                    1,
-                    "is missing: every database keeps a log beside its snapshot; it was deleted, and the "
-                    f"changes it held after change {expected - 1} are lost",
-                )
-            )
+        # A snapshot alone is a database (a copy of a seeded one, say): it starts, with a warning, since a log
+        # deleted beside it cannot be told from one never copied.
+        contents.log_missing = active and not sealed
         return False
     if found.header is None:
         if not found.changes and not found.damage and not found.torn:

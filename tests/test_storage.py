@@ -95,13 +95,25 @@ def test_a_legacy_database_is_read_as_before_and_folded_into_the_current_format_
     legacy = wal.encode(put(2, "b").as_json()) + json.dumps(put(3, "c").as_json()).encode() + b"\n"
     db.with_name("db.json.wal").write_bytes(legacy)
     assert check_database(db).unchecked == 1 and check_database(db).damage == []
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="mockserver.tinystore"):
         store, loaded = opened(db)
     assert {c.id for c in loaded} == {"a", "b", "c"} and "without a checksum" in caplog.text
     assert store.secret == meta["secret"] and len(store.database) == 32  # the same secret; an identity now
     store.close()
     assert wal.read_log(db.with_name("db.json.wal")).database == store.database
     assert set(records_of(db)) == {"a", "b", "c"}
+
+
+def test_a_snapshot_alone_is_a_database_and_starts_with_a_warning(tmp_path, caplog):
+    """A copy of a seeded snapshot, without its log: a deleted log cannot be told from one never copied."""
+    store, _ = opened(tmp_path / "db.json")
+    store.compact([put(1, "a")])
+    store.close()
+    (tmp_path / "db.json.wal").unlink()
+    assert check_database(tmp_path / "db.json").log_missing
+    with caplog.at_level(logging.WARNING, logger="mockserver.tinystore"):
+        assert set(records_of(tmp_path / "db.json")) == {"a"}
+    assert "has no log beside it" in caplog.text
 
 
 def test_a_torn_last_line_is_skipped_and_cut_off(tmp_path):

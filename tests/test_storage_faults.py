@@ -277,11 +277,6 @@ def empty_the_log(db, other):
     return ALL - {f"r{n}" for n in range(10, 15)}, f"{log_of(db)} line 1"
 
 
-def delete_the_log(db, other):
-    log_of(db).unlink()
-    return ALL - {f"r{n}" for n in range(10, 15)}, f"{log_of(db)} line 1"
-
-
 def duplicate_an_old_line(db, other):
     """An old line appended again (a copy, a replayed backup) would put back what a later change replaced."""
     log = log_of(db)
@@ -330,7 +325,6 @@ def break_a_document_key(db, other):
         tear_sealed_log,
         cut_sealed_log_at_a_line,
         empty_the_log,
-        delete_the_log,
         duplicate_an_old_line,
         add_a_line_without_checksum,
         copy_in_another_databases_log,
@@ -425,28 +419,49 @@ def test_after_kill_9_the_port_is_free_though_a_compaction_child_was_running(tmp
     """The forked snapshot writer holds none of the server's sockets and dies with it: the next start takes the
     same port at once."""
     db = tmp_path / "collect.json"
-    with MockProcess("--db", str(db), "--no-seed", "--compact-every", "1") as mock:
+    folding = {"MOCKSERVER_COMPACT_BYTES": "1"}  # a fold whenever the log holds as many bytes as the snapshot
+    with MockProcess("--db", str(db), "--no-seed", "--compact-every", "1", env=folding) as mock:
         port = mock.port
         http = httpx.Client(base_url=mock.base_url, headers=AUTH, timeout=30)
         large = [{"operation": "create", "object": factory.batch(description="d" * 20_000)} for _ in range(50)]
-        children = []
-        for _ in range(40):  # each batch may start a compaction in the background: catch its child alive
+        held = []
+        for _ in range(40):  # each batch may start a compaction in the background: catch its child at work
             assert http.post("/batches/acme/batch", json={"operations": large}).status_code == 200
-            children = _children(mock.process.pid)
-            if children:
+            held = _at_work(mock.process.pid)
+            if held:
                 break
         http.close()
-        assert children, "no compaction child was seen"
-        for child in children:
-            held = [os.readlink(f"/proc/{child}/fd/{fd}") for fd in os.listdir(f"/proc/{child}/fd")]
-            assert not [h for h in held if h.startswith("socket:")], held
+        assert held, "no compaction child was seen writing a snapshot"
+        children = [child for child, _ in held]
+        for _, files in held:
+            assert not [f for f in files if f.startswith("socket:")], files
         mock.kill()
         deadline = time.monotonic() + 10
         while [c for c in children if _alive(c)] and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not [c for c in children if _alive(c)], "the compaction child outlived the server"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))  # free: nothing holds it any more
+    with socket.socket() as sock:  # as the next start binds it: only a listening socket would be in the way
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+
+
+def _at_work(pid, within=5.0):
+    """[(child, the files it holds)] once a child of `pid` has opened its snapshot file (it is past its start)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = []
+        for child in _children(pid):
+            try:
+                files = [os.readlink(f"/proc/{child}/fd/{fd}") for fd in os.listdir(f"/proc/{child}/fd")]
+            except OSError:
+                continue
+            if any(f.endswith(".tmp") for f in files):
+                found.append((child, files))
+        if found or not _children(pid):
+            return found
+        time.sleep(0.001)
+    return []
 
 
 def _children(pid):
