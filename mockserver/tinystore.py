@@ -606,7 +606,10 @@ def read_contents(path: Path) -> Contents:
         try:
             read.append((log, read_log(log)))
         except OSError as exc:
-            raise StoreError(f"cannot read the log {log}: {exc.strerror or exc}") from exc
+            raise StoreError(
+                f"cannot read the log {log}: {exc.strerror or exc}; a log is a file this mock wrote: move whatever is "
+                f"there aside, then run `collect-mock check --db {shlex.quote(str(path))}`"
+            ) from exc
     snapshot, damage = _read_snapshot(path, [c for _, c in read])
     damage += snapshot.damage
     meta = snapshot.meta if _is_meta(snapshot.meta) else None

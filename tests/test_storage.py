@@ -454,6 +454,14 @@ def test_a_second_store_on_the_same_database_is_refused_until_the_first_closes(t
     TinyStore(tmp_path / "db.json", lock_wait=0).close()
 
 
+def test_a_log_that_is_not_a_file_is_named_with_what_helps(tmp_path):
+    written(tmp_path / "db.json", [put(1, "a")])
+    (tmp_path / "db.json.wal").unlink()
+    (tmp_path / "db.json.wal").mkdir()
+    with pytest.raises(StoreError, match=r"cannot read the log .*db\.json\.wal: Is a directory; .*collect-mock check"):
+        TinyStore(tmp_path / "db.json").load()
+
+
 def test_an_unwritable_location_is_an_error(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(StoreError, match="cannot open database"):
