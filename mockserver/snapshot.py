@@ -30,7 +30,13 @@ from mockserver.wal import Damage, legible_key
 
 FORMAT = 2
 TABLES = frozenset({"meta", "records", "_default"})  # `_default`: the table TinyDB itself always knows
-_OURS = re.compile(rb'^\s*\{\s*"(meta|records)"\s*:')
+# The head of a file this mock wrote: the meta table with the database's secret, or (a database written before the
+# meta table) the records table with a record. Anything else is another program's file, however JSON-like.
+_OURS = re.compile(
+    rb'^\s*\{\s*(?:"meta"\s*:\s*\{\s*"1"\s*:\s*\{[^{}]{0,4000}?"secret"\s*:\s*"[0-9a-f]{64}"'
+    rb'|"records"\s*:\s*\{\s*"\d+"\s*:\s*\{\s*"t"\s*:)'
+)
+_SECRET = re.compile(r"^[0-9a-f]{64}$")
 _DOCUMENT = re.compile(rb'"(\d+)"\s*:\s*(?=\{"t")')
 _META = re.compile(rb'"meta"\s*:\s*\{\s*"1"\s*:\s*(?=\{)')
 _TAIL = re.compile(r"^\s*(,\s*)?(\}\s*\}\s*)?$")
@@ -38,6 +44,11 @@ _TAIL = re.compile(r"^\s*(,\s*)?(\}\s*\}\s*)?$")
 
 class NotADatabaseError(ValueError):
     """The file exists but is not a mock database; it is left as it is."""
+
+
+def looks_ours(head: bytes) -> bool:
+    """Whether the first bytes of a file are those of a snapshot this mock wrote (only then is it ever rewritten)."""
+    return bool(_OURS.match(head))
 
 
 @dataclass
@@ -88,7 +99,9 @@ def _sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def read_snapshot(path: Path) -> SnapshotContents:
+def read_snapshot(path: Path, ours: bool = False) -> SnapshotContents:
+    """The snapshot at `path`; `ours`: the caller knows it is this mock's (its log says so), so a file that does not
+    look like one is read as damaged, record by record, rather than refused as another program's."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -99,32 +112,55 @@ def read_snapshot(path: Path) -> SnapshotContents:
         with paused_gc():
             parsed = json.loads(data)  # not orjson: the standard parser shares repeated keys (90 MB less at 100k)
     except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        if not _OURS.match(data):
+        if not (ours or _OURS.match(data)):
             raise NotADatabaseError(
                 f"{path} is not a Collect mock database (it is not a JSON object of its tables)"
             ) from None
         return _recover(path, data)
-    contents = _read_sound(path, parsed)
+    if ours and not _is_ours(parsed):
+        return _recover(path, data)
+    contents = _read_sound(path, parsed, data)
     contents.size = len(data)
     return contents
 
 
-def _read_sound(path: Path, parsed: Any) -> SnapshotContents:
-    if (
-        not isinstance(parsed, dict)
-        or not set(parsed) <= TABLES
-        or not all(isinstance(v, dict) for v in parsed.values())
-        or parsed.get("_default")  # another program's TinyDB data: not ours to overwrite
-    ):
+def _is_ours(parsed: Any) -> bool:
+    """A JSON document this mock wrote: its tables only, and the meta table with a secret (or, written before the
+    meta table, a record). `{}`, `{"records": {}}`, another program's empty TinyDB file are not."""
+    if not (isinstance(parsed, dict) and set(parsed) <= TABLES and all(isinstance(v, dict) for v in parsed.values())):
+        return False
+    if parsed.get("_default"):
+        return False  # another program's TinyDB data: not ours to overwrite
+    meta = parsed.get("meta")
+    if meta:
+        first = meta.get("1")
+        return isinstance(first, dict) and isinstance(first.get("secret"), str) and bool(_SECRET.match(first["secret"]))
+    return any(_is_document(doc) for doc in parsed.get("records", {}).values())
+
+
+def _line_of(data: bytes, key: str) -> int:
+    """The line a snapshot document starts on (1 if it cannot be found)."""
+    found = data.find(b'\n"%s":' % key.encode("utf-8", "replace"))
+    return data.count(b"\n", 0, found + 1) + 1 if found >= 0 else 1
+
+
+def _read_sound(path: Path, parsed: Any, data: bytes) -> SnapshotContents:
+    if not _is_ours(parsed):
         found = ", ".join(repr(k) for k in list(parsed)[:5]) if isinstance(parsed, dict) else type(parsed).__name__
         raise NotADatabaseError(
             f"{path} is not a Collect mock database: it holds {found}, where a mock database holds the tables "
             "'meta' and 'records'"
         )
+    contents = SnapshotContents()
+    for table in ("meta", "records"):  # a document key that is not a number is damage, not a crash of TinyDB
+        for key in [k for k in parsed.get(table, {}) if not (k.isascii() and k.isdigit())]:
+            document = parsed[table].pop(key)
+            what = legible_key(orjson.dumps(document)) if isinstance(document, dict) else None
+            reason = f"{table} document key {key!r} is not a sequence number"
+            contents.damage.append(Damage(path, _line_of(data, key), reason, what))
     # TinyDB reads its own layout; MemoryStorage spares a second parse of a large file.
     db = TinyDB(storage=MemoryStorage)
     db.storage.write(parsed)
-    contents = SnapshotContents()
     metas = db.table("meta").all()
     contents.meta = dict(metas[0]) if metas else None
     for doc in db.table("records").all():
@@ -132,7 +168,8 @@ def _read_sound(path: Path, parsed: Any) -> SnapshotContents:
             contents.documents.append((doc.doc_id, dict(doc)))
         else:
             key = legible_key(orjson.dumps(dict(doc)))
-            contents.damage.append(Damage(path, 0, f"document {doc.doc_id} is not a record", key))
+            line = _line_of(data, str(doc.doc_id))
+            contents.damage.append(Damage(path, line, f"document {doc.doc_id} is not a record", key))
     return contents
 
 
