@@ -282,11 +282,21 @@ def reset(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from mockserver import create_app, seeding
+    """The records as they are stored, read without changing the database (no fold of its log, no new file)."""
+    db_path = _settings(args, seed=False).db
+    from mockserver.testing import quiet_import_app
 
-    app = create_app(_settings(args, seed=False))
-    text = json.dumps(seeding.export(app.state.db), indent=2, ensure_ascii=False)
-    app.state.db.close()
+    quiet_import_app()  # the web stack's import-time warnings are not the user's business
+    from mockserver import seeding
+    from mockserver.database import Database
+    from mockserver.storage import MemoryStore, Store
+    from mockserver.tinystore import ReadOnlyStore
+
+    store: Store = MemoryStore() if db_path == MEMORY else ReadOnlyStore(db_path)
+    db = Database(store)
+    db.load()
+    text = json.dumps(seeding.export(db), indent=2, ensure_ascii=False)
+    db.close()
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     else:
@@ -305,6 +315,15 @@ def check(args: argparse.Namespace) -> int:
             f"  the log ends with {contents.active.torn} bytes of a write cut short "
             "(never acknowledged; dropped at start)"
         )
+    if contents.unchecked:
+        print(
+            f"  {contents.unchecked} log lines have no checksum (written by an older version): they are replayed as "
+            "they are, and the next start folds them into the current format"
+        )
+    if contents.voided:
+        print(f"  {contents.voided} writes the disk refused are voided in the log (skipped at start)")
+    if contents.log_missing:
+        print("  there is no log beside it: the snapshot alone is read (if the log was deleted, its changes are lost)")
     for damage in contents.damage:
         print(f"  damaged: {damage}")
     if contents.damage:

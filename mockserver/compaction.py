@@ -1,15 +1,23 @@
 """Writing a snapshot in a forked copy of the process, off the request path, and keeping account of how it went.
 
 The child sees memory as it was at the fork (copy-on-write), so it can write the snapshot while the server goes
-on answering. It reports a failure through a pipe; the parent logs it at ERROR, keeps the sealed logs (they are
+on answering. It keeps nothing of the server but memory: right after the fork it lets go of every socket it
+inherited (the listening one above all: a server killed with `kill -9` must leave its port free for the next
+start, not held by its child), and on Linux it dies with the server (PR_SET_PDEATHSIG) rather than outlive it.
+It reports a failure through a pipe; the parent logs it at ERROR, keeps the sealed logs (they are
 replayed at the next start, nothing is lost) and tries again later, waiting longer after each failure. The
 state is what `GET /_mock/health` shows.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
+import signal
+import stat
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,11 +84,13 @@ class Child:
 
     def start(self, work: Callable[[], None]) -> None:
         read, write = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; coverage does not follow it
             code = 1
             try:
                 os.close(read)
+                _leave_the_server(parent)
                 os.nice(10)  # the server comes first: requests should not wait for the snapshot
                 work()
                 code = 0
@@ -105,3 +115,31 @@ class Child:
         if code == 0:
             return True, None
         return True, message or (f"the writer was killed by signal {-code}" if code < 0 else f"exit status {code}")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _leave_the_server(parent: int) -> None:
+    """In the child: die with the server, and hold none of its sockets (each is replaced by /dev/null, so that its
+    number stays taken and nothing the child opens later is closed by mistake)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except OSError:
+            pass  # without it the child still checks its parent before it renames
+    if os.getppid() != parent:
+        os._exit(1)  # the server died before the child could ask to die with it
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        descriptors = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        descriptors = list(range(3, 1024))
+    for fd in descriptors:
+        try:
+            if fd != null and stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.dup2(null, fd)
+        except OSError:
+            continue
+    os.close(null)

@@ -48,7 +48,13 @@ from mockserver.wal import Damage, legible_key
 FORMAT = 3
 TABLES = frozenset({"meta", "records", "_default"})  # `_default`: the table TinyDB itself always knows
 CHECKSUM = "k"
-_OURS = re.compile(rb'^\s*\{\s*"(meta|records)"\s*:')
+# The head of a file this mock wrote: the meta table with the database's secret, or (a database written before the
+# meta table) the records table with a record. Anything else is another program's file, however JSON-like.
+_OURS = re.compile(
+    rb'^\s*\{\s*(?:"meta"\s*:\s*\{\s*"1"\s*:\s*\{[^{}]{0,4000}?"secret"\s*:\s*"[0-9a-f]{64}"'
+    rb'|"records"\s*:\s*\{\s*"\d+"\s*:\s*\{\s*"t"\s*:)'
+)
+_SECRET = re.compile(r"^[0-9a-f]{64}$")
 _META_LINE = re.compile(rb'^\{"meta":\{"1":(\{.*\})\},\s*$')
 _RECORDS_LINE = re.compile(rb'^"records":\{\s*$')
 _DOCUMENT_LINE = re.compile(rb'^"((?:[^"\\]|\\.)*)":(\{.*\})(,?)\s*$')
@@ -58,6 +64,11 @@ _RECORD_KEY = b',"r":'
 
 class NotADatabaseError(ValueError):
     """The file exists but is not a mock database; it is left as it is."""
+
+
+def looks_ours(head: bytes) -> bool:
+    """Whether the first bytes of a file are those of a snapshot this mock wrote (only then is it ever rewritten)."""
+    return bool(_OURS.match(head))
 
 
 def document_checksum(seq: int, tenant: str, collection: str, record_id: str, record: bytes) -> str:
@@ -153,9 +164,11 @@ class Snapshot:
         return self._records
 
 
-def read_snapshot(path: Path) -> Snapshot:
+def read_snapshot(path: Path, ours: bool = False) -> Snapshot:
     """Open a snapshot: its meta is read now, its records as the result is iterated (NotADatabaseError: a file
-    that is not a mock database; OSError: one that cannot be read)."""
+    that is not a mock database; OSError: one that cannot be read). `ours`: the caller knows it is this mock's (its
+    log says so), so a file that does not look like one is read as damaged rather than refused as another
+    program's."""
     snapshot = Snapshot(path)
     try:
         fh = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by the generator that reads it
@@ -170,13 +183,15 @@ def read_snapshot(path: Path) -> Snapshot:
         fh.close()
         snapshot.blank = True
         return snapshot
-    if _META_LINE.match(first):
-        snapshot._records = _read_lines(snapshot, fh, first)
+    found = _META_LINE.match(first)
+    if found:
+        _read_meta(snapshot, found.group(1))  # now: whoever opens a snapshot needs its meta before its records
+        snapshot._records = _read_lines(snapshot, fh)
         return snapshot
     fh.seek(0)
     data = fh.read()
     fh.close()
-    snapshot._records = _read_whole(snapshot, data)
+    snapshot._records = _read_whole(snapshot, data, ours)
     return snapshot
 
 
@@ -206,12 +221,9 @@ def _check_meta(snapshot: Snapshot, meta: dict[str, Any]) -> None:
     snapshot.meta = meta
 
 
-def _read_lines(snapshot: Snapshot, fh: IO[bytes], first: bytes) -> Iterator[Change]:
-    """A snapshot as this module writes it, one document per line."""
+def _read_lines(snapshot: Snapshot, fh: IO[bytes]) -> Iterator[Change]:
+    """A snapshot as this module writes it, one document per line (the first, the meta, read already)."""
     path, damage = snapshot.path, snapshot.damage
-    found = _META_LINE.match(first)
-    assert found is not None
-    _read_meta(snapshot, found.group(1))
     checksummed = snapshot.checksummed
     number, state = 1, "records"  # what the next line should be: "records", "document", "end" or "after"
     comma = True  # whether the last document said another one follows
@@ -321,25 +333,23 @@ def _verified(
     return Change(seq, tenant, collection, record_id, raw, record)
 
 
-def _read_whole(snapshot: Snapshot, data: bytes) -> Iterator[Change]:
+def _read_whole(snapshot: Snapshot, data: bytes, ours: bool) -> Iterator[Change]:
     """A snapshot not laid out one document per line (TinyDB wrote it, or someone reformatted it): parsed whole."""
     path = snapshot.path
     try:
         parsed = json.loads(data)  # the standard parser: it names the line and column of what it cannot read
     except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        if not _OURS.match(data):
+        if not (ours or _OURS.match(data)):
             raise NotADatabaseError(
                 f"{path} is not a Collect mock database (it is not a JSON object of its tables)"
             ) from None
         line = getattr(exc, "lineno", 1)
         snapshot.damage.append(Damage(path, line, f"the snapshot cannot be read ({str(exc)[:160]})"))
         return iter(())
-    if (
-        not isinstance(parsed, dict)
-        or not set(parsed) <= TABLES
-        or not all(isinstance(v, dict) for v in parsed.values())
-        or parsed.get("_default")  # another program's TinyDB data: not ours to overwrite
-    ):
+    if not _is_ours(parsed):
+        if ours:
+            snapshot.damage.append(Damage(path, 1, "it is not a snapshot this mock wrote (its tables are not there)"))
+            return iter(())
         found = ", ".join(repr(k) for k in list(parsed)[:5]) if isinstance(parsed, dict) else type(parsed).__name__
         raise NotADatabaseError(
             f"{path} is not a Collect mock database: it holds {found}, where a mock database holds the tables "
@@ -354,6 +364,21 @@ def _read_whole(snapshot: Snapshot, data: bytes) -> Iterator[Change]:
     else:
         snapshot.damage.append(Damage(path, 1, "its meta table cannot be read"))
     return _whole_documents(snapshot, parsed.get("records") or {})
+
+
+def _is_ours(parsed: Any) -> bool:
+    """A JSON document this mock wrote: its tables only, and the meta table with a secret (or, written before the
+    meta table, a record). `{}`, `{"records": {}}`, another program's empty TinyDB file are not."""
+    if not (isinstance(parsed, dict) and set(parsed) <= TABLES and all(isinstance(v, dict) for v in parsed.values())):
+        return False
+    if parsed.get("_default"):
+        return False  # another program's TinyDB data: not ours to overwrite
+    meta = parsed.get("meta")
+    if meta:
+        first = meta.get("1")
+        return isinstance(first, dict) and isinstance(first.get("secret"), str) and bool(_SECRET.match(first["secret"]))
+    records = parsed.get("records", {})
+    return any(isinstance(d, dict) and isinstance(d.get("t"), str) for d in records.values())
 
 
 def _whole_documents(snapshot: Snapshot, documents: dict[str, Any]) -> Iterator[Change]:
@@ -397,19 +422,3 @@ class SnapshotStorage(Storage):
         documents = sorted((int(seq), doc) for seq, doc in (data.get("records") or {}).items())
         changes = (Change.of(seq, doc["t"], doc["c"], doc["id"], doc["r"]) for seq, doc in documents)
         write_snapshot(self.path, meta, changes, lambda: True)
-
-
-def lost_snapshot(path: Path, snapshot: Snapshot, traces: list[Path]) -> Damage | None:
-    """Damage when the snapshot is missing or blank although files beside it show that the database held records
-    (its write-ahead log, its lock file): reading it as a new, empty database would lose them for good."""
-    if not snapshot.empty or not traces:
-        return None
-    what = "is missing" if not snapshot.exists else f"is empty ({snapshot.size} bytes)"
-    shown = ", ".join(str(p) for p in traces)
-    return Damage(
-        path,
-        1,
-        f"the snapshot {what}, yet {shown} beside it show(s) a database was kept here: its records may have been "
-        "lost. Restore the file from a backup; or `repair` keeps what the log still holds; or, to start a new "
-        f"database, delete {shown} too",
-    )

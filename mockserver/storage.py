@@ -24,11 +24,14 @@ What each call promises (the durability promise of docs/architecture.md rests on
 
 - `write`: when it returns, the changes survive the process being killed (`kill -9`), and with `fsync` a power
   loss; when it raises `StoreError` (`StorageWriteError` for a disk that refuses: full, failing, read-only),
-  nothing of them is stored, now or after a restart, and the database undoes them in memory. When it is called,
-  `records` already holds the changes.
-- `load`: never yields a change that was not written, nor one a refused write carried; what it cannot read
-  raises `DamagedStoreError` (the message names the file and what helps) rather than start without it, at the
-  latest once the last change has been taken (a damaged line may be found after the records before it).
+  nothing of them is stored, now or after a restart, and the database undoes them in memory (the file store cuts
+  the refused bytes off, or voids them, or folds past them; only a disk that refuses all of these and yet keeps
+  the bytes defeats it, which the file store then logs at ERROR). When it is called, `records` already holds the
+  changes.
+- `load`: never yields a change that was not written, nor one a refused write carried, nor one of another
+  database's files; what it cannot read raises `DamagedStoreError` (the message names the file, the line and
+  what helps) rather than start without it, at the latest once the last change has been taken (a damaged line
+  may be found after the records before it). `meta["database"]` (from `new_meta()`) is the database's identity.
 - `rewrite`: durable when it returns, like `write`.
 - `close`: loses nothing `write` acknowledged, even if what it does at the end fails.
 
@@ -141,8 +144,13 @@ class Records(Protocol):
 
 
 def new_meta() -> dict[str, Any]:
-    """A new database's own data: the secret that signs its paging keys and names its callers."""
-    return {"secret": secrets.token_hex(32), "created_at": datetime.now(UTC).isoformat()}
+    """A new database's own data: the secret that signs its paging keys and names its callers, and its identity
+    (128 random bits), which every file of the database repeats so that a file of another one is told apart."""
+    return {
+        "secret": secrets.token_hex(32),
+        "database": secrets.token_hex(16),
+        "created_at": datetime.now(UTC).isoformat(),
+    }
 
 
 class Store(ABC):

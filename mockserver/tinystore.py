@@ -9,12 +9,30 @@
 - a lock file (`collect.json.lock`): one server per database; a second one is refused, not let in to write
   over the first one's log.
 
+The files are found through the resolved path (`--db` may be a symlink; it stays one), and locked twice: the
+lock file, and the snapshot file itself (so a second name of the same file, a hard link, is refused too).
+
+Each database has an identity (`meta["database"]`, made by `new_meta()`), which the header of each of its logs
+repeats, and the snapshot records the log sequence number (LSN) of the last change it holds (`meta["lsn"]`).
+So start knows which logs are this database's and where each must begin: a log of another database (copied or
+appended), a snapshot of another database, a log whose start or earlier changes are missing (a sealed log cut
+short, a log emptied or deleted), a repeated or reordered line, a line without a checksum: each is damage.
+
 A write appends its lines in one go and is answered only once they are in the file (with `fsync=True`, on the
 disk). A write the disk refuses raises `StorageWriteError` having left nothing: the log is cut back to its last
-whole line. Start reads the snapshot and replays the logs. A torn last line of the log, left by a kill in the
-middle of a write, was never acknowledged and is dropped. Any other damage stops the start (`DamagedStoreError`
-names the file, the line and the commands that help) unless the store is opened to repair it, which keeps a
-copy of each damaged file, keeps every record still readable and writes them back whole.
+whole line, or, when the disk refuses even the cut, a void line says to skip it; and should that fail too, the
+store writes nothing more to that log and its final fold writes a snapshot past the refused numbers (and with
+none of their changes), so replay skips them. Start reads the snapshot and replays the logs. A torn last line of
+the active log, left by a kill in the middle of a write, was never acknowledged and is dropped with a warning;
+this is the one place where damage cannot be told from a crash: the active log cut at its end (after a kill, at
+a line boundary or inside its last line) loses the changes after the cut without a refusal. Any other damage
+stops the start (`DamagedStoreError` names the file, the line and the commands that help) unless the store is
+opened to repair it, which keeps a copy of each damaged file, keeps every record still readable and writes them
+back whole under the database's identity.
+
+A database written before identities and LSNs (a legacy database: no `meta["database"]`, logs without a header)
+is read as before, lines without a checksum included (counted, and warned about), and folded into the current
+format at its first start: it gains an identity then.
 
 Compaction is this store's own business: once the log holds as many writes as the database holds records (at
 least `compact_every`) or as many bytes as the last snapshot (at least `compact_bytes`), a forked child writes a
@@ -24,9 +42,9 @@ way, and a clean stop (`close`) folds what is left.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
-import re
 import shlex
 import shutil
 import time
@@ -41,10 +59,9 @@ from filelock import FileLock, Timeout
 from mockserver.compaction import Child, CompactionState
 from mockserver.snapshot import (
     FORMAT,
-    TABLES,
     NotADatabaseError,
     Snapshot,
-    lost_snapshot,
+    looks_ours,
     read_snapshot,
     write_snapshot,
 )
@@ -57,14 +74,13 @@ from mockserver.storage import (
     StoreError,
     new_meta,
 )
-from mockserver.wal import Damage, LogContents, LogWriter, encode_all, read_log
+from mockserver.wal import Damage, LogContents, LogWriter, create_log, read_log
 
 logger = logging.getLogger(__name__)
 
 LOCK_WAIT = 3.0  # seconds a start waits for the lock (a stopping server may still be writing its snapshot)
 COMPACT_EVERY = 50_000  # writes (at least) between background compactions; 0: only at start and stop
 COMPACT_BYTES = 64 * 1_048_576  # bytes of log (at least) between background compactions
-_FIRST_KEY = re.compile(rb'^\{\s*(?:"([^"\\]*)")?')
 
 
 class DamagedStoreError(StoreError):
@@ -86,13 +102,113 @@ class DamagedStoreError(StoreError):
 
 @dataclass
 class Contents:
-    """Everything a database's files hold, read without changing them (`collect-mock check`)."""
+    """Everything a database's files hold, read without changing them."""
 
-    latest: dict[tuple[str, str, str], int]  # the sequence number of each readable record
+    snapshot: Snapshot  # its meta read; its records read once, by `live()` or `settle()`
+    # The logs' latest change of each record they name (a deletion's record is None); once settled, every live
+    # record (the snapshot's with the logs' changes in place).
+    latest: dict[tuple[str, str, str], Change]
     active: LogContents
     changes: int  # log lines replayed
     log_bytes: int
     damage: list[Damage] = field(default_factory=list)
+    database: str | None = None  # the identity (None: a new or legacy database)
+    next_lsn: int = 1  # the LSN the next change gets
+    legacy: bool = False  # written before identities and LSNs: folded into the current format at start
+    unchecked: int = 0  # legacy log lines without a checksum, replayed as they are
+    voided: int = 0  # refused writes a void line skips
+    logs_in_order: bool = True  # the active log continues the chain (else start writes a fresh one)
+    log_missing: bool = False  # a snapshot of the current format with no log beside it
+
+    settled: bool = False
+
+    def live(self) -> Iterator[Change]:
+        """The live records in sequence order, as the snapshot is read (once): a million records are never held
+        here, only passed on. The snapshot's damage joins `damage` once they have all been given."""
+        yield from replay(self.snapshot, self.latest)
+        self.damage[:0] = self.snapshot.damage
+
+    def settle(self) -> None:
+        """Read the snapshot's records into `latest` (for what needs them all at once: check, export)."""
+        if not self.settled:
+            self.latest = {(c.tenant, c.collection, c.id): c for c in self.live()}
+            self.settled = True
+
+    @property
+    def records(self) -> list[Change]:
+        self.settle()
+        return sorted(self.latest.values(), key=lambda c: c.seq)
+
+
+def replay(snapshot: Iterable[Change], latest: dict[tuple[str, str, str], Change]) -> Iterator[Change]:
+    """The live records, in sequence order: the snapshot's, each replaced or dropped as the logs changed it, then
+    the records the logs added (`latest`: the logs' last change of each record, a deletion's record None)."""
+    if not latest:  # nothing logged since the snapshot: its records as they are
+        yield from snapshot
+        return
+    pending = dict(latest)
+    for change in snapshot:
+        key = (change.tenant, change.collection, change.id)
+        newer = pending.get(key)
+        if newer is None:
+            yield change
+        elif newer.seq == change.seq:  # changed in place, or deleted
+            del pending[key]
+            if newer.record is not None:
+                yield newer
+    yield from sorted((c for c in pending.values() if c.record is not None), key=lambda c: c.seq)
+
+
+def resolved(path: Path | str) -> Path:
+    """The database's own file: a symlink is followed (and stays a symlink), so every name reaches one set of files."""
+    return Path(os.path.realpath(path))
+
+
+class _Locks:
+    """One process per database: the lock file beside it (filelock), and the snapshot file itself, which a hard
+    link shares (a lock on the inode). The inode lock moves to each new snapshot as it is renamed into place."""
+
+    def __init__(self, path: Path, wait: float):
+        self.path = path
+        self._file = FileLock(str(path) + ".lock", thread_local=False)
+        self._inode = -1
+        try:
+            self._file.acquire(timeout=wait)
+        except Timeout:
+            raise self.busy() from None
+        try:
+            self.follow()
+        except BaseException:
+            self._file.release()
+            raise
+
+    def busy(self) -> StoreBusyError:
+        return StoreBusyError(
+            f"the database {self.path} is in use by another collect-mock process (it holds {self.path}.lock or "
+            "the file itself, through another name: a link); stop that one first, or give this one another --db"
+        )
+
+    def follow(self) -> None:
+        """Lock the snapshot file now at the path (after a new one was renamed into place), and let the old go."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise self.busy() from None
+        if self._inode >= 0:
+            os.close(self._inode)
+        self._inode = fd
+
+    def release(self) -> None:
+        if self._inode >= 0:
+            os.close(self._inode)
+            self._inode = -1
+        if self._file.is_locked:
+            self._file.release()
 
 
 class TinyStore(Store):
@@ -113,7 +229,7 @@ class TinyStore(Store):
         repair: bool = False,
         lock_wait: float = LOCK_WAIT,
     ):
-        self.path = Path(path)
+        self.path = resolved(path)
         self.wal_path = self.path.with_name(self.path.name + ".wal")
         self.fsync = fsync
         self.compact_every, self.compact_bytes = compact_every, compact_bytes
@@ -126,106 +242,91 @@ class TinyStore(Store):
         self.pending_writes = 0
         self.pending_bytes = 0
         self.snapshot_bytes = 0
+        self._next_lsn = 1  # before a log is open: the LSN the next change gets
         self._child = Child()
         self._sealing = 0  # the generation of sealed log a running compaction folds in
         self._writer: LogWriter | None = None
-        self._lock: FileLock | None = None
-        _refuse_foreign(self.path)
-        self._traces = _traces(self.path)  # before the lock file is made: what an earlier run left
+        self._locks: _Locks | None = None
+        refuse_foreign(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock = FileLock(str(self.path) + ".lock", thread_local=False)
-            self._lock.acquire(timeout=lock_wait)
-        except Timeout:
-            raise StoreBusyError(
-                f"the database {self.path} is in use by another collect-mock process (it holds {self.path}.lock); "
-                "stop that one first, or give this one another --db"
-            ) from None
+            self._locks = _Locks(self.path, lock_wait)
         except OSError as exc:
             raise StoreError(f"cannot open database {self.path}: {exc.strerror or exc}") from exc
         for stale in self.path.parent.glob(self.path.name + ".*.tmp"):
-            stale.unlink(missing_ok=True)  # a snapshot a killed writer never finished
+            stale.unlink(missing_ok=True)  # a snapshot or log a killed writer never finished
+
+    @property
+    def database(self) -> str:
+        return str(self.meta["database"])
 
     # -- reading ------------------------------------------------------------------------------------------------
 
     def load(self, records: Records | None = None) -> Iterator[Change]:
-        """The snapshot's records as they are read (never all of them at once: a million records fit in memory
-        only as the database holds them), with the logs' changes in place; damage found on the way raises
-        `DamagedStoreError` once everything has been read (the start fails), unless the store repairs. A file
-        that is not a mock database is refused at once."""
+        """The records as the snapshot is read, with the logs' changes in place (never all of them at once: a
+        million records fit in memory only as the database holds them). What cannot be read raises
+        `DamagedStoreError`: the logs' damage before any record, the snapshot's once the last was given."""
         try:
-            logs = read_logs(self.path)
-            snapshot = read_snapshot(self.path)
-        except NotADatabaseError as exc:
-            self.close()
-            raise StoreError(
-                f"{exc}; it was left untouched: give --db a new file or a database this mock wrote"
-            ) from None
+            contents = read_contents(self.path)
         except StoreError:
             self.close()
             raise
-        except OSError as exc:
+        if contents.damage and not self.repair:
+            contents.settle()  # counts what is readable, and finds the snapshot's damage too
             self.close()
-            raise StoreError(f"cannot read database {self.path}: {exc.strerror or exc}") from exc
-        return self._stream(logs, snapshot, records)
+            raise DamagedStoreError(self.path, contents.damage, len(contents.latest))
+        return self._stream(contents, records)
 
-    def _stream(self, logs: Logs, snapshot: Snapshot, records: Records | None) -> Iterator[Change]:
+    def _stream(self, contents: Contents, records: Records | None) -> Iterator[Change]:
         kept: list[Change] | None = [] if records is None else None  # what to write back when nothing holds it
         count = 0
-        try:
-            for change in replay(snapshot, logs.latest):
-                count += 1
-                if kept is not None:
-                    kept.append(change)
-                yield change
-        except OSError as exc:
+        for change in contents.live():
+            count += 1
+            if kept is not None:
+                kept.append(change)
+            yield change
+        if contents.damage and not self.repair:
             self.close()
-            raise StoreError(f"cannot read database {self.path}: {exc.strerror or exc}") from exc
-        damage = [*snapshot.damage, *logs.damage]
-        lost = lost_snapshot(self.path, snapshot, self._traces)
-        if lost is not None:
-            damage.insert(0, lost)
-        if damage and not self.repair:
-            self.close()
-            raise DamagedStoreError(self.path, damage, count)
-        if logs.active.torn:
-            logger.warning(
-                "dropped the last %d bytes of %s: a write cut short by a crash, never acknowledged",
-                logs.active.torn,
-                self.wal_path,
-            )
-        meta = snapshot.meta
-        self.meta = meta if meta is not None and _is_meta(meta) else {"format": FORMAT, **new_meta()}
-        self.snapshot_bytes = snapshot.size
-        self.pending_writes, self.pending_bytes = logs.changes, logs.log_bytes
+            raise DamagedStoreError(self.path, contents.damage, count)
+        _warn_about(contents, self.wal_path)
+        meta = contents.snapshot.meta
+        fresh = not _is_meta(meta) or not contents.database or bool(contents.damage)
+        fresh = fresh or (meta or {}).get("format") != FORMAT  # an older format: written anew, with checksums
+        self.meta = dict(meta) if meta is not None and _is_meta(meta) else {"format": FORMAT, **new_meta()}
+        if contents.database:
+            self.meta["database"] = contents.database
+        self.meta.setdefault("database", new_meta()["database"])  # a legacy database gains its identity now
+        self.snapshot_bytes = contents.snapshot.size
+        self.pending_writes, self.pending_bytes = contents.changes, contents.log_bytes
+        self._next_lsn = contents.next_lsn
 
         def live() -> Iterable[Change]:
             return kept if kept is not None else records.snapshot() if records is not None else ()
 
-        # A new database's snapshot (or a repaired one's) is written before its log is opened, so that a log
-        # beside a missing snapshot always means records were lost (`lost_snapshot`).
-        folded = bool(damage) or not _is_meta(snapshot.meta) or (snapshot.meta or {}).get("format") != FORMAT
-        if damage:
-            self._set_aside(damage)
-        if folded:
-            # A new database, or one of an older format: its secret is stored, with checksums, before any write.
-            self.compact(live())
+        if contents.damage:
+            self._set_aside(contents.damage)
         try:
-            self._writer = LogWriter(self.wal_path, 0 if folded else logs.active.whole, self.fsync)
-        except OSError as exc:
+            if fresh or contents.voided or not self.wal_path.exists() or not contents.logs_in_order:
+                # New, legacy, repaired, or holding a refused write: folded now, into a snapshot and a fresh log.
+                self.compact(live())
+            else:
+                self._writer = LogWriter(self.wal_path, contents.active.whole, contents.next_lsn, self.fsync)
+                if self.pending_writes and not self.compact_in_background(live):
+                    # The log of the last run is folded in the background (start does not wait for it); with no
+                    # fork on this system, everything is folded now, once.
+                    self.compact(live())
+        except (OSError, StoreError) as exc:
             self.close()
+            if isinstance(exc, StoreError):
+                raise
             raise StoreError(f"cannot open the log {self.wal_path}: {exc.strerror or exc}") from exc
-        if self.pending_writes and not self.compact_in_background(live):
-            # The log of the last run is folded in the background (start does not wait for it); with no fork on
-            # this system, everything is folded now, once.
-            self.compact(live())
         self._records = records
 
     def _set_aside(self, damage: list[Damage]) -> None:
         """Copy each damaged file aside before the repair rewrites it."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         for path in sorted({d.path for d in damage}):
-            if path.exists():
+            if path.is_file():
                 copy = path.with_name(f"{path.name}.damaged-{stamp}")
                 shutil.copy2(path, copy)
                 logger.warning("kept a copy of the damaged %s as %s", path, copy)
@@ -236,17 +337,18 @@ class TinyStore(Store):
     def write(self, changes: Sequence[Change]) -> None:
         if not changes:
             return
-        assert self._writer is not None, "load() first"
-        data = encode_all([c.as_encoded() for c in changes])
+        if self._writer is None:
+            raise StoreError(f"the log {self.wal_path} is not open: the database was not loaded, or is closed")
+        size = self._writer.size
         try:
-            self._writer.append(data)
+            self._writer.append([c.as_encoded() for c in changes])
         except OSError as exc:
             error = StorageWriteError(self.wal_path, exc)
             self.last_write_error = {"error": str(error), "at": datetime.now(UTC).isoformat()}
             raise error from exc
         self.last_write_error = None
         self.pending_writes += len(changes)
-        self.pending_bytes += len(data)
+        self.pending_bytes += self._writer.size - size
         self._maybe_compact()
 
     def rewrite(self, changes: Iterable[Change]) -> None:
@@ -261,15 +363,29 @@ class TinyStore(Store):
         if self._records is not None and self.compact_every and self.compaction_due(self._records.size):
             self.compact_in_background(self._records.snapshot)
 
+    @property
+    def last_lsn(self) -> int:
+        """The last LSN any log may hold, a refused write's included: a snapshot says it holds up to there."""
+        return self._writer.last_lsn if self._writer is not None else self._next_lsn - 1
+
     def compact(self, live: Iterable[Change]) -> None:
-        """Write a new snapshot of `live`, rename it over the old one, and drop the logs it holds."""
+        """Write a new snapshot of `live`, rename it over the old one, and start a fresh log after it."""
         self._wait_for_child()
+        lsn = self.last_lsn
+        meta = {**self.meta, "lsn": lsn}
         try:
-            self.snapshot_bytes = write_snapshot(self.path, self.meta, live, lambda: True)
+            if not self.wal_path.exists():  # the log exists before any snapshot names it (a new database)
+                create_log(self.wal_path, self.database, lsn + 1)
+            self.snapshot_bytes = write_snapshot(self.path, meta, live, lambda: True)
+            self.meta = meta
+            if self._locks is not None:
+                self._locks.follow()
             for _, log in sealed_logs(self.path):
                 log.unlink(missing_ok=True)
+            create_log(self.wal_path, self.database, lsn + 1)
             if self._writer is not None:
-                self._writer.reset()
+                self._writer.close()
+            self._writer = LogWriter(self.wal_path, self.wal_path.stat().st_size, lsn + 1, self.fsync)
         except OSError as exc:
             raise StoreError(f"cannot write the snapshot {self.path}: {exc.strerror or exc}") from exc
         self.pending_writes = self.pending_bytes = 0
@@ -289,23 +405,33 @@ class TinyStore(Store):
         """Seal the log and let a forked copy of this process write the snapshot, off the request path.
 
         The child sees memory as it was at the fork, which is exactly the snapshot plus the sealed logs; the parent
-        goes on writing to a fresh log. Once the child has renamed its snapshot into place, `poll()` deletes the
-        sealed logs. If anything fails, they stay, are replayed at the next start, and the compaction is retried.
+        goes on writing to a fresh log, whose header continues their numbers. Once the child has renamed its
+        snapshot into place, `poll()` deletes the sealed logs. If anything fails, they stay, are replayed at the
+        next start, and the compaction is retried.
         """
-        if self._child.pid is not None or not hasattr(os, "fork") or self._writer is None:
+        writer = self._writer
+        if self._child.pid is not None or not hasattr(os, "fork") or writer is None:
             return False
         generation = max((g for g, _ in sealed_logs(self.path)), default=0) + 1
+        sealed = _sealed_path(self.path, generation)
         try:
-            self._writer.close()
-            os.replace(self.wal_path, _sealed_path(self.path, generation))
+            writer.undo()  # a refused write still in the file is cut off or voided before the log is sealed
+            lsn = writer.last_lsn
+            os.replace(self.wal_path, sealed)
         except OSError as exc:
             self.compaction.failed(str(self.path), f"cannot seal the log: {exc.strerror or exc}")
-            self._writer = LogWriter(self.wal_path, self._writer.size, self.fsync)
             return False
-        self._writer = LogWriter(self.wal_path, 0, self.fsync)
+        try:
+            create_log(self.wal_path, self.database, lsn + 1)
+        except OSError as exc:
+            os.replace(sealed, self.wal_path)  # back as it was: the writer goes on appending to it
+            self.compaction.failed(str(self.path), f"cannot start a new log: {exc.strerror or exc}")
+            return False
+        writer.close()
+        self._writer = LogWriter(self.wal_path, self.wal_path.stat().st_size, lsn + 1, self.fsync)
         self.pending_writes = self.pending_bytes = 0
         self._sealing = generation
-        parent, meta = os.getpid(), dict(self.meta)
+        parent, meta = os.getpid(), {**self.meta, "lsn": lsn}
 
         def write() -> None:
             # A child whose server was killed meanwhile must not rename: a new server may own the files by now.
@@ -330,6 +456,11 @@ class TinyStore(Store):
         if error is not None:
             self.compaction.failed(str(self.path), error)
             return
+        if self._locks is not None:
+            try:
+                self._locks.follow()
+            except StoreBusyError:
+                logger.error("cannot lock the new snapshot %s: another process holds it", self.path)
         for generation, log in sealed_logs(self.path):
             if generation <= self._sealing:
                 log.unlink(missing_ok=True)
@@ -357,9 +488,10 @@ class TinyStore(Store):
 
     def close(self) -> None:
         """Fold what the log holds into a new snapshot, then release the files; if the fold fails, the log stays
-        and is replayed at the next start (nothing is lost)."""
+        and is replayed at the next start (nothing is lost, and a refused write still in it was voided or cut)."""
         try:
-            if self._records is not None and self.pending_writes and self._writer is not None:
+            writer = self._writer
+            if self._records is not None and writer is not None and (self.pending_writes or writer.dirty):
                 try:
                     self.compact(self._records.snapshot())
                 except StoreError as exc:
@@ -370,38 +502,125 @@ class TinyStore(Store):
             self._records = None
             self._wait_for_child()
             if self._writer is not None:
+                if self._writer.dirty:
+                    logger.error(
+                        "a write the disk refused may remain in %s: neither cut off, voided nor folded past (the disk "
+                        "refused all three); check the database with `collect-mock check --db %s` before using it",
+                        self.wal_path,
+                        shlex.quote(str(self.path)),
+                    )
                 self._writer.close()
                 self._writer = None
-            if self._lock is not None and self._lock.is_locked:
-                self._lock.release()
+            if self._locks is not None:
+                self._locks.release()
+                self._locks = None
 
 
-def _refuse_foreign(path: Path) -> None:
-    """Refuse, before creating anything beside it, a file that is plainly not a mock database (a package.json)."""
+class ReadOnlyStore(Store):
+    """A database read as it is, under its lock, changing nothing (`collect-mock export`): damage refuses it."""
+
+    def __init__(self, path: Path | str):
+        self.path = resolved(path)
+        require_database(self.path)
+        refuse_foreign(self.path)
+        self._locks: _Locks | None = _Locks(self.path, LOCK_WAIT)
+        self.meta = {}
+
+    def load(self, records: Records | None = None) -> Iterator[Change]:
+        try:
+            contents = read_contents(self.path)
+            contents.settle()
+        finally:
+            self.close()
+        if contents.damage:
+            raise DamagedStoreError(self.path, contents.damage, len(contents.latest))
+        self.meta = dict(contents.snapshot.meta or {})
+        return iter(contents.records)
+
+    def write(self, changes: Sequence[Change]) -> None:
+        raise StoreError(f"the database {self.path} was opened to be read only")
+
+    def rewrite(self, changes: Iterable[Change]) -> None:
+        self.write([])
+
+    def close(self) -> None:
+        if self._locks is not None:
+            self._locks.release()
+            self._locks = None
+
+
+def _warn_about(contents: Contents, wal_path: Path) -> None:
+    if contents.active.torn:
+        logger.warning(
+            "dropped the last %d bytes of %s: a write cut short by a crash, never acknowledged (or the log was cut "
+            "there: what followed is lost)",
+            contents.active.torn,
+            wal_path,
+        )
+    if contents.unchecked:
+        logger.warning(
+            "replayed %d lines of %s without a checksum (written by an older version); the database is now folded "
+            "into the current format, whose every line is checked",
+            contents.unchecked,
+            wal_path,
+        )
+    if contents.voided:
+        logger.warning("skipped %d writes in %s the disk refused (void lines)", contents.voided, wal_path)
+    if contents.log_missing:
+        logger.warning(
+            "%s has no log beside it: started from the snapshot alone (a copy of a snapshot is a database); if the log "
+            "was deleted, the changes it held after the snapshot are lost",
+            wal_path.with_name(wal_path.name.removesuffix(".wal")),
+        )
+
+
+def _log_says_ours(path: Path) -> bool:
+    """Whether a log beside `path` begins with a header (so `path` is this mock's snapshot, however damaged)."""
+    for log in [path.with_name(path.name + ".wal"), *(log for _, log in sealed_logs(path))]:
+        try:
+            with open(log, "rb") as fh:
+                head = fh.read(200)
+        except OSError:
+            continue
+        if b'{"log":' in head.split(b"\n", 1)[0]:
+            return True
+    return False
+
+
+def refuse_foreign(path: Path) -> None:
+    """Refuse, before creating anything beside it, a file that is not plainly a mock database: another program's
+    JSON (a package.json, an empty TinyDB file, `{}`), an empty file. Such a file is never written over."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(4096).lstrip()
+            head = fh.read(8192)
+    except FileNotFoundError:
+        return  # a new database
     except OSError:
-        return  # a new database, or an error that opening it reports better
-    if not head:
+        return  # an error that opening it reports better
+    if looks_ours(head) or _log_says_ours(path):
         return
-    found = _FIRST_KEY.match(head)
-    if found is None or (found.group(1) is not None and found.group(1).decode("utf-8", "replace") not in TABLES):
-        what = f"its first field is {found.group(1)!r}" if found and found.group(1) else "it is not a JSON object"
-        raise StoreError(
-            f"{path} is not a Collect mock database ({what}); it was left untouched: give --db a new file or a "
-            "database this mock wrote"
-        )
+    stripped = head.strip()
+    if not stripped:
+        what = "it is empty"
+    elif stripped.replace(b" ", b"") in (b"{}", b"{\n}"):
+        what = "it is an empty JSON object"
+    else:
+        first = stripped[:60].decode("utf-8", "replace")
+        what = f"it does not begin like one: {first!r}"
+    raise StoreError(
+        f"{path} is not a Collect mock database ({what}); it was left untouched: give --db a new file or a "
+        "database this mock wrote"
+    )
+
+
+def require_database(path: Path) -> None:
+    """Commands that read a database (check, repair, export) never create one: a missing one is an error."""
+    if not path.exists() and not path.with_name(path.name + ".wal").exists() and not sealed_logs(path):
+        raise StoreError(f"there is no database at {path} (no such file); nothing was created")
 
 
 def _is_meta(meta: Any) -> bool:
     return isinstance(meta, dict) and isinstance(meta.get("secret"), str) and len(meta["secret"]) >= 32
-
-
-def _traces(path: Path) -> list[Path]:
-    """Files beside a database that an earlier run leaves: its lock file, its write-ahead logs."""
-    beside = [path.with_name(path.name + ".lock"), path.with_name(path.name + ".wal")]
-    return [p for p in beside if p.exists()] + [log for _, log in sealed_logs(path)]
 
 
 def _sealed_path(path: Path, generation: int) -> Path:
@@ -414,99 +633,171 @@ def sealed_logs(path: Path) -> list[tuple[int, Path]]:
     found = []
     for log in path.parent.glob(prefix + "*"):
         suffix = log.name[len(prefix) :]
-        if suffix.isdigit():
+        if suffix.isascii() and suffix.isdigit():
             found.append((int(suffix), log))
     return sorted(found)
 
 
-@dataclass
-class Logs:
-    """What a database's write-ahead logs hold: the latest change of each record they name."""
-
-    latest: dict[tuple[str, str, str], Change] = field(default_factory=dict)
-    active: LogContents = field(default_factory=LogContents)
-    changes: int = 0  # log lines replayed
-    log_bytes: int = 0
-    damage: list[Damage] = field(default_factory=list)
-
-
-def read_logs(path: Path) -> Logs:
-    """Read a database's sealed and active logs, changing nothing."""
-    logs = Logs()
-    sealed = [log for _, log in sealed_logs(path)]
-    for log in [*sealed, path.with_name(path.name + ".wal")]:
-        try:
-            contents = read_log(log)
-        except OSError as exc:
-            raise StoreError(f"cannot read the log {log}: {exc.strerror or exc}") from exc
-        logs.damage += contents.damage
-        if log in sealed and contents.torn:
-            logs.damage.append(Damage(log, len(contents.changes) + 1, "ends in the middle of a line: it was cut short"))
-        for data in contents.changes:
-            change = Change.from_json(data)
-            logs.latest[(change.tenant, change.collection, change.id)] = change
-        logs.changes += len(contents.changes)
-        logs.log_bytes += contents.whole
-        logs.active = contents
-    return logs
-
-
-def replay(snapshot: Iterable[Change], latest: dict[tuple[str, str, str], Change]) -> Iterator[Change]:
-    """The live records, in sequence order: the snapshot's, each replaced or dropped as the logs changed it, then
-    the records the logs added."""
-    if not latest:  # nothing logged since the snapshot: its records as they are
-        yield from snapshot
-        return
-    pending = dict(latest)
-    for change in snapshot:
-        newer = pending.get((change.tenant, change.collection, change.id))
-        if newer is None:
-            yield change
-        elif newer.seq == change.seq:  # changed in place (or deleted)
-            del pending[(change.tenant, change.collection, change.id)]
-            if newer.record is not None:
-                yield newer
-    yield from sorted((c for c in pending.values() if c.record is not None), key=lambda c: c.seq)
-
-
-def read_contents(path: Path, traces: list[Path] | None = None) -> Contents:
-    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database.
-    `traces`: the files an earlier run left beside it (found before a lock file was made)."""
-    logs = read_logs(path)
+def _read_snapshot(path: Path, logs: list[LogContents]) -> tuple[Snapshot, list[Damage]]:
+    ours = any(log.header for log in logs)
     try:
-        snapshot = read_snapshot(path)
-        latest = {(c.tenant, c.collection, c.id): c.seq for c in replay(snapshot, logs.latest)}
+        return read_snapshot(path, ours=ours), []
     except NotADatabaseError as exc:
         raise StoreError(f"{exc}; it was left untouched: give --db a new file or a database this mock wrote") from None
     except OSError as exc:
         raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
-    damage = [*snapshot.damage, *logs.damage]
-    lost = lost_snapshot(path, snapshot, _traces(path) if traces is None else traces)
-    if lost is not None:
-        damage.insert(0, lost)
-    return Contents(latest, logs.active, logs.changes, logs.log_bytes, damage)
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the reader raise is damage, reported
+        return Snapshot(path), [Damage(path, 1, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})")]
+
+
+def read_contents(path: Path) -> Contents:
+    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database."""
+    logs = [log for _, log in sealed_logs(path)]
+    wal_path = path.with_name(path.name + ".wal")
+    read: list[tuple[Path, LogContents]] = []
+    for log in [*logs, wal_path]:
+        try:
+            read.append((log, read_log(log)))
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read the log {log}: {exc.strerror or exc}; a log is a file this mock wrote: move whatever is "
+                f"there aside, then run `collect-mock check --db {shlex.quote(str(path))}`"
+            ) from exc
+    snapshot, damage = _read_snapshot(path, [c for _, c in read])  # its damage joins once its records are read
+    meta = snapshot.meta if _is_meta(snapshot.meta) else None
+    database = str(meta["database"]) if meta and isinstance(meta.get("database"), str) else None
+    headers = [c.database for _, c in read if c.database]
+    legacy = meta is not None and database is None
+    if meta is None and headers:
+        database = headers[-1]  # the log says whose it was
+        what = (
+            "is missing"
+            if not path.exists()
+            else ("is empty" if not snapshot.size or snapshot.blank else "has no readable meta")
+        )
+        damage.append(
+            Damage(
+                path,
+                1,
+                f"{what}, yet the logs beside it belong to database {database}: what was folded into "
+                "the snapshot is lost, only the logs' changes can be kept",
+            )
+        )
+    latest: dict[tuple[str, str, str], Change] = {}  # the logs' changes; the snapshot's records are read later
+    expected = int(meta.get("lsn", 0)) + 1 if meta and database and type(meta.get("lsn", 0)) is int else 1
+    contents = Contents(snapshot, latest, LogContents(), 0, 0, damage, database, legacy=legacy)
+    for log, found in read:
+        active = log == wal_path
+        contents.damage += found.damage
+        contents.unchecked += found.unchecked
+        contents.voided += found.voided
+        if not active and found.torn:
+            contents.damage.append(Damage(log, found.torn_line, "ends in the middle of a line: it was cut short"))
+        if _check_log(contents, log, found, active, bool(logs), expected):
+            for data in found.changes:
+                lsn = data.get("l")
+                if isinstance(lsn, int) and lsn < expected:
+                    continue  # folded into the snapshot already
+                _replay(contents, Change.from_json(data))
+            contents.log_bytes += found.whole
+            if found.last is not None:
+                expected = max(expected, found.last + 1)
+        if active:
+            contents.active = found
+    contents.next_lsn = expected
+    last = contents.active.last  # the active log ends where the chain does, or start writes a fresh one
+    contents.logs_in_order = last is not None and last + 1 == expected
+    return contents
+
+
+def _check_log(contents: Contents, log: Path, found: LogContents, active: bool, sealed: bool, expected: int) -> bool:
+    """Whether the changes of `log` belong in this database here, reporting why not (or what is missing before)."""
+    database = contents.database
+    if database is None:  # a new or legacy database: logs without a header, as written before identities
+        if found.header is not None:
+            contents.damage.append(
+                Damage(
+                    log,
+                    1,
+                    f"belongs to database {found.database}, but the snapshot has no identity (it was "
+                    "written by an older version, or copied in from elsewhere)",
+                )
+            )
+            return False
+        return True
+    if not found.exists:
+        # A snapshot alone is a database (a copy of a seeded one, say): it starts, with a warning, since a log
+        # deleted beside it cannot be told from one never copied.
+        contents.log_missing = active and not sealed
+        return False
+    if found.header is None:
+        if not found.changes and not found.damage and not found.torn:
+            contents.damage.append(
+                Damage(
+                    log,
+                    1,
+                    f"is empty: every log begins with a header; it was emptied, and the changes it held "
+                    f"after change {expected - 1} are lost",
+                )
+            )
+            return False
+        if found.damage and found.damage[0].line == 1 and found.last is not None:
+            return True  # its header line is damaged (reported): the numbered changes after it still count
+        contents.damage.append(
+            Damage(
+                log,
+                1,
+                f"has no header: it is not a log of database {database} (an older version's log, or "
+                "its start was cut off)",
+            )
+        )
+        return False
+    if found.database != database:
+        contents.damage.append(
+            Damage(
+                log,
+                1,
+                f"belongs to another database ({found.database}), not to {database} whose snapshot is "
+                f"{log.with_name(log.name.split('.wal')[0])}: one of the two was copied in from elsewhere",
+            )
+        )
+        return False
+    first = int(found.header["from"])
+    if first > expected:
+        missing = f"{expected}" if first == expected + 1 else f"{expected} to {first - 1}"
+        contents.damage.append(
+            Damage(
+                log,
+                1,
+                f"begins at change {first}, but the snapshot and the logs before it end at change "
+                f"{expected - 1}: changes {missing} are missing (a log was lost or cut short)",
+            )
+        )
+    return True
+
+
+def _replay(contents: Contents, change: Change) -> None:
+    contents.latest[(change.tenant, change.collection, change.id)] = change  # a deletion too: it hides the snapshot's
+    contents.changes += 1
 
 
 def check_database(path: Path | str) -> Contents:
     """What a database holds and what of it is damaged, changing nothing (`collect-mock check`)."""
-    path = Path(path)
-    _refuse_foreign(path)
-    if not path.exists() and not path.with_name(path.name + ".wal").exists():
-        raise StoreError(f"there is no database at {path}")
-    traces = _traces(path)
-    lock = FileLock(str(path) + ".lock", thread_local=False)
+    path = resolved(path)
+    require_database(path)
+    refuse_foreign(path)
+    locks = _Locks(path, LOCK_WAIT)
     try:
-        lock.acquire(timeout=LOCK_WAIT)
-    except Timeout:
-        raise StoreBusyError(f"the database {path} is in use by a running collect-mock; stop it first") from None
-    try:
-        return read_contents(path, traces)
+        contents = read_contents(path)
+        contents.settle()
+        return contents
     finally:
-        lock.release()
+        locks.release()
 
 
 def repair_database(path: Path | str) -> tuple[list[Damage], int]:
     """Keep every readable record, copy damaged files aside, write the rest back whole (`collect-mock repair`)."""
+    require_database(resolved(path))
     store = TinyStore(path, repair=True)
     try:
         kept = sum(1 for _ in store.load())

@@ -13,7 +13,7 @@ from tinydb import TinyDB
 from mockserver import compaction, wal
 from mockserver.database import Database
 from mockserver.storage import Change, MemoryStore, StorageWriteError, StoreBusyError, StoreError
-from mockserver.tinystore import DamagedStoreError, TinyStore, check_database, repair_database
+from mockserver.tinystore import DamagedStoreError, ReadOnlyStore, TinyStore, check_database, repair_database
 
 
 def put(seq, record_id, **fields):
@@ -67,7 +67,8 @@ def test_the_snapshot_is_a_tinydb_file_with_the_databases_secret(tmp_path):
     store, _ = opened(tmp_path / "db.json")
     store.write([put(1, "a"), put(2, "b")])
     store.compact([put(1, "a"), put(2, "b")])
-    assert (tmp_path / "db.json.wal").read_bytes() == b""
+    folded = wal.read_log(tmp_path / "db.json.wal")
+    assert folded.changes == [] and folded.header == {"log": store.database, "from": 3}  # only its header is left
     store.close()
     with TinyDB(tmp_path / "db.json") as db:
         assert sorted(doc.doc_id for doc in db.table("records").all()) == [1, 2]  # doc_ids: the sequence numbers
@@ -82,6 +83,37 @@ def test_a_database_written_before_the_meta_table_loads_and_gains_one(tmp_path):
     (tmp_path / "db.json").write_text(json.dumps({"records": {"1": {"t": "acme", "c": "batches", "id": "a", "r": {}}}}))
     assert set(records_of(tmp_path / "db.json")) == {"a"}
     assert "meta" in json.loads((tmp_path / "db.json").read_text())
+
+
+def test_a_legacy_database_is_read_as_before_and_folded_into_the_current_format_with_an_identity(tmp_path, caplog):
+    """Written before identities and sequence numbers: a meta without `database`, a log without a header, a line
+    without a checksum (older still). Read with a warning, and folded at the first start."""
+    db = tmp_path / "db.json"
+    meta = {"format": 2, "secret": "ab" * 32}
+    document = {"t": "acme", "c": "batches", "id": "a", "r": {"id": "a"}}
+    db.write_text(json.dumps({"meta": {"1": meta}, "records": {"1": document}}))
+    legacy = wal.encode(put(2, "b").as_json()) + json.dumps(put(3, "c").as_json()).encode() + b"\n"
+    db.with_name("db.json.wal").write_bytes(legacy)
+    assert check_database(db).unchecked == 1 and check_database(db).damage == []
+    with caplog.at_level(logging.WARNING, logger="mockserver.tinystore"):
+        store, loaded = opened(db)
+    assert {c.id for c in loaded} == {"a", "b", "c"} and "without a checksum" in caplog.text
+    assert store.secret == meta["secret"] and len(store.database) == 32  # the same secret; an identity now
+    store.close()
+    assert wal.read_log(db.with_name("db.json.wal")).database == store.database
+    assert set(records_of(db)) == {"a", "b", "c"}
+
+
+def test_a_snapshot_alone_is_a_database_and_starts_with_a_warning(tmp_path, caplog):
+    """A copy of a seeded snapshot, without its log: a deleted log cannot be told from one never copied."""
+    store, _ = opened(tmp_path / "db.json")
+    store.compact([put(1, "a")])
+    store.close()
+    (tmp_path / "db.json.wal").unlink()
+    assert check_database(tmp_path / "db.json").log_missing
+    with caplog.at_level(logging.WARNING, logger="mockserver.tinystore"):
+        assert set(records_of(tmp_path / "db.json")) == {"a"}
+    assert "has no log beside it" in caplog.text
 
 
 def test_a_torn_last_line_is_skipped_and_cut_off(tmp_path):
@@ -165,6 +197,64 @@ def test_when_even_the_cut_fails_the_next_write_cuts_first(tmp_path, monkeypatch
     assert set(records_of(tmp_path / "db.json")) == {"a", "c"}
 
 
+def refuse_cuts(monkeypatch):
+    def truncate(fd, size):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(wal.os, "ftruncate", truncate)
+
+
+@pytest.mark.parametrize("partial", [False, True], ids=["whole-line-left", "half-line-left"])
+def test_a_refused_write_the_disk_will_not_let_be_cut_off_never_comes_back_after_a_kill(tmp_path, monkeypatch, partial):
+    """fsync (or the write) fails, then the cut that should undo it fails too: the line may be whole in the file.
+    A void line makes it count for nothing; the writes after it are kept."""
+    store, _ = opened(tmp_path / "db.json", fsync=True, compact_every=0)
+    store.write([put(1, "kept")])
+    disk = FailingDisk(monkeypatch, errno.EIO, partial=partial, on="write" if partial else "fsync")
+    refuse_cuts(monkeypatch)
+    with pytest.raises(StorageWriteError):
+        store.write([put(2, "refused"), put(3, "refused too")])
+    disk.failing = False
+    store.write([put(4, "after")])
+    store._writer = None  # kill -9: no fold at close
+    store.close()
+    monkeypatch.undo()
+    assert set(records_of(tmp_path / "db.json")) == {"kept", "after"}
+
+
+def test_when_the_disk_refuses_the_write_the_cut_and_the_void_the_final_fold_leaves_it_behind(tmp_path, monkeypatch):
+    """Only the snapshot can still be written at the clean stop: it holds the numbers of the refused write, so the
+    log's refused line is skipped at the next start, should the log keep it."""
+    store = TinyStore(tmp_path / "db.json", fsync=True, compact_every=0)
+    db = Database(store)
+    db.load()
+    db.put("acme", "batches", "kept", {"id": "kept"})
+    real_write = os.write
+    log_fd = store._writer._fd
+
+    def write(fd, data):
+        if fd == log_fd:
+            if not bytes(data).startswith(b"\n"):  # the line lands whole, and then the disk says it failed;
+                real_write(fd, data)  # the void line after it does not land at all
+            raise OSError(errno.EIO, "I/O error")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(wal.os, "write", write)
+    refuse_cuts(monkeypatch)
+    with pytest.raises(StorageWriteError):
+        db.put("acme", "batches", "refused", {"id": "refused"})
+    assert store._writer.dirty
+
+    def no_new_log(*args):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr("mockserver.tinystore.create_log", no_new_log)  # the old log, refused line and all, stays
+    db.close()  # the fold writes a snapshot past the refused numbers
+    monkeypatch.undo()
+    assert b"refused" in (tmp_path / "db.json.wal").read_bytes()
+    assert set(records_of(tmp_path / "db.json")) == {"kept"}
+
+
 def test_a_group_the_store_refuses_is_undone_in_memory(tmp_path, monkeypatch):
     store, _ = opened(tmp_path / "db.json")
     db = Database(store)
@@ -214,7 +304,7 @@ def test_a_damaged_byte_in_the_log_stops_the_start_naming_file_line_and_commands
     with pytest.raises(DamagedStoreError) as refused:
         list(TinyStore(db).load())
     message = str(refused.value)
-    assert f"{db}.wal line 5" in message and "acme/batches/r5" in message
+    assert f"{db}.wal line 6" in message and "acme/batches/r5" in message  # line 1 is the log's header
     assert f"collect-mock check --db {db}" in message and f"collect-mock repair --db {db}" in message
     assert "8 records" in message
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".lock"} == before  # untouched
@@ -225,7 +315,7 @@ def test_repair_keeps_every_readable_record_and_a_copy_of_the_damaged_file(tmp_p
     db = tmp_path / "db.json"
     logged(db, 9)
     damage_byte(db.with_name("db.json.wal"))
-    assert [d.line for d in check_database(db).damage] == [5]
+    assert [d.line for d in check_database(db).damage] == [6]
     dropped, kept = repair_database(db)
     assert [d.record for d in dropped] == ["acme/batches/r5"] and kept == 8
     assert [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
@@ -267,7 +357,7 @@ def test_a_torn_sealed_log_is_damage_not_a_crash_to_forgive(tmp_path):
     sealed = db.with_name("db.json.wal.1")
     db.with_name("db.json.wal").rename(sealed)
     sealed.write_bytes(sealed.read_bytes()[:-7])
-    with pytest.raises(DamagedStoreError, match=r"wal\.1 line 3: ends in the middle of a line"):
+    with pytest.raises(DamagedStoreError, match=r"wal\.1 line 4: ends in the middle of a line"):
         list(TinyStore(db).load())
 
 
@@ -276,16 +366,84 @@ def test_a_torn_sealed_log_is_damage_not_a_crash_to_forgive(tmp_path):
 
 @pytest.mark.parametrize(
     "content",
-    ['{"name": "my-app", "version": "1.0.0"}', '{"_default": {"1": {"x": 1}}}', "[1, 2]", "key: value\n"],
-    ids=["package.json", "another-tinydb", "array", "yaml"],
+    [
+        '{"name": "my-app", "version": "1.0.0"}',
+        '{"_default": {"1": {"x": 1}}}',
+        '{"_default": {}}',
+        '{"records": {}}',
+        '{"meta": {"1": {"format": 2}}, "records": {}}',
+        '{"meta": {"name": "my-app"}}',
+        "{}",
+        " { }\n",
+        "",
+        "[1, 2]",
+        "key: value\n",
+    ],
+    ids=[
+        "package.json",
+        "another-tinydb",
+        "an-empty-tinydb",
+        "records-only-empty",
+        "meta-without-secret",
+        "meta-of-another-program",
+        "empty-object",
+        "empty-object-spaced",
+        "empty-file",
+        "array",
+        "yaml",
+    ],
 )
 def test_a_file_that_is_not_a_mock_database_is_refused_and_left_as_it_is(tmp_path, content):
     path = tmp_path / "package.json"
     path.write_text(content)
     with pytest.raises(StoreError, match="is not a Collect mock database"):
         TinyStore(path).load()
+    with pytest.raises(StoreError, match="is not a Collect mock database"):
+        repair_database(path)
     assert path.read_text() == content
-    assert not path.with_name("package.json.wal").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["package.json"]  # nothing created beside it
+
+
+@pytest.mark.parametrize("command", [check_database, repair_database, ReadOnlyStore])
+def test_commands_that_read_a_database_never_create_one(tmp_path, command):
+    with pytest.raises(StoreError, match="there is no database at"):
+        command(tmp_path / "missing.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reading_a_database_to_export_it_changes_nothing(tmp_path):
+    db = tmp_path / "db.json"
+    killed_with_log(db, [put(1, "a")], [put(2, "b")])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".lock"}
+    store = ReadOnlyStore(db)
+    assert [c.id for c in store.load()] == ["a", "b"]
+    store.close()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".lock"} == before  # no fold
+
+
+def test_a_database_reached_through_a_symlink_is_one_database_and_the_link_stays_a_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "db.json"
+    link = tmp_path / "link.json"
+    written(real, [put(1, "a")])
+    link.symlink_to(real)
+    first, _ = opened(link)
+    with pytest.raises(StoreBusyError, match="in use by another collect-mock"):
+        TinyStore(real, lock_wait=0.1)
+    first.write([put(2, "b")])
+    first.compact([put(1, "a"), put(2, "b")])
+    first.close()
+    assert link.is_symlink() and set(records_of(real)) == {"a", "b"}
+    assert not (tmp_path / "link.json.wal").exists()  # the log lives beside the file itself
+
+
+def test_a_second_name_of_the_same_file_a_hard_link_is_refused_while_the_first_runs(tmp_path):
+    written(tmp_path / "db.json", [put(1, "a")])
+    os.link(tmp_path / "db.json", tmp_path / "hard.json")
+    first, _ = opened(tmp_path / "db.json")
+    with pytest.raises(StoreBusyError, match="in use by another collect-mock"):
+        TinyStore(tmp_path / "hard.json", lock_wait=0.1)
+    first.close()
 
 
 def test_a_second_store_on_the_same_database_is_refused_until_the_first_closes(tmp_path):
@@ -294,6 +452,14 @@ def test_a_second_store_on_the_same_database_is_refused_until_the_first_closes(t
         TinyStore(tmp_path / "db.json", lock_wait=0.1)
     first.close()
     TinyStore(tmp_path / "db.json", lock_wait=0).close()
+
+
+def test_a_log_that_is_not_a_file_is_named_with_what_helps(tmp_path):
+    written(tmp_path / "db.json", [put(1, "a")])
+    (tmp_path / "db.json.wal").unlink()
+    (tmp_path / "db.json.wal").mkdir()
+    with pytest.raises(StoreError, match=r"cannot read the log .*db\.json\.wal: Is a directory; .*collect-mock check"):
+        TinyStore(tmp_path / "db.json").load()
 
 
 def test_an_unwritable_location_is_an_error(tmp_path):
@@ -323,7 +489,7 @@ def test_background_compaction_folds_the_log_while_writes_go_on(tmp_path):
     wait(store)
     assert not (tmp_path / "db.json.wal.1").exists()
     assert len(json.loads((tmp_path / "db.json").read_text())["records"]) == 5
-    assert (tmp_path / "db.json.wal").read_text().count("\n") == 1
+    assert len(wal.read_log(tmp_path / "db.json.wal").changes) == 1
     store.close()
     assert set(records_of(tmp_path / "db.json")) == {f"r{i}" for i in range(1, 7)}
 
@@ -364,19 +530,33 @@ def test_the_retry_waits_longer_after_each_failure():
     assert delays == [5, 10, 20, 40]
 
 
+def killed_with_log(path, *groups):
+    """A database whose server was killed after writing `groups` (its log is not folded)."""
+    store, _ = opened(path, compact_every=0)
+    for group in groups:
+        store.write(group)
+    store._writer = None  # as a kill leaves it: no fold at close
+    store.close()
+    return store.database
+
+
 def test_a_crash_before_the_new_snapshot_replays_the_sealed_log(tmp_path):
-    written(tmp_path / "db.json", [put(1, "a"), put(2, "b")])
+    database = killed_with_log(tmp_path / "db.json", [put(1, "a"), put(2, "b")])
     (tmp_path / "db.json.wal").rename(tmp_path / "db.json.wal.1")  # sealed, the child never finished
-    (tmp_path / "db.json.wal").write_bytes(wal.encode(Change(2, "acme", "batches", "b", None).as_json()))
+    deleted = Change(2, "acme", "batches", "b", None).as_json()
+    (tmp_path / "db.json.wal").write_bytes(wal.header(database, 3) + wal.encode_all([deleted], 3))
     assert set(records_of(tmp_path / "db.json")) == {"a"}
 
 
 def test_a_crash_after_the_new_snapshot_replays_the_sealed_log_harmlessly(tmp_path):
     store, _ = opened(tmp_path / "db.json")
+    store.write([put(1, "a", name="old")])
+    store.write([put(1, "a", name="new")])
+    store.write([put(2, "b")])
+    sealed = (tmp_path / "db.json.wal").read_bytes()  # the log the new snapshot already holds
     store.compact([put(1, "a", name="new"), put(2, "b")])
     store.close()
-    history = [put(1, "a", name="old"), put(1, "a", name="new"), put(2, "b")]  # the sealed log it already holds
-    (tmp_path / "db.json.wal.1").write_bytes(b"".join(wal.encode(c.as_json()) for c in history))
+    (tmp_path / "db.json.wal.1").write_bytes(sealed)
     assert records_of(tmp_path / "db.json")["a"]["name"] == "new"
 
 
@@ -410,7 +590,7 @@ def test_a_log_of_few_large_writes_is_folded_by_its_bytes(tmp_path):
 def test_an_append_cut_short_by_a_kill_counts_for_nothing_not_for_its_first_lines(tmp_path):
     """A kill in the middle of writing a batch request's 100 lines leaves some of them in the file."""
     written(tmp_path / "db.json", [put(1, "before")])
-    group = wal.encode_all([put(i, f"g{i}").as_json() for i in range(2, 102)])
+    group = wal.encode_all([put(i, f"g{i}").as_json() for i in range(2, 102)], 2)
     with open(tmp_path / "db.json.wal", "ab") as fh:
         fh.write(group[: len(group) * 61 // 100])  # 61 whole lines and a torn one
     store, loaded = opened(tmp_path / "db.json")
@@ -426,7 +606,7 @@ def test_a_damaged_line_of_an_append_takes_the_whole_request_with_it_on_repair(t
     written(db, [put(1, "alone")], [put(2, "g2"), put(3, "g3"), put(4, "g4")], [put(5, "later")])
     log = db.with_name("db.json.wal")
     lines = log.read_bytes().split(b"\n")
-    lines[line] = lines[line].replace(b'"acme"', b'"acne"')  # line 0 is "alone"; 1-3 the request's
+    lines[line + 1] = lines[line + 1].replace(b'"acme"', b'"acne"')  # 0: the header, 1: "alone", 2-4: the request
     log.write_bytes(b"\n".join(lines))
     assert check_database(db).damage
     repair_database(db)

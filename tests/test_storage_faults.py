@@ -11,16 +11,19 @@ import json
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 
+from mockserver import wal
 from mockserver.tinystore import check_database
 from tests.support import factory
 from tests.support.process import MockProcess, free_port
@@ -203,55 +206,145 @@ def test_a_second_server_on_the_same_database_is_refused_and_the_first_loses_not
 # -- a restart after each kind of damage --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def damaged_base(tmp_path_factory):
+def killed_base(directory, prefix):
     """A database with ten records in its snapshot and five more in its log (the last server was killed)."""
-    directory = tmp_path_factory.mktemp("base")
     db = directory / "collect.json"
     for names_, stop in ((range(10), "stop"), (range(10, 15), "kill")):
         with MockProcess("--db", str(db), "--no-seed") as mock:
             for n in names_:
-                body = factory.batch(name=f"r{n:02d}", description="d" * 40)
+                body = factory.batch(name=f"{prefix}{n:02d}", description="d" * 40)
                 assert httpx.post(f"{mock.base_url}/batches/acme", json=body, headers=AUTH).status_code == 200
             mock.stop() if stop == "stop" else mock.kill()
     return directory
 
 
-def damage_log_byte(db):
-    log = db.with_name(db.name + ".wal")
+@pytest.fixture(scope="module")
+def damaged_base(tmp_path_factory):
+    return killed_base(tmp_path_factory.mktemp("base"), "r")
+
+
+@pytest.fixture(scope="module")
+def other_base(tmp_path_factory):
+    """Another database, built the same way: its files must never be taken for the first one's."""
+    return killed_base(tmp_path_factory.mktemp("other"), "o")
+
+
+ALL = {f"r{n:02d}" for n in range(15)}
+
+
+def stored_names(db):
+    return {change.value["name"] for change in check_database(db).records if change.collection == "batches"}
+
+
+def log_of(db):
+    return db.with_name(db.name + ".wal")
+
+
+def damage_log_byte(db, other):
+    log = log_of(db)
     data = bytearray(log.read_bytes())
     data[data.index(b'"r12"') + 2] ^= 0x01  # r12 becomes r02 in the log: the line still parses, its checksum not
     log.write_bytes(bytes(data))
-    return {"r12"}, f"{log} line 3"
+    return ALL - {"r12"}, f"{log} line 4"  # line 1 is the log's header
 
 
-def truncate_snapshot(db):
+def truncate_snapshot(db, other):
     data = db.read_bytes()
     db.write_bytes(data[: data.index(b'"r07"')])
-    return {"r07", "r08", "r09"}, f"{db} line"
+    return ALL - {"r07", "r08", "r09"}, f"{db} line"
 
 
-def tear_sealed_log(db):
-    log = db.with_name(db.name + ".wal")
+def tear_sealed_log(db, other):
     sealed = db.with_name(db.name + ".wal.1")
-    log.rename(sealed)
+    log_of(db).rename(sealed)
     sealed.write_bytes(sealed.read_bytes()[:-7])
-    return {"r14"}, f"{sealed} line 5"
+    return ALL - {"r14"}, f"{sealed} line 6"
 
 
-@pytest.mark.parametrize("damage", [damage_log_byte, truncate_snapshot, tear_sealed_log])
+def cut_sealed_log_at_a_line(db, other):
+    """A sealed log cut at a line boundary, with the active log after it: what the cut took is missing."""
+    sealed = db.with_name(db.name + ".wal.1")
+    log_of(db).rename(sealed)
+    lines = sealed.read_bytes().splitlines(keepends=True)
+    sealed.write_bytes(b"".join(lines[:-2]))  # r13 and r14 gone, whole lines left
+    database = wal.read_log(sealed).database
+    log_of(db).write_bytes(wal.header(database, 16))
+    return ALL - {"r13", "r14"}, f"{log_of(db)} line 1"
+
+
+def empty_the_log(db, other):
+    log_of(db).write_bytes(b"")
+    return ALL - {f"r{n}" for n in range(10, 15)}, f"{log_of(db)} line 1"
+
+
+def duplicate_an_old_line(db, other):
+    """An old line appended again (a copy, a replayed backup) would put back what a later change replaced."""
+    log = log_of(db)
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines) + lines[2])
+    return ALL, f"{log} line 7"
+
+
+def add_a_line_without_checksum(db, other):
+    log = log_of(db)
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines) + lines[3].split(b" ", 1)[1].replace(b'"r12"', b'"EVIL"'))
+    return ALL, f"{log} line 7"
+
+
+def copy_in_another_databases_log(db, other):
+    shutil.copy(log_of(other / "collect.json"), log_of(db))
+    return ALL - {f"r{n}" for n in range(10, 15)}, f"{log_of(db)} line 1: belongs to another database"
+
+
+def append_another_databases_log(db, other):
+    with open(log_of(db), "ab") as fh:
+        fh.write(log_of(other / "collect.json").read_bytes())
+    return ALL, f"{log_of(db)} line 7: is the start of another database's log"
+
+
+def copy_in_another_databases_snapshot(db, other):
+    shutil.copy(other / "collect.json", db)  # the log beside it is this database's: it is refused, not replayed
+    return {f"o{n:02d}" for n in range(10)}, f"{log_of(db)} line 1: belongs to another database"
+
+
+def break_a_document_key(db, other):
+    """A document key that is not a number (one byte changed): a damaged record, not a crash of the reader."""
+    lines = db.read_bytes().split(b"\n")
+    at = next(i for i, line in enumerate(lines) if b'"r05"' in line)
+    lines[at] = lines[at].replace(b'":{"t"', b'a":{"t"', 1)
+    db.write_bytes(b"\n".join(lines))
+    return ALL - {"r05"}, f"{db} line {at + 1}"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        damage_log_byte,
+        truncate_snapshot,
+        tear_sealed_log,
+        cut_sealed_log_at_a_line,
+        empty_the_log,
+        duplicate_an_old_line,
+        add_a_line_without_checksum,
+        copy_in_another_databases_log,
+        append_another_databases_log,
+        copy_in_another_databases_snapshot,
+        break_a_document_key,
+    ],
+)
 def test_after_damage_start_refuses_naming_file_and_line_and_repair_keeps_everything_readable(
-    tmp_path, damaged_base, damage
+    tmp_path, damaged_base, other_base, damage
 ):
     directory = tmp_path / "db"
     shutil.copytree(damaged_base, directory)
     db = directory / "collect.json"
-    lost, where = damage(db)
+    kept, where = damage(db, other_base)
     before = {p.name: p.read_bytes() for p in directory.iterdir() if p.suffix != ".lock"}
 
     refused = run("serve", "--db", str(db), "--no-seed", "--port", str(free_port()))
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
-    assert where in refused.stderr and "is damaged" in refused.stderr
+    assert where in refused.stderr and "is damaged" in refused.stderr, refused.stderr
     assert f"collect-mock check --db {db}" in refused.stderr and f"collect-mock repair --db {db}" in refused.stderr
     assert {p.name: p.read_bytes() for p in directory.iterdir() if p.suffix != ".lock"} == before  # untouched
 
@@ -259,22 +352,129 @@ def test_after_damage_start_refuses_naming_file_and_line_and_repair_keeps_everyt
     assert checked.returncode == 1 and where in checked.stdout and "collect-mock repair" in checked.stdout
     repaired = run("repair", "--db", str(db))
     assert repaired.returncode == 0 and "dropped" in repaired.stdout, repaired.stderr
-    assert any(".damaged-" in p.name for p in directory.iterdir())  # a copy of what was damaged
-    assert run("check", "--db", str(db)).returncode == 0
-
-    with MockProcess("--db", str(db), "--no-seed") as mock:
-        stored = names(mock)
-    assert set(stored) == {f"r{n:02d}" for n in range(15)} - lost
+    assert any(".damaged-" in p.name for p in directory.iterdir()) or not before.get("collect.json.wal")
+    assert check_database(db).damage == []
+    assert stored_names(db) == kept
 
 
-def test_a_write_cut_short_by_a_crash_is_dropped_without_ado(tmp_path, damaged_base):
+def test_a_write_cut_short_by_a_crash_is_dropped_with_a_warning(tmp_path, damaged_base):
+    """The one damage start cannot tell from a crash: the end of the active log. It is dropped, and said so."""
     directory = tmp_path / "db"
     shutil.copytree(damaged_base, directory)
     log = directory / "collect.json.wal"
     log.write_bytes(log.read_bytes()[:-7])  # the last write never finished: never acknowledged either
+    checked = run("check", "--db", str(directory / "collect.json"))
+    assert checked.returncode == 0 and "bytes of a write cut short" in checked.stdout
     with MockProcess("--db", str(directory / "collect.json"), "--no-seed") as mock:
         stored = names(mock)
         mock.stop()
-        assert "dropped the last" in mock.log()
+        assert "WARNING" in mock.log() and "dropped the last" in mock.log()
     assert set(stored) == {f"r{n:02d}" for n in range(14)}
     assert json.loads((directory / "collect.json").read_text())["records"]
+
+
+# -- a disk that refuses the write and the cut that should undo it -------------------------------------------------
+
+FAULT_SHIM = Path(__file__).parent / "support" / "faultshim"
+
+
+@pytest.mark.parametrize("end", ["kill", "stop"])
+def test_a_write_answered_507_never_comes_back_even_when_the_disk_refuses_its_fsync_and_the_cut(tmp_path, end):
+    """fsync and ftruncate fail with EIO (injected in the server process): every write is a 507, the line it left
+    whole in the log cannot be cut off; after kill -9 (or a clean stop whose final fold fails too) and a restart,
+    none of the refused creates, patches or deletes is stored, and the acknowledged record is as acknowledged."""
+    control, directory = tmp_path / "faults", tmp_path / "db"
+    control.write_text("")
+    db = directory / "collect.json"
+    env = {
+        "PYTHONPATH": str(FAULT_SHIM),
+        "COLLECT_TEST_FAULTS": str(control),
+        "COLLECT_TEST_FAULT_PATH": str(directory),
+    }
+    with MockProcess("--db", str(db), "--no-seed", "--fsync", env=env) as mock:
+        http = httpx.Client(base_url=mock.base_url, headers=AUTH, timeout=30)
+        kept = http.post("/batches/acme", json=factory.batch(name="kept")).json()
+        control.write_text("fsync\nftruncate\n")
+        creates = [{"operation": "create", "object": factory.batch(name="refused")} for _ in range(3)]
+        refused = [
+            http.post("/batches/acme", json=factory.batch(name="refused")),
+            http.post("/batches/acme/batch", json={"operations": creates}),
+            http.patch(f"/batches/acme/{kept['id']}", json=[{"op": "replace", "path": "/name", "value": "refused"}]),
+            http.delete(f"/batches/acme/{kept['id']}"),
+        ]
+        assert [r.status_code for r in refused] == [507] * 4, [r.text for r in refused]
+        assert http.get(f"/batches/acme/{kept['id']}").json() == kept  # reads go on
+        http.close()
+        mock.kill() if end == "kill" else mock.stop()
+        control.write_text("")
+    with MockProcess("--db", str(db), "--no-seed") as restarted:
+        assert names(restarted) == {"kept": 1}
+        assert httpx.get(f"{restarted.base_url}/batches/acme/{kept['id']}", headers=AUTH).json() == kept
+
+
+# -- the compaction child -----------------------------------------------------------------------------------------
+
+
+def test_after_kill_9_the_port_is_free_though_a_compaction_child_was_running(tmp_path):
+    """The forked snapshot writer holds none of the server's sockets and dies with it: the next start takes the
+    same port at once."""
+    db = tmp_path / "collect.json"
+    folding = {"MOCKSERVER_COMPACT_BYTES": "1"}  # a fold whenever the log holds as many bytes as the snapshot
+    with MockProcess("--db", str(db), "--no-seed", "--compact-every", "1", env=folding) as mock:
+        port = mock.port
+        http = httpx.Client(base_url=mock.base_url, headers=AUTH, timeout=30)
+        large = [{"operation": "create", "object": factory.batch(description="d" * 20_000)} for _ in range(50)]
+        held = []
+        for _ in range(40):  # each batch may start a compaction in the background: catch its child at work
+            assert http.post("/batches/acme/batch", json={"operations": large}).status_code == 200
+            held = _at_work(mock.process.pid)
+            if held:
+                break
+        http.close()
+        assert held, "no compaction child was seen writing a snapshot"
+        children = [child for child, _ in held]
+        for _, files in held:
+            assert not [f for f in files if f.startswith("socket:")], files
+        mock.kill()
+        deadline = time.monotonic() + 10
+        while [c for c in children if _alive(c)] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [c for c in children if _alive(c)], "the compaction child outlived the server"
+    with socket.socket() as sock:  # as the next start binds it: only a listening socket would be in the way
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+
+
+def _at_work(pid, within=5.0):
+    """[(child, the files it holds)] once a child of `pid` has opened its snapshot file (it is past its start)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = []
+        for child in _children(pid):
+            try:
+                files = [os.readlink(f"/proc/{child}/fd/{fd}") for fd in os.listdir(f"/proc/{child}/fd")]
+            except OSError:
+                continue
+            if any(f.endswith(".tmp") for f in files):
+                found.append((child, files))
+        if found or not _children(pid):
+            return found
+        time.sleep(0.001)
+    return []
+
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return not fh.read().split(") ")[1].startswith("Z")
+    except OSError:
+        return False
