@@ -157,3 +157,19 @@ def test_a_snapshot_of_format_2_is_read_and_written_anew_with_checksums(tmp_path
     assert records_of(path) == {"a": {"id": "a", "memo": "old"}}
     text = path.read_bytes()
     assert b'"format":3' in text and b'"k":' in text and b'"secret":"' + b"ab" * 32 in text
+
+
+def test_a_snapshot_copied_alone_starts_without_being_written_again_and_keeps_later_writes(db, tmp_path):
+    copy = tmp_path / "copy" / "db.json"
+    copy.parent.mkdir()
+    copy.write_bytes(db.read_bytes())  # the snapshot alone, as the benchmarks copy a seeded one
+    before = copy.stat().st_mtime_ns
+    store = TinyStore(copy)
+    assert len(list(store.load())) == 20
+    assert copy.stat().st_mtime_ns == before and copy.with_name("db.json.wal").exists()
+    store.write([put(21, "r21")])
+    store._writer.close()  # a kill: the log is not folded  # noqa: SLF001
+    store._writer = None  # noqa: SLF001
+    store._records = None  # noqa: SLF001
+    store.close()
+    assert set(records_of(copy)) == {f"r{i}" for i in range(1, 22)}
