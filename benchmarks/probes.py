@@ -26,6 +26,9 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
+READY_TIMEOUT = 300.0  # seconds a mock may take to start: a million records on a busy machine take ~20
+
+
 def mock_server(cli: list[str], db: Path, log: Path, name: str, env: dict[str, str] | None = None) -> Server:
     """A mock on loopback that takes the benchmark's tokens, whatever `MOCKSERVER_*` the caller's shell sets."""
     port = free_port()
@@ -138,14 +141,14 @@ def durability(
     env = {"MOCKSERVER_COMPACT_EVERY": str(compact_every)}
     server = mock_server(cli, db, log, "durability mock", env).start()
     try:
-        server.wait_ready(mock_ready(expected))
+        server.wait_ready(mock_ready(expected), timeout=READY_TIMEOUT)
         storm = _storm(server, SnapshotWatch(db), create, seconds, concurrency)
         acknowledged, refused, compactions, compacting, elapsed = asyncio.run(storm)
     finally:
         server.stop()
     again = mock_server(cli, db, log, "durability mock, restarted", env).start()
     try:
-        again.wait_ready(mock_ready(expected))
+        again.wait_ready(mock_ready(expected), timeout=READY_TIMEOUT)
         with httpx.Client(base_url=again.base_url, headers=AUTH, timeout=10) as client:
             path = create.path.rstrip("/")
             found = sum(client.get(f"{path}/{record_id}").status_code == 200 for record_id in acknowledged)

@@ -91,7 +91,7 @@ def _header(r: Results) -> str:
 
 def _targets(r: Results) -> str:
     rows = [(t.name, t.goal, t.figure, t.verdict) for t in targets.evaluate(r)]
-    return "## Targets (issue 6)\n\n" + table(["target", "goal", "measured", "verdict"], rows)
+    return "## Targets (issues 6 and 16)\n\n" + table(["target", "goal", "measured", "verdict"], rows)
 
 
 def _prose(name: str) -> str:
@@ -297,21 +297,63 @@ def _walks(r: Results) -> str:
 def _startup(r: Results) -> str:
     if not r.sizes:
         return ""
-    rows = [
-        [label(i.scale), str(i.records), f"{i.startup_s:.2f}", f"{i.rss_mb:.0f}", f"{i.peak_mb:.0f}"]
-        for i in r.sizes.values()
-    ]
-    text = "## Startup and memory\n\n`collect-mock serve --db <copy of the seeded snapshot> --no-seed`, from the "
-    text += "process start until `/_mock/health` answers with every record loaded.\n\n"
-    text += table(["size", "records", "startup s", "RSS MB after start", "peak RSS MB"], rows)
-    small, big = r.sizes[min(r.sizes)], r.sizes[max(r.sizes)]
-    if big.records > small.records:
-        per = (big.rss_mb - small.rss_mb) / (big.records - small.records) * 100_000
-        text += (
-            f"\n\nMemory: about **{per:.0f} MB per 100,000 records** (RSS growth from {label(small.scale)} to "
-            f"{label(big.scale)}), on top of a {small.rss_mb:.0f} MB base; loading peaks at {big.peak_mb:.0f} MB."
+    rows = []
+    for i in r.sizes.values():
+        per = i.bytes_per_record(r.baseline_mb)
+        rows.append(
+            [
+                label(i.scale),
+                str(i.records),
+                f"{i.startup_s:.2f}",
+                f"{i.rss_mb:.0f}",
+                f"{i.peak_mb:.0f}",
+                f"{per:,.0f}" if per is not None else "-",
+            ]
         )
-    return text
+    text = "## Startup and memory\n\n`collect-mock serve --db <copy of the seeded snapshot> --no-seed`, from the "
+    text += "process start until `/_mock/health` answers with every record loaded; bytes per record count the RSS "
+    text += f"beyond that of a mock serving an empty database ({r.baseline_mb:.0f} MB), measured in the same run.\n\n"
+    text += table(["size", "records", "startup s", "RSS MB after start", "peak RSS MB", "bytes per record"], rows)
+    return text + "\n\n" + memory_line(r)
+
+
+def memory_line(r: Results) -> str:
+    """One sentence: resident memory per record at the largest size, and what it is made of."""
+    big = r.sizes[max(r.sizes)]
+    per = big.bytes_per_record(r.baseline_mb)
+    if per is None:
+        return f"Memory: RSS {big.rss_mb:.0f} MB with {big.records:,} records (no baseline measured)."
+    return (
+        f"Memory: **{per:,.0f} bytes per record** at {label(big.scale)} ({big.rss_mb:.0f} MB resident with "
+        f"{big.records:,} records, {r.baseline_mb:.0f} MB with none; loading peaks at {big.peak_mb:.0f} MB): each "
+        "record kept as its encoded JSON, indexes as arrays of sequence numbers."
+    )
+
+
+def readme_table(r: Results) -> str:
+    """README's summary of a run: the mock at each size against the ceiling and Prism, measured side by side."""
+    o, s = r.options, r.samples
+    rows = []
+    for op in ("get", "create"):
+        if op not in o.ops:
+            continue
+        for c in o.concurrency:
+            ceiling, prism_ = s.summary("ceiling", None, op, c), s.summary("prism", None, op, c)
+            row = [op.upper() if op == "get" else "POST (create)", str(c)]
+            row += [rps(ceiling.rps) if ceiling else "-", rps(prism_.rps) if prism_ else "-"]
+            for size in o.sizes:
+                m = s.summary("mock", size, op, c)
+                share = s.ratio(("mock", size, op), ("ceiling", None, op), c)
+                row.append(f"{rps(m.rps)} ({ratio(share)})" if m else "-")
+            rows.append(row)
+    headers = ["request", "c", "ceiling req/s", "Prism req/s"]
+    headers += [f"mock {label(size)} req/s (share of the ceiling)" for size in o.sizes]
+    starts = ", ".join(f"{label(i.scale)} {i.startup_s:.1f} s" for i in r.sizes.values())
+    return (
+        f"{table(headers, rows)}\n\n{memory_line(r) if r.sizes else ''} Ready after: {starts}. "
+        f"Measured {_when(r.started)} on {r.machine.get('cores', '?')} cores (wrk, medians of {o.repeats} repeats; "
+        "`make bench`, the full run and its method in [docs/benchmarks.md](docs/benchmarks.md))."
+    )
 
 
 def _durability(r: Results) -> str:
@@ -335,6 +377,15 @@ def _durability(r: Results) -> str:
             f"({info.records_end - info.records:,} creates), {sum(s.compactions for s in writes)} background "
             f"compactions seen, slowest write {slowest:.0f} ms; a clean stop (one whole-file rewrite) took "
             f"{info.stop_s:.2f} s."
+        )
+    big = r.durability_big
+    if big is not None:
+        at_kill = "a compaction was in progress at the kill" if big.compacting_at_kill else "no compaction at the kill"
+        lines.insert(
+            1,
+            f"- The same on the {label(max(r.sizes))} set ({big.compactions} compactions seen; {at_kill}): "
+            f"**{big.found} of {big.acknowledged}** acknowledged creates were there after the restart "
+            f"({big.refused} refused).",
         )
     if not lines:
         return ""

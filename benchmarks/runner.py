@@ -50,13 +50,15 @@ def run(options: Options, say: Print = print) -> Results:
     try:
         with ExitStack() as servers:
             _measure(options, sets, prism_binary, workdir, logs, servers, results, say)
-        smallest = sets[min(sets)]
+        smallest, largest = sets[min(sets)], sets[max(sets)]
         if options.durability:
-            say("durability: write storm at c=8 with frequent compactions, kill -9, restart")
-            db = data.copy_snapshot(smallest, workdir / "durability")
-            create = cases.build(smallest)["create"].requests[0]
-            log = logs / "durability.log"
-            results.durability = probes.durability(mock_command(), db, smallest.records, create, log)
+            say(
+                f"durability: write storm at c=8 with frequent compactions on {label(smallest.scale)}, kill -9, restart"
+            )
+            results.durability = _durability(smallest, workdir, logs)
+            if largest is not smallest:
+                say(f"durability: the same on {label(largest.scale)}")
+                results.durability_big = _durability(largest, workdir, logs)
         if options.conformance:
             say("conformance: collect-conformance --spawn-mock")
             results.conformance = probes.conformance(
@@ -67,6 +69,28 @@ def run(options: Options, say: Print = print) -> Results:
     results.machine["load at end"] = machine.load()
     results.finished = time.time()
     return results
+
+
+def _durability(dataset: data.DataSet, workdir: Path, logs: Path) -> probes.Durability:
+    db = data.copy_snapshot(dataset, workdir / f"durability-{label(dataset.scale)}")
+    create = cases.build(dataset)["create"].requests[0]
+    log = logs / f"durability-{label(dataset.scale)}.log"
+    found = probes.durability(mock_command(), db, dataset.records, create, log)
+    shutil.rmtree(db.parent, ignore_errors=True)
+    return found
+
+
+def _baseline(workdir: Path, logs: Path, results: Results, say: Print) -> None:
+    """The RSS of a mock serving an empty database: what memory per record is counted beyond."""
+    db = workdir / "empty" / data.SNAPSHOT
+    db.parent.mkdir(parents=True, exist_ok=True)
+    server = probes.mock_server(mock_command(), db, logs / "mock-empty.log", "mock, empty")
+    try:
+        server.start().wait_ready(probes.mock_ready(0), timeout=probes.READY_TIMEOUT)
+        results.baseline_mb, _ = server.memory_mb()
+    finally:
+        server.stop()
+    say(f"mock, empty database: RSS {results.baseline_mb:.0f} MB (the baseline of memory per record)")
 
 
 def _install_prism(options: Options, root: Path, logs: Path, results: Results, say: Print) -> Path | None:
@@ -93,6 +117,7 @@ def _measure(
     results: Results,
     say: Print,
 ) -> None:
+    _baseline(workdir, logs, results, say)
     mocks = _start_mocks(sets, workdir, logs, servers, results, say)
     _walks(options, sets, mocks, results, say)
     plans: dict[int | None, dict[str, cases.Case]] = {scale: cases.build(dataset) for scale, dataset in sets.items()}
@@ -135,7 +160,7 @@ def _start_mocks(
         db = data.copy_snapshot(dataset, workdir / label(scale))
         server = probes.mock_server(mock_command(), db, logs / f"mock-{label(scale)}.log", f"mock {label(scale)}")
         servers.callback(server.stop)
-        startup = server.start().wait_ready(probes.mock_ready(dataset.records))
+        startup = server.start().wait_ready(probes.mock_ready(dataset.records), timeout=probes.READY_TIMEOUT)
         rss, peak = server.memory_mb()
         results.sizes[scale] = SizeInfo(scale, dataset.records, startup, rss, peak)
         mocks[scale] = server

@@ -92,10 +92,19 @@ def create_app(settings: Settings | None = None) -> MockApp:
     resolver = MockResolver(state)
     security = SecurityHandlerFactory(state.auth.security_map())
     endpoints = {}
+    schemes = contract.spec.get("components", {}).get("securitySchemes", {})
+    bearer = {
+        name for name, s in schemes.items() if s.get("type") == "http" and s.get("scheme", "").lower() == "bearer"
+    }
     for operation in contract.operations.values():
         modelled = model_operation(specification, operation.path, operation.method, resolver)
+        takes_bearer = any(len(requirement) == 1 and set(requirement) <= bearer for requirement in modelled.security)
         endpoints[(operation.path, operation.method)] = Endpoint(
-            modelled, modelled.function, security, settings.validate_responses
+            modelled,
+            modelled.function,
+            security,
+            settings.validate_responses,
+            bearer=state.auth.check if takes_bearer else None,
         )
     return MockApp(state, Dispatcher(endpoints), admin_app(state), docs_app(specification, settings))
 

@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import math
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sortedcontainers import SortedList
-
-from mockserver.storage import Change, Store
+from mockserver.storage import Change, Store, decode
 
 Record = dict[str, Any]
 Key = tuple[Any, ...]
+
+
+def _seqs() -> array[int]:
+    return array("q")
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,10 @@ _SCALARS = frozenset({str, int, float, bool})
 
 @dataclass
 class Index:
+    """Each key's records, as sorted sequence numbers in a compact array (8 bytes a record)."""
+
     spec: IndexSpec
-    entries: dict[Key, list[int]] = field(default_factory=dict)
+    entries: dict[Key, array[int]] = field(default_factory=dict)
 
     def keys_of(self, record: Record) -> list[Key]:
         fields = self.spec.fields
@@ -62,12 +66,27 @@ class Index:
         return [key] if all(v is None or type(v) in _SCALARS for v in key) else []
 
     def add(self, seq: int, record: Record) -> None:
+        fields = self.spec.fields
+        if len(fields) == 1 and not self.spec.many:  # the common case, inlined: it runs for every record loaded
+            value = record.get(fields[0])
+            if value is not None and type(value) not in _SCALARS:
+                return
+            seqs = self.entries.get((value,))
+            if seqs is None:
+                self.entries[(value,)] = array("q", (seq,))
+            elif seqs[-1] < seq:
+                seqs.append(seq)
+            else:
+                seqs.insert(bisect.bisect_left(seqs, seq), seq)
+            return
         for key in self.keys_of(record):
-            seqs = self.entries.setdefault(key, [])
-            if not seqs or seqs[-1] < seq:
+            seqs = self.entries.get(key)
+            if seqs is None:
+                self.entries[key] = array("q", (seq,))
+            elif seqs[-1] < seq:
                 seqs.append(seq)  # the common case: a new record is the newest
             else:
-                bisect.insort(seqs, seq)
+                seqs.insert(bisect.bisect_left(seqs, seq), seq)
 
     def remove(self, seq: int, record: Record) -> None:
         for key in self.keys_of(record):
@@ -89,68 +108,186 @@ class RangeSpec:
     numeric: bool = False
 
 
-@dataclass
-class RangeIndex:
-    """(value, seq) pairs in order: the records in a range, found by bisection, whatever the collection's size.
+BUCKET = 1024  # entries a range bucket holds before it is split in two (by value)
 
-    A `SortedList` rather than a list: a new record's value lands anywhere in the order, and inserting into a
-    Python list moves everything after it (a cost that grows with the collection).
+
+class Bucket:
+    """The records whose value lies in one span of a range index, in sequence order, each with its value."""
+
+    __slots__ = ("limit", "seqs", "single", "values")
+
+    def __init__(self, numeric: bool):
+        self.seqs = _seqs()
+        self.values: Any = array("d") if numeric else []
+        self.limit = 2 * BUCKET  # split when it holds more
+        self.single = False  # known to hold one value only (it cannot be split)
+
+
+class RangeIndex:
+    """The records of a collection by one field's value, for ranges that are read in creation order.
+
+    The values are cut into spans (buckets); each bucket keeps its records in sequence order, with their values
+    beside them (8 bytes each, strings shared). A range is the buckets it covers, merged lazily in creation order:
+    the buckets inside it yield every record, the two at its ends only those in range. So the first page of a
+    range costs the page (and the number of buckets the range spans), never the number of records in it; that is
+    what a search for a month among a million invoices needs. A bucket that grows past `2 * BUCKET` records is
+    split at its median value; one holding a single value (a busy day) cannot be split and needs no filtering.
     """
 
-    spec: RangeSpec
-    entries: SortedList = field(default_factory=SortedList)
+    def __init__(self, spec: RangeSpec):
+        self.spec = spec
+        self.numeric = spec.numeric
+        self.bounds: list[Any] = [None]  # bounds[i]: the least value bucket i may hold (bucket 0: any below)
+        self.buckets = [Bucket(spec.numeric)]
+        self._shared: dict[str, str] = {}  # one object per distinct string value
 
     def key_of(self, record: Record) -> Any:
         value = record.get(self.spec.field)
-        if self.spec.numeric:
+        if self.numeric:
             return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         return value if type(value) is str else None
 
+    def _bucket(self, value: Any) -> int:
+        return bisect.bisect_right(self.bounds, value, 1) - 1
+
     def add(self, seq: int, record: Record) -> None:
-        key = self.key_of(record)
-        if key is not None:
-            self.entries.add((key, seq))
+        value = record.get(self.spec.field)  # key_of, inlined: it runs for every record loaded
+        if self.numeric:
+            if type(value) is int:
+                value = float(value)
+            elif type(value) is not float:
+                return
+        elif type(value) is str:
+            value = self._shared.setdefault(value, value)
+        else:
+            return
+        bounds = self.bounds
+        i = bisect.bisect_right(bounds, value, 1) - 1 if len(bounds) > 1 else 0
+        bucket = self.buckets[i]
+        seqs, values = bucket.seqs, bucket.values
+        if bucket.single and values[0] != value:  # a day's bucket meets the next day: split it off at once
+            bucket.single = False
+            bucket.limit = 2 * BUCKET
+        if not seqs or seqs[-1] < seq:
+            seqs.append(seq)
+            values.append(value)
+        else:
+            at = bisect.bisect_left(seqs, seq)
+            seqs.insert(at, seq)
+            values.insert(at, value)
+        if len(seqs) > bucket.limit:
+            self._split(i)
 
     def remove(self, seq: int, record: Record) -> None:
-        key = self.key_of(record)
-        if key is not None:
-            self.entries.discard((key, seq))
+        value = self.key_of(record)
+        if value is None:
+            return
+        bucket = self.buckets[self._bucket(value)]
+        at = bisect.bisect_left(bucket.seqs, seq)
+        if at < len(bucket.seqs) and bucket.seqs[at] == seq:
+            del bucket.seqs[at]
+            del bucket.values[at]
 
-    def span(self, low: Any, high: Any) -> tuple[int, int]:
-        """Positions of the entries from `low` to `high`; for strings also those that extend `high`
-        (a date-time of the last day of a date range)."""
-        top = (high, math.inf) if self.spec.numeric else (high + "\uffff", 0)
-        return self.entries.bisect_left((low, -1)), self.entries.bisect_right(top)
+    def _split(self, i: int) -> None:
+        bucket = self.buckets[i]
+        distinct = sorted(set(bucket.values))
+        if len(distinct) < 2:
+            bucket.single = True
+            bucket.limit *= 2  # try again only once it has doubled
+            return
+        half = len(distinct) // 2
+        middle = distinct[half]
+        low, high = Bucket(self.numeric), Bucket(self.numeric)
+        pairs = list(zip(bucket.seqs, bucket.values, strict=True))
+        low.seqs.extend([seq for seq, value in pairs if value < middle])
+        low.values.extend([value for value in bucket.values if value < middle])
+        high.seqs.extend([seq for seq, value in pairs if value >= middle])
+        high.values.extend([value for value in bucket.values if value >= middle])
+        low.single, high.single = half == 1, len(distinct) - half == 1
+        self.buckets[i : i + 1] = [low, high]
+        self.bounds.insert(i + 1, middle)
 
-    def seqs(self, span: tuple[int, int]) -> Iterator[int]:
-        return (seq for _, seq in self.entries.islice(span[0], span[1]))
+    def top(self, high: Any) -> Any:
+        """The greatest value in a range up to `high`: for strings also those that extend it (a date-time of the
+        last day of a date range)."""
+        return high if self.numeric else high + "\uffff"
+
+    def count(self, low: Any, high: Any) -> int:
+        """About how many records a range holds, to plan a search: exact but for the two buckets at its ends, of
+        which a sample of values is read."""
+        top = self.top(high)
+        first, last = self._bucket(low), self._bucket(top)
+        total = 0
+        for i in range(first, last + 1):
+            bucket = self.buckets[i]
+            if first < i < last or (bucket.single and low <= bucket.values[0] <= top):
+                total += len(bucket.seqs)
+            elif not bucket.single:
+                values = bucket.values
+                step = max(1, len(values) // SAMPLE)  # a large bucket is sampled: the count is for planning
+                total += step * sum(1 for value in values[::step] if low <= value <= top)
+        return total
+
+    def seqs(self, low: Any, high: Any, after: int = 0) -> Iterator[int]:
+        """The sequence numbers of the records in [low, high] after `after`, in creation order, lazily.
+
+        The buckets are merged a chunk at a time, in C (slices and a sort) rather than one record at a time: each
+        round takes the next `CHUNK` of every bucket, and hands on, sorted, those that no bucket can still precede.
+        """
+        top = self.top(high)
+        first, last = self._bucket(low), self._bucket(top)
+        streams: list[tuple[Bucket, int, bool]] = []  # (bucket, next position, every value in range)
+        for i in range(first, last + 1):
+            bucket = self.buckets[i]
+            start = bisect.bisect_right(bucket.seqs, after)
+            if start == len(bucket.seqs):
+                continue
+            if first < i < last or (bucket.single and low <= bucket.values[0] <= top):
+                streams.append((bucket, start, True))
+            elif not bucket.single:
+                streams.append((bucket, start, False))
+        return _merged(streams, low, top)
+
+
+CHUNK = 128  # records taken from each bucket per round of a range's merge
+SAMPLE = 128  # values of a bucket at a range's end read to estimate how many of it are in the range
+
+
+def _merged(streams: list[tuple[Bucket, int, bool]], low: Any, top: Any) -> Iterator[int]:
+    while streams:
+        taken: list[int] = []
+        bound = None  # the least last-taken sequence number of a bucket that holds more: nothing beyond is final
+        for bucket, start, whole in streams:
+            end = start + CHUNK
+            seqs = bucket.seqs
+            if whole:
+                taken.extend(seqs[start:end])
+            else:
+                values = bucket.values[start:end]
+                taken.extend(seq for seq, value in zip(seqs[start:end], values, strict=True) if low <= value <= top)
+            if end < len(seqs) and (bound is None or seqs[end - 1] < bound):
+                bound = seqs[end - 1]
+        taken.sort()
+        if bound is None:  # every bucket is exhausted: all of it is final
+            yield from taken
+            return
+        yield from taken[: bisect.bisect_right(taken, bound)]
+        streams = [
+            (bucket, at, whole)
+            for bucket, _, whole in streams
+            if (at := bisect.bisect_right(bucket.seqs, bound)) < len(bucket.seqs)
+        ]
 
 
 @dataclass
 class Table:
-    """The records of one collection of one tenant."""
+    """The records of one collection of one tenant: each kept as its JSON (bytes), found by id or by position."""
 
-    by_id: dict[str, tuple[int, Record]] = field(default_factory=dict)
-    ids: dict[int, str] = field(default_factory=dict)
-    order: list[int] = field(default_factory=list)
+    seqs: dict[str, int] = field(default_factory=dict)  # id -> sequence number
+    records: dict[int, bytes] = field(default_factory=dict)  # sequence number -> the record's JSON
+    order: array[int] = field(default_factory=_seqs)  # the sequence numbers, ascending
     indexes: dict[tuple[tuple[str, ...], bool], Index] = field(default_factory=dict)
     ranges: dict[str, RangeIndex] = field(default_factory=dict)
-
-
-def _build_indexes(table: Table) -> None:
-    """Every index of a freshly loaded table in one pass each: records arrive in sequence order, so each index
-    list is appended to in order, and each range index is sorted once."""
-    records = [(seq, table.by_id[table.ids[seq]][1]) for seq in table.order]
-    for index in table.indexes.values():
-        entries: dict[Key, list[int]] = {}
-        keys_of = index.keys_of
-        for seq, record in records:
-            for key in keys_of(record):
-                entries.setdefault(key, []).append(seq)
-        index.entries = entries
-    for ranged in table.ranges.values():
-        key_of = ranged.key_of
-        ranged.entries = SortedList((key, seq) for seq, record in records if (key := key_of(record)) is not None)
 
 
 class Database:
@@ -161,26 +298,37 @@ class Database:
         self.tables: dict[tuple[str, str], Table] = {}
         self.next_seq = 1
         self.size = 0  # records held, over all tenants and collections
-        self._bulk = False
         # Inside atomic(): the changes applied in memory, each with what it replaced, not yet written.
-        self._group: list[tuple[Change, tuple[int, Record] | None]] | None = None
+        self._group: list[tuple[Change, tuple[int, bytes] | None]] | None = None
 
     # -- loading ------------------------------------------------------------------------------------------------
 
     def load(self) -> int:
         """Read everything the store holds; returns the number of records."""
         count = 0
-        self._bulk = True
-        try:
-            for change in self._store.load(self):
-                if change.record is not None:
-                    self._put(change.seq, change.tenant, change.collection, change.id, change.record)
+        tables = self.tables
+        for change in self._store.load(self):
+            seq, raw = change.seq, change.record
+            if seq >= self.next_seq:
+                self.next_seq = seq + 1
+            table = tables.get((change.tenant, change.collection)) or self._table(change.tenant, change.collection)
+            if raw is None or change.id in table.seqs:  # a deletion or a replacement: the general way
+                if raw is None:
+                    self._delete(change.tenant, change.collection, change.id)
+                else:
+                    self._put(seq, change.tenant, change.collection, change.id, raw, change.parsed)
                     count += 1
-                self.next_seq = max(self.next_seq, change.seq + 1)
-        finally:
-            self._bulk = False
-            for table in self.tables.values():
-                _build_indexes(table)
+                continue
+            # A new record, the common case at start: inserted inline (a million times over).
+            record = change.parsed if change.parsed is not None else decode(raw)
+            self._place(table, seq, change.id)
+            table.records[seq] = raw
+            for index in table.indexes.values():
+                index.add(seq, record)
+            for ranged in table.ranges.values():
+                ranged.add(seq, record)
+            count += 1
+        self.size = sum(len(table.seqs) for table in tables.values())
         return count
 
     def _table(self, tenant: str, collection: str) -> Table:
@@ -199,23 +347,57 @@ class Database:
     # -- reads --------------------------------------------------------------------------------------------------
 
     def tenants(self) -> list[str]:
-        return sorted({tenant for (tenant, _), table in self.tables.items() if table.by_id})
+        return sorted({tenant for (tenant, _), table in self.tables.items() if table.seqs})
 
     def count(self, tenant: str, collection: str) -> int:
         table = self.tables.get((tenant, collection))
-        return len(table.by_id) if table else 0
+        return len(table.seqs) if table else 0
 
-    def get(self, tenant: str, collection: str, record_id: str) -> Record | None:
+    def get_raw(self, tenant: str, collection: str, record_id: str) -> bytes | None:
+        """The record's JSON as stored, to be answered as it is."""
         table = self.tables.get((tenant, collection))
         if table is None:
             return None
-        found = table.by_id.get(record_id)
-        return found[1] if found else None
+        seq = table.seqs.get(record_id)
+        return None if seq is None else table.records[seq]
+
+    def get(self, tenant: str, collection: str, record_id: str) -> Record | None:
+        raw = self.get_raw(tenant, collection, record_id)
+        return None if raw is None else decode(raw)
+
+    def exists(self, tenant: str, collection: str, record_id: str) -> bool:
+        table = self.tables.get((tenant, collection))
+        return table is not None and record_id in table.seqs
 
     def seq_of(self, tenant: str, collection: str, record_id: str) -> int | None:
         table = self.tables.get((tenant, collection))
-        found = table.by_id.get(record_id) if table else None
-        return found[0] if found else None
+        return table.seqs.get(record_id) if table else None
+
+    def scan_raw(
+        self,
+        tenant: str,
+        collection: str,
+        after: int = 0,
+        index: tuple[str, ...] | None = None,
+        key: Key | None = None,
+        many: bool = False,
+    ) -> Iterator[tuple[int, bytes]]:
+        """Records' JSON in creation order after sequence number `after`, all of them or those with `index` = `key`."""
+        table = self.tables.get((tenant, collection))
+        if table is None:
+            return
+        if index is None:
+            seqs: Sequence[int] = table.order
+        else:
+            found = table.indexes.get((index, many))
+            if found is None:
+                raise KeyError(f"no index on {collection}.{index}")
+            seqs = found.entries.get(key if key is not None else (), ())
+        # Walk by position without copying the tail: a page reads only as far as it needs.
+        records = table.records
+        for position in range(bisect.bisect_right(seqs, after), len(seqs)):
+            seq = seqs[position]
+            yield seq, records[seq]
 
     def scan(
         self,
@@ -227,44 +409,32 @@ class Database:
         many: bool = False,
     ) -> Iterator[tuple[int, Record]]:
         """Records in creation order after sequence number `after`, all of them or those with `index` = `key`."""
-        table = self.tables.get((tenant, collection))
-        if table is None:
-            return
-        if index is None:
-            seqs: Sequence[int] = table.order
-        else:
-            found = table.indexes.get((index, many))
-            if found is None:
-                raise KeyError(f"no index on {collection}.{index}")
-            seqs = found.entries.get(key if key is not None else (), [])
-        # Walk by position without copying the tail: a page reads only as far as it needs.
-        for position in range(bisect.bisect_right(seqs, after), len(seqs)):
-            seq = seqs[position]
-            yield seq, table.by_id[table.ids[seq]][1]
+        for seq, raw in self.scan_raw(tenant, collection, after, index, key, many):
+            yield seq, decode(raw)
 
     def index_size(self, tenant: str, collection: str, fields: tuple[str, ...], key: Key) -> int:
         table = self.tables.get((tenant, collection))
         found = table.indexes.get((fields, False)) if table else None
         return len(found.entries.get(key, ())) if found else 0
 
-    def range_span(self, tenant: str, collection: str, name: str, low: Any, high: Any) -> tuple[int, int] | None:
-        """Where the records with `name` between `low` and `high` sit in its range index (None: no index)."""
+    def range_count(self, tenant: str, collection: str, name: str, low: Any, high: Any) -> int | None:
+        """At most how many records have `name` between `low` and `high` (None: no index)."""
         table = self.tables.get((tenant, collection))
-        ranged = table.ranges.get(name) if table else None
-        return ranged.span(low, high) if ranged else None
+        if table is None:
+            return 0 if self.has_range(collection, name) else None
+        ranged = table.ranges.get(name)
+        return ranged.count(low, high) if ranged else None
 
     def scan_range(
-        self, tenant: str, collection: str, name: str, span: tuple[int, int], after: int = 0
+        self, tenant: str, collection: str, name: str, low: Any, high: Any, after: int = 0
     ) -> Iterator[tuple[int, Record]]:
-        """The records of a range, in creation order: the cost follows the range, not the collection."""
-        table = self.tables[(tenant, collection)]
-        ranged = table.ranges[name]
-        # A heap, not a sort: a page usually needs the first few of the range in creation order.
-        heap = [seq for seq in ranged.seqs(span) if seq > after]
-        heapq.heapify(heap)
-        while heap:
-            seq = heapq.heappop(heap)
-            yield seq, table.by_id[table.ids[seq]][1]
+        """The records with `name` between `low` and `high`, in creation order: a page costs the page."""
+        table = self.tables.get((tenant, collection))
+        if table is None:
+            return
+        records = table.records
+        for seq in table.ranges[name].seqs(low, high, after):
+            yield seq, decode(records[seq])
 
     def has_range(self, collection: str, name: str) -> bool:
         return any(s.collection == collection and s.field == name for s in self.range_specs)
@@ -273,13 +443,17 @@ class Database:
         return any(s.collection == collection and s.fields == fields and s.many == many for s in self.index_specs)
 
     def snapshot(self) -> Iterator[Change]:
-        """The live records, in sequence order, for compaction and export."""
-        changes = [
-            Change(seq, tenant, collection, record_id, record)
-            for (tenant, collection), table in self.tables.items()
-            for record_id, (seq, record) in table.by_id.items()
+        """The live records, in sequence order, for compaction and export (made as they are read)."""
+        streams = [
+            self._table_changes(tenant, collection, table) for (tenant, collection), table in self.tables.items()
         ]
-        return iter(sorted(changes, key=lambda c: c.seq))
+        return heapq.merge(*streams, key=lambda change: change.seq)
+
+    @staticmethod
+    def _table_changes(tenant: str, collection: str, table: Table) -> Iterator[Change]:
+        ids = {seq: record_id for record_id, seq in table.seqs.items()}
+        for seq in list(table.order):
+            yield Change(seq, tenant, collection, ids[seq], table.records[seq])
 
     # -- writes -------------------------------------------------------------------------------------------------
 
@@ -305,7 +479,7 @@ class Database:
         if self._group is not None:  # already inside one: the outer block decides
             yield
             return
-        group: list[tuple[Change, tuple[int, Record] | None]] = []
+        group: list[tuple[Change, tuple[int, bytes] | None]] = []
         self._group = group
         try:
             yield
@@ -316,7 +490,7 @@ class Database:
             self._group = None
         self._write(group)
 
-    def _write(self, applied: list[tuple[Change, tuple[int, Record] | None]]) -> None:
+    def _write(self, applied: list[tuple[Change, tuple[int, bytes] | None]]) -> None:
         """Write changes already applied in memory; if the store refuses them, undo them there too."""
         try:
             self._store.write([change for change, _ in applied])
@@ -324,15 +498,16 @@ class Database:
             self._undo_all(applied)
             raise
 
-    def _undo_all(self, applied: list[tuple[Change, tuple[int, Record] | None]]) -> None:
+    def _undo_all(self, applied: list[tuple[Change, tuple[int, bytes] | None]]) -> None:
         for change, before in reversed(applied):
             self._undo(change, before)
 
-    def _current(self, change: Change) -> tuple[int, Record] | None:
+    def _current(self, change: Change) -> tuple[int, bytes] | None:
         table = self.tables.get((change.tenant, change.collection))
-        return table.by_id.get(change.id) if table else None
+        seq = table.seqs.get(change.id) if table else None
+        return None if table is None or seq is None else (seq, table.records[seq])
 
-    def _undo(self, change: Change, before: tuple[int, Record] | None) -> None:
+    def _undo(self, change: Change, before: tuple[int, bytes] | None) -> None:
         if before is None:
             self._delete(change.tenant, change.collection, change.id)
         else:
@@ -344,7 +519,7 @@ class Database:
             if change.record is None:
                 self._delete(change.tenant, change.collection, change.id)
             else:
-                self._put(change.seq, change.tenant, change.collection, change.id, change.record)
+                self._put(change.seq, change.tenant, change.collection, change.id, change.record, change.parsed)
             self.next_seq = max(self.next_seq, change.seq + 1)
 
     def save(self) -> None:
@@ -373,7 +548,7 @@ class Database:
     def put(self, tenant: str, collection: str, record_id: str, record: Record) -> None:
         """Store a record, keeping the sequence number of the one it replaces."""
         seq = self.seq_of(tenant, collection, record_id) or self.new_seq()
-        self.apply([Change(seq, tenant, collection, record_id, record)])
+        self.apply([Change.of(seq, tenant, collection, record_id, record)])
 
     def delete(self, tenant: str, collection: str, record_id: str) -> None:
         seq = self.seq_of(tenant, collection, record_id)
@@ -385,52 +560,67 @@ class Database:
         changes = [
             Change(seq, tenant, collection, record_id, None)
             for (tenant, collection), table in self.tables.items()
-            for record_id, (seq, _) in table.by_id.items()
+            for record_id, seq in table.seqs.items()
         ]
         self.apply(changes)
         self.tables.clear()
         self.size = 0
 
-    def _put(self, seq: int, tenant: str, collection: str, record_id: str, record: Record) -> None:
+    def _put(
+        self, seq: int, tenant: str, collection: str, record_id: str, raw: bytes, record: Record | None = None
+    ) -> None:
         table = self._table(tenant, collection)
-        old = table.by_id.get(record_id)
-        if old is not None:
-            table.by_id[record_id] = (seq, record)
+        if record is None:
+            record = decode(raw)
+        old_seq = table.seqs.get(record_id)
+        if old_seq is not None:
+            old = decode(table.records[old_seq])
+            if old_seq != seq:
+                self._unplace(table, old_seq)
+                self._place(table, seq, record_id)
+            del table.records[old_seq]
+            table.records[seq] = raw
             for index in table.indexes.values():
-                before, after = index.keys_of(old[1]), index.keys_of(record)
-                if before != after:  # most updates leave the indexed fields alone
-                    index.remove(old[0], old[1])
+                if old_seq != seq or index.keys_of(old) != index.keys_of(record):  # most updates leave them alone
+                    index.remove(old_seq, old)
                     index.add(seq, record)
             for ranged in table.ranges.values():
-                if ranged.key_of(old[1]) != ranged.key_of(record):
-                    ranged.remove(old[0], old[1])
+                if old_seq != seq or ranged.key_of(old) != ranged.key_of(record):
+                    ranged.remove(old_seq, old)
                     ranged.add(seq, record)
             return
-        else:
-            table.ids[seq] = record_id
-            if not table.order or table.order[-1] < seq:
-                table.order.append(seq)
-            else:
-                bisect.insort(table.order, seq)
-        table.by_id[record_id] = (seq, record)
+        self._place(table, seq, record_id)
+        table.records[seq] = raw
         self.size += 1
-        if self._bulk:
-            return  # a bulk load builds the indexes once at the end (_build_indexes)
         for index in table.indexes.values():
             index.add(seq, record)
         for ranged in table.ranges.values():
             ranged.add(seq, record)
 
+    @staticmethod
+    def _place(table: Table, seq: int, record_id: str) -> None:
+        table.seqs[record_id] = seq
+        order = table.order
+        if not order or order[-1] < seq:
+            order.append(seq)
+        else:
+            order.insert(bisect.bisect_left(order, seq), seq)
+
+    @staticmethod
+    def _unplace(table: Table, seq: int) -> None:
+        order = table.order
+        i = bisect.bisect_left(order, seq)
+        if i < len(order) and order[i] == seq:
+            del order[i]
+
     def _delete(self, tenant: str, collection: str, record_id: str) -> None:
         table = self.tables.get((tenant, collection))
-        if table is None or record_id not in table.by_id:
+        if table is None or record_id not in table.seqs:
             return
-        seq, record = table.by_id.pop(record_id)
+        seq = table.seqs.pop(record_id)
+        record = decode(table.records.pop(seq))
         self.size -= 1
-        del table.ids[seq]
-        i = bisect.bisect_left(table.order, seq)
-        if i < len(table.order) and table.order[i] == seq:
-            del table.order[i]
+        self._unplace(table, seq)
         for index in table.indexes.values():
             index.remove(seq, record)
         for ranged in table.ranges.values():

@@ -47,8 +47,12 @@ class ObservedApi:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in CORS if h[0] not in present)]
+                headers = message.get("headers", [])
+                if any(name.lower().startswith(b"access-control-") for name, _ in headers):
+                    present = {name.lower() for name, _ in headers}
+                    message["headers"] = [*headers, *(h for h in CORS if h[0] not in present)]
+                else:  # the common case: no CORS header of its own
+                    message["headers"] = [*headers, *CORS]
             await send(message)
 
         try:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import orjson
 
 from collect_contract import Contract, Match, Operation, Resource
 from mockserver import records
@@ -26,10 +28,19 @@ from mockserver.errors import (
 from mockserver.paging import KeyCodec
 from mockserver.patching import PatchBudget, apply_patch, identical
 from mockserver.search import Search
+from mockserver.storage import decode
 from mockserver.validation import ReadValidator, WriteValidator, schema_errors
 
 Record = dict[str, Any]
 Response = tuple[Any, int, dict[str, str]]
+Item = TypeVar("Item")
+
+
+def _shaped(items: list[bytes], fields: list[str] | None) -> list[Any]:
+    """A page's records as stored (embedded in the answer as they are), or decoded and cut to `fields`."""
+    if not fields:
+        return [orjson.Fragment(raw) for raw in items]
+    return [records.project(decode(raw), fields) for raw in items]
 
 
 @dataclass
@@ -85,13 +96,19 @@ class Collection:
     # -- reads --------------------------------------------------------------------------------------------------
 
     def get(self, caller: Caller, record_id: str, fields: list[str] | None = None) -> Response:
+        if not fields:  # the record as stored, answered without decoding it
+            raw = self.db.get_raw(caller.tenant, self.name, record_id)
+            if raw is None:
+                raise self._not_found(caller, record_id)
+            return orjson.Fragment(raw), 200, {}
         return records.project(self.require(caller, record_id), fields), 200, {}
 
     def list_all(self, caller: Caller, start: str | None = None, fields: list[str] | None = None) -> Response:
         walk = self.codec.fingerprint(caller.tenant, self.name, "list")
-        items, last = self._page(self.db.scan(caller.tenant, self.name, self.codec.decode(start, walk)), walk)
+        stream = self.db.scan_raw(caller.tenant, self.name, self.codec.decode(start, walk))
+        items, last = self._page(stream, walk)
         headers = {"X-Last-Evaluated-Key": last} if last else {}
-        return [records.project(r, fields) for r in items], 200, headers
+        return _shaped(items, fields), 200, headers
 
     def lookup(
         self,
@@ -105,8 +122,8 @@ class Collection:
         key = tuple(self._coerce(field, params[param]) for param, field in operation.lookup)
         walk = self.codec.fingerprint(caller.tenant, self.name, operation.operation_id, key)
         after = self.codec.decode(start, walk)
-        items, last = self._page(self.db.scan(caller.tenant, self.name, after, names, key), walk)
-        return self._envelope([records.project(r, fields) for r in items], last, count=True), 200, {}
+        items, last = self._page(self.db.scan_raw(caller.tenant, self.name, after, names, key), walk)
+        return self._envelope(_shaped(items, fields), last, count=True), 200, {}
 
     def search(
         self, caller: Caller, body: Record, start: str | None = None, fields: list[str] | None = None
@@ -117,9 +134,9 @@ class Collection:
         shape = fields or self.resource.summary_fields
         return self._envelope([records.project(r, shape) for r in items], last, count=False), 200, {}
 
-    def _page(self, stream: Iterator[tuple[int, Record]], walk: str) -> tuple[list[Record], str | None]:
+    def _page(self, stream: Iterator[tuple[int, Item]], walk: str) -> tuple[list[Item], str | None]:
         """Up to a page of records, and the key to resume after the last one if more remain."""
-        items: list[Record] = []
+        items: list[Item] = []
         last_seq = 0
         for seq, record in stream:
             if len(items) == self.page_size:
@@ -129,7 +146,7 @@ class Collection:
         return items, None
 
     @staticmethod
-    def _envelope(items: list[Record], last: str | None, count: bool) -> Record:
+    def _envelope(items: list[Any], last: str | None, count: bool) -> Record:
         body: Record = {"Count": len(items), "Items": items} if count else {"Items": items}
         if last:
             body["LastEvaluatedKey"] = last
@@ -151,8 +168,11 @@ class Collection:
     def require(self, caller: Caller, record_id: str) -> Record:
         record = self.find(caller, record_id)
         if record is None:
-            raise NotFoundProblem(f"No {self.resource.noun} {shown_value(record_id)} in tenant '{caller.tenant}'")
+            raise self._not_found(caller, record_id)
         return record
+
+    def _not_found(self, caller: Caller, record_id: str) -> NotFoundProblem:
+        return NotFoundProblem(f"No {self.resource.noun} {shown_value(record_id)} in tenant '{caller.tenant}'")
 
     # -- writes -------------------------------------------------------------------------------------------------
 
@@ -168,7 +188,7 @@ class Collection:
                 f"Invalid {self.resource.noun}",
                 [FieldError("body", "id", "must not be sent: the server generates the id of a new record")],
             )
-        record_id = records.new_id(self.name, lambda i: self.db.get(caller.tenant, self.name, i) is not None)
+        record_id = records.new_id(self.name, lambda i: self.db.exists(caller.tenant, self.name, i))
         record = records.created(self.resource, body, record_id, caller.user, caller.tenant, self.clock.tick())
         if self.resource.workflow and "workflow_execution_id" in self.resource.fields:
             record["workflow_execution_id"] = self._token(caller, record, "create")["executionArn"]
@@ -268,7 +288,7 @@ class Collection:
             for position, value in enumerate(values if ref.many and isinstance(values, list) else [values]):
                 if value is None or (ref.target == self.name and value == record["id"] and ref.many):
                     continue
-                if self.db.get(caller.tenant, ref.target, value) is None:
+                if not self.db.exists(caller.tenant, ref.target, value):
                     where = f"{ref.field}[{position}]" if ref.many else ref.field
                     noun = self.contract.resources[ref.target].noun
                     dangling.append(

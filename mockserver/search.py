@@ -2,8 +2,9 @@
 
 Each filter's kind comes from the contract (see `collect_contract.Filter`): a scalar is an equality, an array a list of
 accepted values, a 2-item array an inclusive [min, max] range. All filters given must match. Candidates come
-from the most selective index a filter can use (ids, then indexed lists, then indexed equalities), so the cost of
-a search follows its matches rather than the size of the tenant.
+from the most selective index a filter can use (ids, indexed lists, equalities or ranges), in creation order and
+lazily, so a page stops reading once it is full: its cost follows the page (and how many of the candidates the
+other filters keep), never the size of the tenant nor the number of matches.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class Search:
             )
         if spec.match is Match.RANGE and db.has_range(collection, name):
             low, high = (_number(v) for v in value) if spec.numeric else (str(v) for v in value)
-            span = db.range_span(tenant, collection, name, low, high)
-            if span is not None:
-                return span[1] - span[0], db.scan_range(tenant, collection, name, span, after)
+            count = db.range_count(tenant, collection, name, low, high)
+            if count is not None:
+                return count, db.scan_range(tenant, collection, name, low, high, after)
         return None

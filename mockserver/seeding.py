@@ -7,8 +7,7 @@ out `id` and the `sys_*` fields: the server fills them in as if it had created t
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,39 @@ class SeedError(ValueError):
     """Seed data that cannot be loaded; the message names the file or tenant, the record and the field."""
 
 
-def read_directory(directory: Path, contract: Contract) -> dict[str, dict[str, list[Record]]]:
-    """{tenant: {collection: [records]}} from a fixture directory."""
+class _TenantFiles(Mapping[str, list[Record]]):
+    """One tenant's fixture files, each read when it is asked for and not kept: a million records are loaded one
+    collection at a time (their dicts take about five times the memory of the stored bytes)."""
+
+    def __init__(self, paths: dict[str, Path]):
+        self._paths = paths
+
+    def __getitem__(self, collection: str) -> list[Record]:
+        path = self._paths[collection]
+        try:
+            items = orjson.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise SeedError(f"{path}: not a JSON array of records ({exc})") from exc
+        if not isinstance(items, list):
+            raise SeedError(f"{path}: not a JSON array of records")
+        return items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+def read_directory(directory: Path, contract: Contract) -> dict[str, Mapping[str, list[Record]]]:
+    """{tenant: {collection: [records]}} from a fixture directory (each collection's file read when it is used)."""
     if not directory.is_dir():
         raise SeedError(f"fixture directory {directory} does not exist")
-    data: dict[str, dict[str, list[Record]]] = {}
+    data: dict[str, Mapping[str, list[Record]]] = {}
     for tenant_dir in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        for collection in contract.resources:
-            path = tenant_dir / f"{collection}.json"
-            if path.exists():
-                try:
-                    items = json.loads(path.read_text(encoding="utf-8"))
-                except (OSError, ValueError) as exc:
-                    raise SeedError(f"{path}: not a JSON array of records ({exc})") from exc
-                if not isinstance(items, list):
-                    raise SeedError(f"{path}: not a JSON array of records")
-                data.setdefault(tenant_dir.name, {})[collection] = items
+        paths = {c: tenant_dir / f"{c}.json" for c in contract.resources if (tenant_dir / f"{c}.json").exists()}
+        if paths:
+            data[tenant_dir.name] = _TenantFiles(paths)
     return data
 
 
@@ -83,7 +99,8 @@ def load(
                     seqs[key] = db.seq_of(*key) or db.new_seq()
                     counts.setdefault(tenant, {}).setdefault(collection, 0)
                     counts[tenant][collection] += 1
-                changes.append(Change(seqs[key], tenant, collection, record["id"], record))
+                # Encoded only: a million records' dicts would not fit twice (the fixtures' and these).
+                changes.append(Change(seqs[key], tenant, collection, record["id"], orjson.dumps(record)))
     if durable:
         db.apply(changes)
     else:
@@ -126,5 +143,5 @@ def export(db: Database) -> dict[str, Any]:
     """The whole state in the fixture shape: {"format": 1, "tenants": {tenant: {collection: [records]}}}."""
     tenants: dict[str, dict[str, list[Record]]] = {}
     for change in db.snapshot():
-        tenants.setdefault(change.tenant, {}).setdefault(change.collection, []).append(change.record or {})
+        tenants.setdefault(change.tenant, {}).setdefault(change.collection, []).append(change.value or {})
     return {"format": 1, "tenants": tenants}

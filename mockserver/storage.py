@@ -7,9 +7,10 @@ them durable. Two backends implement it: `MemoryStore` (`--db :memory:`, nothing
 A backend implements `Store` from this docstring alone. The database calls it from one thread (the event loop),
 in this order:
 
-    load(records)      once, at start: every stored record, each once, in sequence order, as `Change`s. After
-                       it, `meta["secret"]` is the database's own secret (64 hex digits: `new_meta()` makes one
-                       for a new database) and stays the same as long as the records do: paging keys and
+    load(records)      once, at start: every stored record, each once, in sequence order, as `Change`s, given
+                       as they are read (the database takes each in turn: a million records are never held
+                       twice). After it, `meta["secret"]` is the database's own secret (64 hex digits: `new_meta()`
+                       makes one for a new database) and stays the same as long as the records do: paging keys and
                        caller ids are keyed with it. `records` is the database in memory (`Records`): the store
                        may read it later, whenever it wants to write the records anew.
     write(changes)     any number of times: store the changes (a record put, or deleted when `record` is None)
@@ -29,9 +30,13 @@ What each call promises (the durability promise of docs/architecture.md rests on
   changes.
 - `load`: never yields a change that was not written, nor one a refused write carried, nor one of another
   database's files; what it cannot read raises `DamagedStoreError` (the message names the file, the line and
-  what helps) rather than start without it. `meta["database"]` (from `new_meta()`) is the database's identity.
+  what helps) rather than start without it, at the latest once the last change has been taken (a damaged line
+  may be found after the records before it). `meta["database"]` (from `new_meta()`) is the database's identity.
 - `rewrite`: durable when it returns, like `write`.
 - `close`: loses nothing `write` acknowledged, even if what it does at the end fails.
+
+A record travels as its JSON (`Change.record`, bytes as orjson writes them): that is what the database keeps in
+memory, answers unchanged to a GET, and what a store writes; `Change.value` decodes it.
 
 Everything else is the backend's own business: the format of its files, compacting them, locking them against a
 second server, checking and repairing them (`collect-mock check` and `repair` are the file store's).
@@ -48,10 +53,12 @@ import errno
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+import orjson
 
 MEMORY = ":memory:"
 
@@ -74,26 +81,55 @@ class StorageWriteError(StoreError):
         super().__init__(f"cannot write to {path}: {self.reason} ({self.code}); nothing of this change was stored")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Change:
-    """A record stored (`record` set) or deleted (`record` None) at position `seq`."""
+    """A record stored (`record` set) or deleted (`record` None) at position `seq`.
+
+    `record` is the record's JSON as orjson writes it: the database keeps records encoded (a tenth of the memory
+    of a dict) and serves them as they are. A change made from a dict encodes it and keeps the dict in `parsed`
+    (as does a store that decoded the record anyway), so that the database indexes it without decoding it again.
+    """
 
     seq: int
     tenant: str
     collection: str
     id: str
-    record: dict[str, Any] | None
+    record: bytes | None
+    parsed: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.record, dict):
+            self.parsed, self.record = self.record, orjson.dumps(self.record)
+
+    @classmethod
+    def of(cls, seq: int, tenant: str, collection: str, record_id: str, record: dict[str, Any]) -> Change:
+        """A record stored, from the record as a dict."""
+        return cls(seq, tenant, collection, record_id, orjson.dumps(record), record)
+
+    @property
+    def value(self) -> dict[str, Any] | None:
+        """The record as a dict (decoded, unless it is at hand)."""
+        if self.parsed is not None:
+            return self.parsed
+        return None if self.record is None else decode(self.record)
 
     def as_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "t": self.tenant, "c": self.collection, "id": self.id, "r": self.record}
+        return {"seq": self.seq, "t": self.tenant, "c": self.collection, "id": self.id, "r": self.value}
+
+    def as_encoded(self) -> dict[str, Any]:
+        """`as_json()` for orjson, the record embedded as it is encoded (not decoded only to be encoded again)."""
+        record = None if self.record is None else orjson.Fragment(self.record)
+        return {"seq": self.seq, "t": self.tenant, "c": self.collection, "id": self.id, "r": record}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Change:
         return cls(int(data["seq"]), data["t"], data["c"], data["id"], data["r"])
 
-    def document(self) -> dict[str, Any]:
-        """The change as a snapshot document (the sequence number is its doc_id)."""
-        return {"t": self.tenant, "c": self.collection, "id": self.id, "r": self.record}
+
+def decode(record: bytes) -> dict[str, Any]:
+    """A stored record's JSON as a dict."""
+    value: dict[str, Any] = orjson.loads(record)
+    return value
 
 
 class Records(Protocol):

@@ -60,8 +60,9 @@ from mockserver.compaction import Child, CompactionState
 from mockserver.snapshot import (
     FORMAT,
     NotADatabaseError,
-    SnapshotContents,
+    Snapshot,
     looks_ours,
+    lost_snapshot,
     read_snapshot,
     write_snapshot,
 )
@@ -102,10 +103,9 @@ class DamagedStoreError(StoreError):
 
 @dataclass
 class Contents:
-    """Everything a database's files hold, read without changing them."""
+    """Everything a database's files hold, read without changing them (`collect-mock check`)."""
 
-    snapshot: SnapshotContents
-    latest: dict[tuple[str, str, str], Change]
+    latest: dict[tuple[str, str, str], int]  # the sequence number of each readable record
     active: LogContents
     changes: int  # log lines replayed
     log_bytes: int
@@ -117,10 +117,14 @@ class Contents:
     voided: int = 0  # refused writes a void line skips
     logs_in_order: bool = True  # the active log continues the chain (else start writes a fresh one)
     log_missing: bool = False  # a snapshot of the current format with no log beside it
+    logged: dict[tuple[str, str, str], Change] = field(default_factory=dict)  # each record's last change logged
+    snapshot_damage_at: int = 0  # where in `damage` the snapshot's goes, once it has been read
 
-    @property
-    def records(self) -> list[Change]:
-        return sorted(self.latest.values(), key=lambda c: c.seq)
+    def finish(self, snapshot: Snapshot) -> None:
+        """Add the damage found reading the snapshot's records (known once they have all been read)."""
+        at, self.snapshot_damage_at = self.snapshot_damage_at, -1
+        if at >= 0:
+            self.damage[at:at] = snapshot.damage
 
 
 def resolved(path: Path | str) -> Path:
@@ -212,6 +216,7 @@ class TinyStore(Store):
         self._writer: LogWriter | None = None
         self._locks: _Locks | None = None
         refuse_foreign(self.path)
+        self._traces = _traces(self.path)  # before the lock file is made: what an earlier run left
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._locks = _Locks(self.path, lock_wait)
@@ -227,44 +232,72 @@ class TinyStore(Store):
     # -- reading ------------------------------------------------------------------------------------------------
 
     def load(self, records: Records | None = None) -> Iterator[Change]:
+        """The snapshot's records as they are read (never all of them at once: a million records fit in memory
+        only as the database holds them), with the logs' changes in place; damage found on the way raises
+        `DamagedStoreError` once everything has been read (the start fails), unless the store repairs. A file
+        that is not a mock database is refused at once."""
         try:
-            contents = read_contents(self.path)
+            snapshot, contents = open_database(self.path, self._traces)
         except StoreError:
             self.close()
             raise
+        return self._stream(snapshot, contents, records)
+
+    def _stream(self, snapshot: Snapshot, contents: Contents, records: Records | None) -> Iterator[Change]:
+        kept: list[Change] | None = [] if records is None else None  # what to write back when nothing holds it
+        count = 0
+        try:
+            for change in replay(snapshot, contents.logged):
+                count += 1
+                if kept is not None:
+                    kept.append(change)
+                yield change
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"cannot read database {self.path}: {exc.strerror or exc}") from exc
+        contents.finish(snapshot)
         if contents.damage and not self.repair:
             self.close()
-            raise DamagedStoreError(self.path, contents.damage, len(contents.latest))
+            raise DamagedStoreError(self.path, contents.damage, count)
         _warn_about(contents, self.wal_path)
-        meta = contents.snapshot.meta
+        meta = snapshot.meta
         fresh = not _is_meta(meta) or not contents.database or bool(contents.damage)
         self.meta = dict(meta) if meta is not None and _is_meta(meta) else {"format": FORMAT, **new_meta()}
         if contents.database:
             self.meta["database"] = contents.database
         self.meta.setdefault("database", new_meta()["database"])  # a legacy database gains its identity now
-        self.snapshot_bytes = contents.snapshot.size
+        older = self.meta.get("format") != FORMAT  # written before checksums: written anew with them
+        self.snapshot_bytes = snapshot.size
         self.pending_writes, self.pending_bytes = contents.changes, contents.log_bytes
         self._next_lsn = contents.next_lsn
-        live = contents.records
+
+        def live() -> Iterable[Change]:
+            return kept if kept is not None else records.snapshot() if records is not None else ()
+
         if contents.damage:
             self._set_aside(contents.damage)
         try:
-            if fresh or contents.voided or not self.wal_path.exists() or not contents.logs_in_order:
-                # New, legacy, repaired, or holding a refused write: folded now, into a snapshot and a fresh log.
-                self.compact(live)
+            if fresh or older or contents.voided or not contents.logs_in_order and not contents.log_missing:
+                # New, legacy, of an older format, repaired, or holding a refused write: folded now, into a
+                # snapshot (written before its log: a log beside a missing snapshot means records were lost, see
+                # `lost_snapshot`) and a fresh log.
+                self.compact(live())
+            elif contents.log_missing:
+                # A snapshot alone (a copy of a seeded one): a log that continues it, not a rewrite of every record.
+                create_log(self.wal_path, self.database, contents.next_lsn)
+                self._writer = LogWriter(self.wal_path, self.wal_path.stat().st_size, contents.next_lsn, self.fsync)
             else:
                 self._writer = LogWriter(self.wal_path, contents.active.whole, contents.next_lsn, self.fsync)
-                if self.pending_writes and not self.compact_in_background(lambda: live):
+                if self.pending_writes and not self.compact_in_background(live):
                     # The log of the last run is folded in the background (start does not wait for it); with no
                     # fork on this system, everything is folded now, once.
-                    self.compact(live)
+                    self.compact(live())
         except (OSError, StoreError) as exc:
             self.close()
             if isinstance(exc, StoreError):
                 raise
             raise StoreError(f"cannot open the log {self.wal_path}: {exc.strerror or exc}") from exc
         self._records = records
-        return iter(live)
 
     def _set_aside(self, damage: list[Damage]) -> None:
         """Copy each damaged file aside before the repair rewrites it."""
@@ -285,7 +318,7 @@ class TinyStore(Store):
             raise StoreError(f"the log {self.wal_path} is not open: the database was not loaded, or is closed")
         size = self._writer.size
         try:
-            self._writer.append([c.as_json() for c in changes])
+            self._writer.append([c.as_encoded() for c in changes])
         except OSError as exc:
             error = StorageWriteError(self.wal_path, exc)
             self.last_write_error = {"error": str(error), "at": datetime.now(UTC).isoformat()}
@@ -318,9 +351,7 @@ class TinyStore(Store):
         lsn = self.last_lsn
         meta = {**self.meta, "lsn": lsn}
         try:
-            if not self.wal_path.exists():  # the log exists before any snapshot names it (a new database)
-                create_log(self.wal_path, self.database, lsn + 1)
-            self.snapshot_bytes = write_snapshot(self.path, meta, _documents(live), lambda: True)
+            self.snapshot_bytes = write_snapshot(self.path, meta, live, lambda: True)
             self.meta = meta
             if self._locks is not None:
                 self._locks.follow()
@@ -379,7 +410,7 @@ class TinyStore(Store):
 
         def write() -> None:
             # A child whose server was killed meanwhile must not rename: a new server may own the files by now.
-            write_snapshot(self.path, meta, _documents(live()), lambda: os.getppid() == parent)
+            write_snapshot(self.path, meta, live(), lambda: os.getppid() == parent)
 
         self._child.start(write)
         self.compaction.running = True
@@ -467,18 +498,33 @@ class ReadOnlyStore(Store):
         self.path = resolved(path)
         require_database(self.path)
         refuse_foreign(self.path)
+        self._traces = _traces(self.path)  # before the lock file is made: what an earlier run left
         self._locks: _Locks | None = _Locks(self.path, LOCK_WAIT)
         self.meta = {}
 
     def load(self, records: Records | None = None) -> Iterator[Change]:
+        """The records as they are read; damage raises `DamagedStoreError` once they have all been read."""
         try:
-            contents = read_contents(self.path)
+            snapshot, contents = open_database(self.path, self._traces)
+        except StoreError:
+            self.close()
+            raise
+        self.meta = dict(snapshot.meta or {})
+        return self._stream(snapshot, contents)
+
+    def _stream(self, snapshot: Snapshot, contents: Contents) -> Iterator[Change]:
+        count = 0
+        try:
+            for change in replay(snapshot, contents.logged):
+                count += 1
+                yield change
+            contents.finish(snapshot)
+            if contents.damage:
+                raise DamagedStoreError(self.path, contents.damage, count)
+        except OSError as exc:
+            raise StoreError(f"cannot read database {self.path}: {exc.strerror or exc}") from exc
         finally:
             self.close()
-        if contents.damage:
-            raise DamagedStoreError(self.path, contents.damage, len(contents.latest))
-        self.meta = dict(contents.snapshot.meta or {})
-        return iter(contents.records)
 
     def write(self, changes: Sequence[Change]) -> None:
         raise StoreError(f"the database {self.path} was opened to be read only")
@@ -566,8 +612,10 @@ def _is_meta(meta: Any) -> bool:
     return isinstance(meta, dict) and isinstance(meta.get("secret"), str) and len(meta["secret"]) >= 32
 
 
-def _documents(changes: Iterable[Change]) -> Iterator[tuple[int, dict[str, Any]]]:
-    return ((c.seq, c.document()) for c in changes)
+def _traces(path: Path) -> list[Path]:
+    """Files beside a database that an earlier run leaves: its lock file, its write-ahead logs."""
+    beside = [path.with_name(path.name + ".lock"), path.with_name(path.name + ".wal")]
+    return [p for p in beside if p.exists()] + [log for _, log in sealed_logs(path)]
 
 
 def _sealed_path(path: Path, generation: int) -> Path:
@@ -585,20 +633,27 @@ def sealed_logs(path: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _read_snapshot(path: Path, logs: list[LogContents]) -> tuple[SnapshotContents, list[Damage]]:
+def _open_snapshot(path: Path, logs: list[LogContents]) -> Snapshot:
+    """The snapshot opened (its meta read); `ours` when a log beside it names a database (so a file that does not
+    look like a snapshot is a damaged one, not another program's)."""
     ours = any(log.header for log in logs)
     try:
-        return read_snapshot(path, ours=ours), []
+        return read_snapshot(path, ours=ours)
     except NotADatabaseError as exc:
         raise StoreError(f"{exc}; it was left untouched: give --db a new file or a database this mock wrote") from None
     except OSError as exc:
         raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
     except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the reader raise is damage, reported
-        return SnapshotContents(), [Damage(path, 1, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})")]
+        snapshot = Snapshot(path, exists=True, size=path.stat().st_size)
+        snapshot.damage.append(Damage(path, 1, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})"))
+        return snapshot
 
 
-def read_contents(path: Path) -> Contents:
-    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database."""
+def open_database(path: Path, traces: list[Path]) -> tuple[Snapshot, Contents]:
+    """Read a database's logs and open its snapshot, changing nothing: its records are read as `replay(snapshot,
+    contents.logged)` is iterated, after which `contents.finish(snapshot)` completes the damage found.
+    StoreError if it is not a mock database. `traces`: the files an earlier run left beside it (found before a
+    lock file was made), which show that a missing or blank snapshot was lost (`lost_snapshot`)."""
     logs = [log for _, log in sealed_logs(path)]
     wal_path = path.with_name(path.name + ".wal")
     read: list[tuple[Path, LogContents]] = []
@@ -610,26 +665,28 @@ def read_contents(path: Path) -> Contents:
                 f"cannot read the log {log}: {exc.strerror or exc}; a log is a file this mock wrote: move whatever is "
                 f"there aside, then run `collect-mock check --db {shlex.quote(str(path))}`"
             ) from exc
-    snapshot, damage = _read_snapshot(path, [c for _, c in read])
-    damage += snapshot.damage
+    snapshot = _open_snapshot(path, [c for _, c in read])
+    damage: list[Damage] = []
     meta = snapshot.meta if _is_meta(snapshot.meta) else None
     database = str(meta["database"]) if meta and isinstance(meta.get("database"), str) else None
     headers = [c.database for _, c in read if c.database]
     legacy = meta is not None and database is None
+    lost = lost_snapshot(path, snapshot, traces)
+    if lost is not None:
+        damage.append(lost)
     if meta is None and headers:
         database = headers[-1]  # the log says whose it was
-        what = "is missing" if not path.exists() else ("is empty" if not snapshot.size else "has no readable meta")
-        damage.append(
-            Damage(
-                path,
-                1,
-                f"{what}, yet the logs beside it belong to database {database}: what was folded into "
-                "the snapshot is lost, only the logs' changes can be kept",
+        if lost is None and not snapshot.damage:  # (a meta changed after writing is reported by the snapshot)
+            damage.append(
+                Damage(
+                    path,
+                    1,
+                    f"has no readable meta, yet the logs beside it belong to database {database}: what was folded "
+                    "into the snapshot is lost, only the logs' changes can be kept",
+                )
             )
-        )
-    latest = {(d["t"], d["c"], d["id"]): Change(seq, d["t"], d["c"], d["id"], d["r"]) for seq, d in snapshot.documents}
     expected = int(meta.get("lsn", 0)) + 1 if meta and database and type(meta.get("lsn", 0)) is int else 1
-    contents = Contents(snapshot, latest, LogContents(), 0, 0, damage, database, legacy=legacy)
+    contents = Contents({}, LogContents(), 0, 0, damage, database, legacy=legacy, snapshot_damage_at=len(damage))
     for log, found in read:
         active = log == wal_path
         contents.damage += found.damage
@@ -642,7 +699,9 @@ def read_contents(path: Path) -> Contents:
                 lsn = data.get("l")
                 if isinstance(lsn, int) and lsn < expected:
                     continue  # folded into the snapshot already
-                _replay(contents, Change.from_json(data))
+                change = Change.from_json(data)
+                contents.logged[(change.tenant, change.collection, change.id)] = change
+                contents.changes += 1
             contents.log_bytes += found.whole
             if found.last is not None:
                 expected = max(expected, found.last + 1)
@@ -651,7 +710,7 @@ def read_contents(path: Path) -> Contents:
     contents.next_lsn = expected
     last = contents.active.last  # the active log ends where the chain does, or start writes a fresh one
     contents.logs_in_order = last is not None and last + 1 == expected
-    return contents
+    return snapshot, contents
 
 
 def _check_log(contents: Contents, log: Path, found: LogContents, active: bool, sealed: bool, expected: int) -> bool:
@@ -720,13 +779,34 @@ def _check_log(contents: Contents, log: Path, found: LogContents, active: bool, 
     return True
 
 
-def _replay(contents: Contents, change: Change) -> None:
-    key = (change.tenant, change.collection, change.id)
-    if change.record is None:
-        contents.latest.pop(key, None)
-    else:
-        contents.latest[key] = change
-    contents.changes += 1
+def replay(snapshot: Iterable[Change], latest: dict[tuple[str, str, str], Change]) -> Iterator[Change]:
+    """The live records, in sequence order: the snapshot's, each replaced or dropped as the logs changed it, then
+    the records the logs added."""
+    if not latest:  # nothing logged since the snapshot: its records as they are
+        yield from snapshot
+        return
+    pending = dict(latest)
+    for change in snapshot:
+        newer = pending.get((change.tenant, change.collection, change.id))
+        if newer is None:
+            yield change
+        elif newer.seq == change.seq:  # changed in place (or deleted)
+            del pending[(change.tenant, change.collection, change.id)]
+            if newer.record is not None:
+                yield newer
+    yield from sorted((c for c in pending.values() if c.record is not None), key=lambda c: c.seq)
+
+
+def read_contents(path: Path, traces: list[Path] | None = None) -> Contents:
+    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database.
+    `traces`: the files an earlier run left beside it (found before a lock file was made)."""
+    snapshot, contents = open_database(path, _traces(path) if traces is None else traces)
+    try:
+        contents.latest = {(c.tenant, c.collection, c.id): c.seq for c in replay(snapshot, contents.logged)}
+    except OSError as exc:
+        raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
+    contents.finish(snapshot)
+    return contents
 
 
 def check_database(path: Path | str) -> Contents:
@@ -734,9 +814,10 @@ def check_database(path: Path | str) -> Contents:
     path = resolved(path)
     require_database(path)
     refuse_foreign(path)
+    traces = _traces(path)
     locks = _Locks(path, LOCK_WAIT)
     try:
-        return read_contents(path)
+        return read_contents(path, traces)
     finally:
         locks.release()
 

@@ -325,32 +325,43 @@ def check_limits(value: Any, depth: int = 1, path: str = "", what: str = "Invali
     """The limits every stored value keeps, whatever wrote it: nesting, string length, no lone surrogates (they
     cannot be written as UTF-8, so no client could read them back), integers within 64 bits, finite numbers.
     `depth` is the nesting level of `value` itself (1 for a record). BadRequestProblem names the first breach."""
-    stack: list[tuple[Any, int, str]] = [(value, depth, path)]
+    # Where each value sits is kept as (parent, key) and spelled out only for a breach: it runs on every write.
+    stack: list[tuple[Any, int, Any]] = [(value, depth, path)]
     while stack:
         node, level, where = stack.pop()
         kind = type(node)
         if kind is str:
             if len(node) > MAX_STRING:
-                raise _limit(what, where, f"is longer than {MAX_STRING} characters")
+                raise _limit(what, _spelled(where), f"is longer than {MAX_STRING} characters")
             if not node.isascii() and not _is_utf8(node):
-                raise _limit(what, where, "holds a lone surrogate (U+D800 to U+DFFF), which no UTF-8 text can carry")
+                raise _limit(
+                    what, _spelled(where), "holds a lone surrogate (U+D800 to U+DFFF), which no UTF-8 text can carry"
+                )
         elif kind is dict or kind is list:
             if level > MAX_DEPTH:
-                raise _limit(what, where, f"nests deeper than {MAX_DEPTH} levels")
+                raise _limit(what, _spelled(where), f"nests deeper than {MAX_DEPTH} levels")
             if kind is list:
-                stack.extend((child, level + 1, f"{where}[{i}]") for i, child in enumerate(node))
+                stack.extend((child, level + 1, (where, i)) for i, child in enumerate(node))
                 continue
             for key, child in node.items():
                 if len(key) > MAX_STRING:
-                    raise _limit(what, where, f"has a field name longer than {MAX_STRING} characters")
+                    raise _limit(what, _spelled(where), f"has a field name longer than {MAX_STRING} characters")
                 if not key.isascii() and not _is_utf8(key):
-                    raise _limit(what, where, f"has a field name with a lone surrogate: {ascii(key)[:60]}")
-                stack.append((child, level + 1, _join(where, key)))
+                    raise _limit(what, _spelled(where), f"has a field name with a lone surrogate: {ascii(key)[:60]}")
+                stack.append((child, level + 1, (where, key)))
         elif kind is int:
             if not INT64[0] <= node <= INT64[1]:
-                raise _limit(what, where, "is an integer outside the 64-bit range")
+                raise _limit(what, _spelled(where), "is an integer outside the 64-bit range")
         elif kind is float and not math.isfinite(node):
-            raise _limit(what, where, "is not a finite number")
+            raise _limit(what, _spelled(where), "is not a finite number")
+
+
+def _spelled(where: Any) -> str:
+    """`((("", "line_items"), 0), "total")` -> `line_items[0].total`."""
+    if isinstance(where, str):
+        return where
+    parent, key = where
+    return f"{_spelled(parent)}[{key}]" if isinstance(key, int) else _join(_spelled(parent), key)
 
 
 def _is_utf8(text: str) -> bool:
@@ -443,6 +454,8 @@ class ParamValidator:
         self.typed_path = any(
             p.get("schema", {}).get("type", "string") != "string" for p in self.parameters.get("path", [])
         )
+        # A request without a query reads nothing but its scope here: no request object needs to be made for it.
+        self.plain = not self.typed_path and "header" not in self.parameters
 
     def _repeated_scalars(self, query_string: bytes) -> list[FieldError]:
         """A single-valued parameter given twice is ambiguous: refused rather than one of its values picked."""
@@ -463,7 +476,7 @@ class ParamValidator:
         sources = {
             "query": request.query_params if has_query else {},
             "path": request.path_params if self.typed_path else request.scope.get("path_params", {}),
-            "header": request.headers,
+            "header": request.headers if "header" in self.parameters else {},
         }
         for location, values in sources.items():
             for param in self.parameters.get(location, []):

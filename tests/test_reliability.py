@@ -128,7 +128,7 @@ def test_32_concurrent_clients_lose_nothing_and_versions_only_go_up(tmp_path):
             assert record["sys_version"] == max(versions)
     # After a clean stop the TinyDB file holds exactly the same records.
     with TinyStore(db) as store:
-        reloaded = {(c.tenant, c.collection, c.id): c.record for c in store.load()}
+        reloaded = {(c.tenant, c.collection, c.id): c.value for c in store.load()}
     assert reloaded == {(t, c, i): r for (t, c), records in state.items() for i, r in records.items()}
 
 

@@ -29,7 +29,7 @@ def opened(path, **kwargs):
 def records_of(path):
     store, loaded = opened(path)
     store.close()
-    return {c.id: c.record for c in loaded}
+    return {c.id: c.value for c in loaded}
 
 
 def written(path, *groups):
@@ -60,7 +60,7 @@ def test_tiny_store_loads_what_was_written_in_sequence_order(tmp_path):
     written(tmp_path / "db.json", [Change(2, "acme", "batches", "b", None)])
     store, loaded = opened(tmp_path / "db.json")
     store.close()
-    assert [(c.seq, c.id, c.record["name"]) for c in loaded] == [(1, "a", "A2")]
+    assert [(c.seq, c.id, c.value["name"]) for c in loaded] == [(1, "a", "A2")]
 
 
 def test_the_snapshot_is_a_tinydb_file_with_the_databases_secret(tmp_path):
@@ -302,7 +302,7 @@ def test_a_damaged_byte_in_the_log_stops_the_start_naming_file_line_and_commands
     damage_byte(db.with_name("db.json.wal"))
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".lock"}
     with pytest.raises(DamagedStoreError) as refused:
-        TinyStore(db).load()
+        list(TinyStore(db).load())
     message = str(refused.value)
     assert f"{db}.wal line 6" in message and "acme/batches/r5" in message  # line 1 is the log's header
     assert f"collect-mock check --db {db}" in message and f"collect-mock repair --db {db}" in message
@@ -331,7 +331,7 @@ def test_a_truncated_snapshot_stops_the_start_and_repair_keeps_what_precedes_the
     data = db.read_bytes()
     db.write_bytes(data[: len(data) * 2 // 3])
     with pytest.raises(DamagedStoreError, match="cut short"):
-        TinyStore(db).load()
+        list(TinyStore(db).load())
     dropped, kept = repair_database(db)
     assert 10 <= kept < 20 and dropped
     assert set(records_of(db)) == {f"r{i}" for i in range(1, kept + 1)}
@@ -358,7 +358,7 @@ def test_a_torn_sealed_log_is_damage_not_a_crash_to_forgive(tmp_path):
     db.with_name("db.json.wal").rename(sealed)
     sealed.write_bytes(sealed.read_bytes()[:-7])
     with pytest.raises(DamagedStoreError, match=r"wal\.1 line 4: ends in the middle of a line"):
-        TinyStore(db).load()
+        list(TinyStore(db).load())
 
 
 # -- files that are not ours, and a second server -----------------------------------------------------------------

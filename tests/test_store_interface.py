@@ -91,7 +91,7 @@ def database(store: Store) -> Database:
 
 
 def records(db: Database) -> dict[str, Any]:
-    return {c.id: c.record for c in db.snapshot()}
+    return {c.id: c.value for c in db.snapshot()}
 
 
 def refuse_writes(store: Store, monkeypatch) -> None:
@@ -112,7 +112,7 @@ def test_what_is_written_loads_again_each_record_once_in_sequence_order(durable)
     loaded = list(store.load())
     assert [c.id for c in loaded] == ["b0", "b1", "b2", "b4"]
     assert [c.seq for c in loaded] == sorted(c.seq for c in loaded)
-    assert loaded[1].record == {"id": "b1", "v": 2}
+    assert loaded[1].value == {"id": "b1", "v": 2}
 
 
 def test_the_secret_is_the_databases_own_and_outlives_the_process(durable):
