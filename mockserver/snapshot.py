@@ -4,18 +4,20 @@ Layout: table `meta` (one document: the format and the database's own data) and 
 record, its TinyDB doc_id the record's sequence number). It is written one document per line, beside the old
 file, fsynced and renamed over it, so a reader sees one snapshot or the other, whole:
 
-    {"meta":{"1":{"format":3,"secret":"...","k":"1c291ca3"}},
+    {"meta":{"1":{"format":3,"secret":"...","database":"...","created_at":"...","lsn":41,"k":"1c291ca3"}},
     "records":{
     "1":{"t":"acme","c":"invoices","id":"inv-1","k":"8a3f09d2","r":{"id":"inv-1",...}},
     ...
     "9":{"t":"acme","c":"batches","id":"bat-2","k":"03c1e5a7","r":{"id":"bat-2",...}}
     }}
 
-Each document and the meta carry a checksum (`k`: crc32, 8 hex digits) of what they hold: a byte changed after
-writing is seen even where the JSON stays valid, and whatever else a line holds is still read. The checksum is
-of the content (the sequence number, tenant, collection and id, and the record as orjson encodes it), not of the
-bytes of the line, so the file stays TinyDB's to read and to write: TinyDB reads it as it is, and a file TinyDB
-wrote (on one line, spaced differently) is still read and verified (`tests/test_snapshot.py`).
+The meta holds the database's secret, its identity (`database`) and the log sequence number of the last change the
+snapshot holds (`lsn`: the logs continue from there, see `mockserver/tinystore.py`). Each document and the meta
+carry a checksum (`k`: crc32, 8 hex digits) of what they hold: a byte changed after writing is seen even where the
+JSON stays valid, and whatever else a line holds is still read. The checksum is of the content (the sequence number,
+tenant, collection and id, and the record as orjson encodes it), not of the bytes of the line, so the file stays
+TinyDB's to read and to write: TinyDB reads it as it is, and a file TinyDB wrote (on one line, spaced differently)
+is still read and verified (`tests/test_snapshot.py`).
 
 `SnapshotStorage` is a TinyDB storage class for this layout: `TinyDB(path, storage=SnapshotStorage)` reads a
 snapshot verified and writes one with its checksums (for scripts and tests that edit a stopped database).
@@ -26,7 +28,7 @@ of the file, or a database written before the meta table, a record) unless the c
 log beside it names its database), and reads a mock database's line by line with orjson, keeping each
 record's encoded bytes (what the database holds in memory). Every record it yields passed its checksum; what
 it could not read is listed in `damage`, with the line, once the records have been read. A snapshot of format 2
-(before checksums) is read as it is, and written in format 3 at the next compaction.
+(before checksums) is read as it is, and written anew in format 3 when the store starts.
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ class Snapshot:
     damage: list[Damage] = field(default_factory=list)
     blank: bool = False  # the file holds nothing but blanks
     checksummed: bool = True  # every document must carry a checksum (all but a file written before format 3)
+    last_seq: int = 0  # the sequence number of the last document read: each line's must be greater
     _records: Iterator[Change] = field(default_factory=lambda: iter(()))
 
     @property
@@ -311,6 +314,11 @@ def _document(snapshot: Snapshot, line: int, key: bytes, body: bytes, checksumme
         snapshot.damage.append(Damage(path, line, reason, legible_key(body)))
         return None
     seq = int(key)
+    if seq <= snapshot.last_seq:  # written in sequence order: a repeated line would put back an older record
+        reason = f"record {seq} follows record {snapshot.last_seq}: a line repeated or moved"
+        snapshot.damage.append(Damage(path, line, reason, legible_key(body)))
+        return None
+    snapshot.last_seq = seq
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -156,3 +156,19 @@ def test_a_snapshot_of_format_2_is_read_and_written_anew_with_checksums(tmp_path
     assert records_of(path) == {"a": {"id": "a", "memo": "old"}}
     text = path.read_bytes()
     assert b'"format":3' in text and b'"k":' in text and b'"secret":"' + b"ab" * 32 in text
+
+
+def test_a_record_line_repeated_in_the_snapshot_is_damage_not_an_older_record_put_back(db):
+    store = TinyStore(db)
+    list(store.load())
+    store.write([put(4, "r4", memo="patched", total=4.0)])  # in the log only: the snapshot holds the old r4
+    store._writer.close()  # a kill: the log is not folded  # noqa: SLF001
+    store._writer = None  # noqa: SLF001
+    store._records = None  # noqa: SLF001
+    store.close()
+    lines = db.read_bytes().split(b"\n")
+    lines.insert(6, lines[5])  # r4's line again, right after itself
+    db.write_bytes(b"\n".join(lines))
+    assert f"{db} line 7: record 4 follows record 4: a line repeated or moved" in refused(db)
+    repair_database(db)
+    assert records_of(db)["r4"]["memo"] == "patched"
