@@ -780,21 +780,32 @@ def _check_log(contents: Contents, log: Path, found: LogContents, active: bool, 
 
 
 def replay(snapshot: Iterable[Change], latest: dict[tuple[str, str, str], Change]) -> Iterator[Change]:
-    """The live records, in sequence order: the snapshot's, each replaced or dropped as the logs changed it, then
-    the records the logs added."""
+    """The live records, in sequence order: the snapshot's, each replaced or dropped as the logs changed it, and
+    the records the logs added, each in its place (also where the snapshot's own line of a record was lost to
+    damage: a repair writes the records back in order)."""
     if not latest:  # nothing logged since the snapshot: its records as they are
         yield from snapshot
         return
     pending = dict(latest)
+    logged = sorted(latest.values(), key=lambda c: c.seq)
+    at = 0
     for change in snapshot:
-        newer = pending.get((change.tenant, change.collection, change.id))
+        while at < len(logged) and logged[at].seq < change.seq:  # logged before this record: no later match
+            before = logged[at]
+            at += 1
+            if pending.pop((before.tenant, before.collection, before.id), None) is before and before.record:
+                yield before
+        key = (change.tenant, change.collection, change.id)
+        newer = pending.get(key)
         if newer is None:
             yield change
         elif newer.seq == change.seq:  # changed in place (or deleted)
-            del pending[(change.tenant, change.collection, change.id)]
+            del pending[key]
             if newer.record is not None:
                 yield newer
-    yield from sorted((c for c in pending.values() if c.record is not None), key=lambda c: c.seq)
+    for change in logged[at:]:
+        if pending.get((change.tenant, change.collection, change.id)) is change and change.record is not None:
+            yield change
 
 
 def read_contents(path: Path, traces: list[Path] | None = None) -> Contents:

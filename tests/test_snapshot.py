@@ -172,3 +172,21 @@ def test_a_record_line_repeated_in_the_snapshot_is_damage_not_an_older_record_pu
     assert f"{db} line 7: record 4 follows record 4: a line repeated or moved" in refused(db)
     repair_database(db)
     assert records_of(db)["r4"]["memo"] == "patched"
+
+
+def test_a_repair_writes_the_records_back_in_sequence_order_where_a_damaged_line_had_a_logged_change(db):
+    store = TinyStore(db)
+    list(store.load())
+    store.write([put(4, "r4", memo="patched", total=4.0)])  # in the log only
+    store._writer.close()  # a kill: the log is not folded  # noqa: SLF001
+    store._writer = None  # noqa: SLF001
+    store._records = None  # noqa: SLF001
+    store.close()
+    edit_line(db, 6, b'"memo 4"', b'"memo 5"')  # r4's snapshot line is damaged; the log's change to it is whole
+    assert "record 4's checksum does not match" in refused(db)
+    repair_database(db)
+    assert check_database(db).damage == []
+    assert records_of(db)["r4"]["memo"] == "patched"
+    store = TinyStore(db)
+    assert [c.seq for c in store.load()] == list(range(1, 21))
+    store.close()
