@@ -4,27 +4,31 @@ Layout: table `meta` (one document: the format and the database's own data) and 
 record, its TinyDB doc_id the record's sequence number). It is written one document per line, beside the old
 file, fsynced and renamed over it, so a reader sees one snapshot or the other, whole:
 
-    {"meta":{"1":{"format":3,"secret":"...","k":"1c291ca3"}},
+    {"meta":{"1":{"format":3,"secret":"...","database":"...","created_at":"...","lsn":41,"k":"1c291ca3"}},
     "records":{
     "1":{"t":"acme","c":"invoices","id":"inv-1","k":"8a3f09d2","r":{"id":"inv-1",...}},
     ...
     "9":{"t":"acme","c":"batches","id":"bat-2","k":"03c1e5a7","r":{"id":"bat-2",...}}
     }}
 
-Each document and the meta carry a checksum (`k`: crc32, 8 hex digits) of what they hold: a byte changed after
-writing is seen even where the JSON stays valid, and whatever else a line holds is still read. The checksum is
-of the content (the sequence number, tenant, collection and id, and the record as orjson encodes it), not of the
-bytes of the line, so the file stays TinyDB's to read and to write: TinyDB reads it as it is, and a file TinyDB
-wrote (on one line, spaced differently) is still read and verified (`tests/test_snapshot.py`).
+The meta holds the database's secret, its identity (`database`) and the log sequence number of the last change the
+snapshot holds (`lsn`: the logs continue from there, see `mockserver/tinystore.py`). Each document and the meta
+carry a checksum (`k`: crc32, 8 hex digits) of what they hold: a byte changed after writing is seen even where the
+JSON stays valid, and whatever else a line holds is still read. The checksum is of the content (the sequence number,
+tenant, collection and id, and the record as orjson encodes it), not of the bytes of the line, so the file stays
+TinyDB's to read and to write: TinyDB reads it as it is, and a file TinyDB wrote (on one line, spaced differently)
+is still read and verified (`tests/test_snapshot.py`).
 
 `SnapshotStorage` is a TinyDB storage class for this layout: `TinyDB(path, storage=SnapshotStorage)` reads a
 snapshot verified and writes one with its checksums (for scripts and tests that edit a stopped database).
 
 `read_snapshot` refuses a file that is not a mock database (an ordinary JSON file given as `--db` is never
-taken for one, and so never overwritten) and reads a mock database's line by line with orjson, keeping each
+taken for one, and so never overwritten: `looks_ours` wants the meta table with the database's secret at the start
+of the file, or a database written before the meta table, a record) unless the caller knows it is one (`ours`: a
+log beside it names its database), and reads a mock database's line by line with orjson, keeping each
 record's encoded bytes (what the database holds in memory). Every record it yields passed its checksum; what
 it could not read is listed in `damage`, with the line, once the records have been read. A snapshot of format 2
-(before checksums) is read as it is, and written in format 3 at the next compaction.
+(before checksums) is read as it is, and written anew in format 3 when the store starts.
 """
 
 from __future__ import annotations
@@ -69,6 +73,22 @@ class NotADatabaseError(ValueError):
 def looks_ours(head: bytes) -> bool:
     """Whether the first bytes of a file are those of a snapshot this mock wrote (only then is it ever rewritten)."""
     return bool(_OURS.match(head))
+
+
+def _is_ours(parsed: Any) -> bool:
+    """A JSON document this mock wrote: its tables only, and the meta table with a secret (or, written before the
+    meta table, a record). `{}`, `{"records": {}}`, another program's empty TinyDB file are not."""
+    if not _holds_tables(parsed) or parsed.get("_default"):
+        return False  # `_default` data: another program's TinyDB file, not ours to overwrite
+    meta = parsed.get("meta")
+    if meta:
+        first = meta.get("1")
+        return isinstance(first, dict) and isinstance(first.get("secret"), str) and bool(_SECRET.match(first["secret"]))
+    return any(isinstance(doc, dict) and "t" in doc for doc in parsed.get("records", {}).values())
+
+
+def _holds_tables(parsed: Any) -> bool:
+    return isinstance(parsed, dict) and set(parsed) <= TABLES and all(isinstance(v, dict) for v in parsed.values())
 
 
 def document_checksum(seq: int, tenant: str, collection: str, record_id: str, record: bytes) -> str:
@@ -153,6 +173,7 @@ class Snapshot:
     damage: list[Damage] = field(default_factory=list)
     blank: bool = False  # the file holds nothing but blanks
     checksummed: bool = True  # every document must carry a checksum (all but a file written before format 3)
+    last_seq: int = 0  # the sequence number of the last document read: each line's must be greater
     _records: Iterator[Change] = field(default_factory=lambda: iter(()))
 
     @property
@@ -161,14 +182,24 @@ class Snapshot:
         return not self.exists or self.blank
 
     def __iter__(self) -> Iterator[Change]:
-        return self._records
+        return _guarded(self, self._records)
+
+
+def _guarded(snapshot: Snapshot, records: Iterator[Change]) -> Iterator[Change]:
+    """The records, whatever a damaged file makes the reader raise turned into damage (never a traceback)."""
+    try:
+        yield from records
+    except (OSError, NotADatabaseError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as damage, with what was read before it kept
+        reason = f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})"
+        snapshot.damage.append(Damage(snapshot.path, 1, reason))
 
 
 def read_snapshot(path: Path, ours: bool = False) -> Snapshot:
     """Open a snapshot: its meta is read now, its records as the result is iterated (NotADatabaseError: a file
-    that is not a mock database; OSError: one that cannot be read). `ours`: the caller knows it is this mock's (its
-    log says so), so a file that does not look like one is read as damaged rather than refused as another
-    program's."""
+    that is not a mock database; OSError: one that cannot be read). `ours`: the caller knows the file is this
+    mock's (a log beside it says so), so a file that does not look like one is read as damaged, not refused."""
     snapshot = Snapshot(path)
     try:
         fh = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by the generator that reads it
@@ -184,8 +215,8 @@ def read_snapshot(path: Path, ours: bool = False) -> Snapshot:
         snapshot.blank = True
         return snapshot
     found = _META_LINE.match(first)
-    if found:
-        _read_meta(snapshot, found.group(1))  # now: whoever opens a snapshot needs its meta before its records
+    if found and (ours or looks_ours(first)):
+        _read_meta(snapshot, found.group(1))  # now: the caller needs the identity before the records
         snapshot._records = _read_lines(snapshot, fh)
         return snapshot
     fh.seek(0)
@@ -222,7 +253,7 @@ def _check_meta(snapshot: Snapshot, meta: dict[str, Any]) -> None:
 
 
 def _read_lines(snapshot: Snapshot, fh: IO[bytes]) -> Iterator[Change]:
-    """A snapshot as this module writes it, one document per line (the first, the meta, read already)."""
+    """A snapshot as this module writes it, one document per line (its first line, the meta, read already)."""
     path, damage = snapshot.path, snapshot.damage
     checksummed = snapshot.checksummed
     number, state = 1, "records"  # what the next line should be: "records", "document", "end" or "after"
@@ -283,6 +314,11 @@ def _document(snapshot: Snapshot, line: int, key: bytes, body: bytes, checksumme
         snapshot.damage.append(Damage(path, line, reason, legible_key(body)))
         return None
     seq = int(key)
+    if seq <= snapshot.last_seq:  # written in sequence order: a repeated line would put back an older record
+        reason = f"record {seq} follows record {snapshot.last_seq}: a line repeated or moved"
+        snapshot.damage.append(Damage(path, line, reason, legible_key(body)))
+        return None
+    snapshot.last_seq = seq
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -339,7 +375,7 @@ def _read_whole(snapshot: Snapshot, data: bytes, ours: bool) -> Iterator[Change]
     try:
         parsed = json.loads(data)  # the standard parser: it names the line and column of what it cannot read
     except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        if not (ours or _OURS.match(data)):
+        if not (ours or looks_ours(data)):
             raise NotADatabaseError(
                 f"{path} is not a Collect mock database (it is not a JSON object of its tables)"
             ) from None
@@ -347,14 +383,15 @@ def _read_whole(snapshot: Snapshot, data: bytes, ours: bool) -> Iterator[Change]
         snapshot.damage.append(Damage(path, line, f"the snapshot cannot be read ({str(exc)[:160]})"))
         return iter(())
     if not _is_ours(parsed):
-        if ours:
-            snapshot.damage.append(Damage(path, 1, "it is not a snapshot this mock wrote (its tables are not there)"))
-            return iter(())
         found = ", ".join(repr(k) for k in list(parsed)[:5]) if isinstance(parsed, dict) else type(parsed).__name__
-        raise NotADatabaseError(
-            f"{path} is not a Collect mock database: it holds {found}, where a mock database holds the tables "
-            "'meta' and 'records'"
-        )
+        if not ours:
+            raise NotADatabaseError(
+                f"{path} is not a Collect mock database: it holds {found}, where a mock database holds the tables "
+                "'meta' and 'records'"
+            )
+        if not _holds_tables(parsed):  # a log beside it says it was ours: damaged past reading
+            snapshot.damage.append(Damage(path, 1, f"it is not a snapshot: it holds {found or 'nothing'}"))
+            return iter(())
     metas = parsed.get("meta") or {}
     meta = metas.get("1") if len(metas) == 1 else None
     if isinstance(meta, dict):
@@ -364,21 +401,6 @@ def _read_whole(snapshot: Snapshot, data: bytes, ours: bool) -> Iterator[Change]
     else:
         snapshot.damage.append(Damage(path, 1, "its meta table cannot be read"))
     return _whole_documents(snapshot, parsed.get("records") or {})
-
-
-def _is_ours(parsed: Any) -> bool:
-    """A JSON document this mock wrote: its tables only, and the meta table with a secret (or, written before the
-    meta table, a record). `{}`, `{"records": {}}`, another program's empty TinyDB file are not."""
-    if not (isinstance(parsed, dict) and set(parsed) <= TABLES and all(isinstance(v, dict) for v in parsed.values())):
-        return False
-    if parsed.get("_default"):
-        return False  # another program's TinyDB data: not ours to overwrite
-    meta = parsed.get("meta")
-    if meta:
-        first = meta.get("1")
-        return isinstance(first, dict) and isinstance(first.get("secret"), str) and bool(_SECRET.match(first["secret"]))
-    records = parsed.get("records", {})
-    return any(isinstance(d, dict) and isinstance(d.get("t"), str) for d in records.values())
 
 
 def _whole_documents(snapshot: Snapshot, documents: dict[str, Any]) -> Iterator[Change]:
@@ -422,3 +444,19 @@ class SnapshotStorage(Storage):
         documents = sorted((int(seq), doc) for seq, doc in (data.get("records") or {}).items())
         changes = (Change.of(seq, doc["t"], doc["c"], doc["id"], doc["r"]) for seq, doc in documents)
         write_snapshot(self.path, meta, changes, lambda: True)
+
+
+def lost_snapshot(path: Path, snapshot: Snapshot, traces: list[Path]) -> Damage | None:
+    """Damage when the snapshot is missing or blank although files beside it show that the database held records
+    (its write-ahead log, its lock file): reading it as a new, empty database would lose them for good."""
+    if not snapshot.empty or not traces:
+        return None
+    what = "is missing" if not snapshot.exists else f"is empty ({snapshot.size} bytes)"
+    shown = ", ".join(str(p) for p in traces)
+    return Damage(
+        path,
+        1,
+        f"the snapshot {what}, yet {shown} beside it show(s) a database was kept here: its records may have been "
+        "lost. Restore the file from a backup; or `repair` keeps what the log still holds; or, to start a new "
+        f"database, delete {shown} too",
+    )

@@ -62,6 +62,7 @@ from mockserver.snapshot import (
     NotADatabaseError,
     Snapshot,
     looks_ours,
+    lost_snapshot,
     read_snapshot,
     write_snapshot,
 )
@@ -102,12 +103,9 @@ class DamagedStoreError(StoreError):
 
 @dataclass
 class Contents:
-    """Everything a database's files hold, read without changing them."""
+    """Everything a database's files hold, read without changing them (`collect-mock check`)."""
 
-    snapshot: Snapshot  # its meta read; its records read once, by `live()` or `settle()`
-    # The logs' latest change of each record they name (a deletion's record is None); once settled, every live
-    # record (the snapshot's with the logs' changes in place).
-    latest: dict[tuple[str, str, str], Change]
+    latest: dict[tuple[str, str, str], int]  # the sequence number of each readable record
     active: LogContents
     changes: int  # log lines replayed
     log_bytes: int
@@ -119,44 +117,14 @@ class Contents:
     voided: int = 0  # refused writes a void line skips
     logs_in_order: bool = True  # the active log continues the chain (else start writes a fresh one)
     log_missing: bool = False  # a snapshot of the current format with no log beside it
+    logged: dict[tuple[str, str, str], Change] = field(default_factory=dict)  # each record's last change logged
+    snapshot_damage_at: int = 0  # where in `damage` the snapshot's goes, once it has been read
 
-    settled: bool = False
-
-    def live(self) -> Iterator[Change]:
-        """The live records in sequence order, as the snapshot is read (once): a million records are never held
-        here, only passed on. The snapshot's damage joins `damage` once they have all been given."""
-        yield from replay(self.snapshot, self.latest)
-        self.damage[:0] = self.snapshot.damage
-
-    def settle(self) -> None:
-        """Read the snapshot's records into `latest` (for what needs them all at once: check, export)."""
-        if not self.settled:
-            self.latest = {(c.tenant, c.collection, c.id): c for c in self.live()}
-            self.settled = True
-
-    @property
-    def records(self) -> list[Change]:
-        self.settle()
-        return sorted(self.latest.values(), key=lambda c: c.seq)
-
-
-def replay(snapshot: Iterable[Change], latest: dict[tuple[str, str, str], Change]) -> Iterator[Change]:
-    """The live records, in sequence order: the snapshot's, each replaced or dropped as the logs changed it, then
-    the records the logs added (`latest`: the logs' last change of each record, a deletion's record None)."""
-    if not latest:  # nothing logged since the snapshot: its records as they are
-        yield from snapshot
-        return
-    pending = dict(latest)
-    for change in snapshot:
-        key = (change.tenant, change.collection, change.id)
-        newer = pending.get(key)
-        if newer is None:
-            yield change
-        elif newer.seq == change.seq:  # changed in place, or deleted
-            del pending[key]
-            if newer.record is not None:
-                yield newer
-    yield from sorted((c for c in pending.values() if c.record is not None), key=lambda c: c.seq)
+    def finish(self, snapshot: Snapshot) -> None:
+        """Add the damage found reading the snapshot's records (known once they have all been read)."""
+        at, self.snapshot_damage_at = self.snapshot_damage_at, -1
+        if at >= 0:
+            self.damage[at:at] = snapshot.damage
 
 
 def resolved(path: Path | str) -> Path:
@@ -248,6 +216,7 @@ class TinyStore(Store):
         self._writer: LogWriter | None = None
         self._locks: _Locks | None = None
         refuse_foreign(self.path)
+        self._traces = _traces(self.path)  # before the lock file is made: what an earlier run left
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._locks = _Locks(self.path, lock_wait)
@@ -263,40 +232,42 @@ class TinyStore(Store):
     # -- reading ------------------------------------------------------------------------------------------------
 
     def load(self, records: Records | None = None) -> Iterator[Change]:
-        """The records as the snapshot is read, with the logs' changes in place (never all of them at once: a
-        million records fit in memory only as the database holds them). What cannot be read raises
-        `DamagedStoreError`: the logs' damage before any record, the snapshot's once the last was given."""
+        """The snapshot's records as they are read (never all of them at once: a million records fit in memory
+        only as the database holds them), with the logs' changes in place; damage found on the way raises
+        `DamagedStoreError` once everything has been read (the start fails), unless the store repairs. A file
+        that is not a mock database is refused at once."""
         try:
-            contents = read_contents(self.path)
+            snapshot, contents = open_database(self.path, self._traces)
         except StoreError:
             self.close()
             raise
-        if contents.damage and not self.repair:
-            contents.settle()  # counts what is readable, and finds the snapshot's damage too
-            self.close()
-            raise DamagedStoreError(self.path, contents.damage, len(contents.latest))
-        return self._stream(contents, records)
+        return self._stream(snapshot, contents, records)
 
-    def _stream(self, contents: Contents, records: Records | None) -> Iterator[Change]:
+    def _stream(self, snapshot: Snapshot, contents: Contents, records: Records | None) -> Iterator[Change]:
         kept: list[Change] | None = [] if records is None else None  # what to write back when nothing holds it
         count = 0
-        for change in contents.live():
-            count += 1
-            if kept is not None:
-                kept.append(change)
-            yield change
+        try:
+            for change in replay(snapshot, contents.logged):
+                count += 1
+                if kept is not None:
+                    kept.append(change)
+                yield change
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"cannot read database {self.path}: {exc.strerror or exc}") from exc
+        contents.finish(snapshot)
         if contents.damage and not self.repair:
             self.close()
             raise DamagedStoreError(self.path, contents.damage, count)
         _warn_about(contents, self.wal_path)
-        meta = contents.snapshot.meta
+        meta = snapshot.meta
         fresh = not _is_meta(meta) or not contents.database or bool(contents.damage)
-        fresh = fresh or (meta or {}).get("format") != FORMAT  # an older format: written anew, with checksums
         self.meta = dict(meta) if meta is not None and _is_meta(meta) else {"format": FORMAT, **new_meta()}
         if contents.database:
             self.meta["database"] = contents.database
         self.meta.setdefault("database", new_meta()["database"])  # a legacy database gains its identity now
-        self.snapshot_bytes = contents.snapshot.size
+        older = self.meta.get("format") != FORMAT  # written before checksums: written anew with them
+        self.snapshot_bytes = snapshot.size
         self.pending_writes, self.pending_bytes = contents.changes, contents.log_bytes
         self._next_lsn = contents.next_lsn
 
@@ -306,14 +277,15 @@ class TinyStore(Store):
         if contents.damage:
             self._set_aside(contents.damage)
         try:
-            if contents.log_missing and not (fresh or contents.voided):
-                # A snapshot alone (a copy of one, as the benchmarks start from): it holds every change, so a fresh
-                # log continues its numbers; rewriting it (a million records: seconds) would add nothing.
+            if fresh or older or contents.voided or not contents.logs_in_order and not contents.log_missing:
+                # New, legacy, of an older format, repaired, or holding a refused write: folded now, into a
+                # snapshot (written before its log: a log beside a missing snapshot means records were lost, see
+                # `lost_snapshot`) and a fresh log.
+                self.compact(live())
+            elif contents.log_missing:
+                # A snapshot alone (a copy of a seeded one): a log that continues it, not a rewrite of every record.
                 create_log(self.wal_path, self.database, contents.next_lsn)
                 self._writer = LogWriter(self.wal_path, self.wal_path.stat().st_size, contents.next_lsn, self.fsync)
-            elif fresh or contents.voided or not self.wal_path.exists() or not contents.logs_in_order:
-                # New, legacy, repaired, or holding a refused write: folded now, into a snapshot and a fresh log.
-                self.compact(live())
             else:
                 self._writer = LogWriter(self.wal_path, contents.active.whole, contents.next_lsn, self.fsync)
                 if self.pending_writes and not self.compact_in_background(live):
@@ -379,8 +351,6 @@ class TinyStore(Store):
         lsn = self.last_lsn
         meta = {**self.meta, "lsn": lsn}
         try:
-            if not self.wal_path.exists():  # the log exists before any snapshot names it (a new database)
-                create_log(self.wal_path, self.database, lsn + 1)
             self.snapshot_bytes = write_snapshot(self.path, meta, live, lambda: True)
             self.meta = meta
             if self._locks is not None:
@@ -528,19 +498,33 @@ class ReadOnlyStore(Store):
         self.path = resolved(path)
         require_database(self.path)
         refuse_foreign(self.path)
+        self._traces = _traces(self.path)  # before the lock file is made: what an earlier run left
         self._locks: _Locks | None = _Locks(self.path, LOCK_WAIT)
         self.meta = {}
 
     def load(self, records: Records | None = None) -> Iterator[Change]:
+        """The records as they are read; damage raises `DamagedStoreError` once they have all been read."""
         try:
-            contents = read_contents(self.path)
-            contents.settle()
+            snapshot, contents = open_database(self.path, self._traces)
+        except StoreError:
+            self.close()
+            raise
+        self.meta = dict(snapshot.meta or {})
+        return self._stream(snapshot, contents)
+
+    def _stream(self, snapshot: Snapshot, contents: Contents) -> Iterator[Change]:
+        count = 0
+        try:
+            for change in replay(snapshot, contents.logged):
+                count += 1
+                yield change
+            contents.finish(snapshot)
+            if contents.damage:
+                raise DamagedStoreError(self.path, contents.damage, count)
+        except OSError as exc:
+            raise StoreError(f"cannot read database {self.path}: {exc.strerror or exc}") from exc
         finally:
             self.close()
-        if contents.damage:
-            raise DamagedStoreError(self.path, contents.damage, len(contents.latest))
-        self.meta = dict(contents.snapshot.meta or {})
-        return iter(contents.records)
 
     def write(self, changes: Sequence[Change]) -> None:
         raise StoreError(f"the database {self.path} was opened to be read only")
@@ -628,6 +612,12 @@ def _is_meta(meta: Any) -> bool:
     return isinstance(meta, dict) and isinstance(meta.get("secret"), str) and len(meta["secret"]) >= 32
 
 
+def _traces(path: Path) -> list[Path]:
+    """Files beside a database that an earlier run leaves: its lock file, its write-ahead logs."""
+    beside = [path.with_name(path.name + ".lock"), path.with_name(path.name + ".wal")]
+    return [p for p in beside if p.exists()] + [log for _, log in sealed_logs(path)]
+
+
 def _sealed_path(path: Path, generation: int) -> Path:
     return path.with_name(f"{path.name}.wal.{generation}")
 
@@ -643,20 +633,27 @@ def sealed_logs(path: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _read_snapshot(path: Path, logs: list[LogContents]) -> tuple[Snapshot, list[Damage]]:
+def _open_snapshot(path: Path, logs: list[LogContents]) -> Snapshot:
+    """The snapshot opened (its meta read); `ours` when a log beside it names a database (so a file that does not
+    look like a snapshot is a damaged one, not another program's)."""
     ours = any(log.header for log in logs)
     try:
-        return read_snapshot(path, ours=ours), []
+        return read_snapshot(path, ours=ours)
     except NotADatabaseError as exc:
         raise StoreError(f"{exc}; it was left untouched: give --db a new file or a database this mock wrote") from None
     except OSError as exc:
         raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
     except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the reader raise is damage, reported
-        return Snapshot(path), [Damage(path, 1, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})")]
+        snapshot = Snapshot(path, exists=True, size=path.stat().st_size)
+        snapshot.damage.append(Damage(path, 1, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})"))
+        return snapshot
 
 
-def read_contents(path: Path) -> Contents:
-    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database."""
+def open_database(path: Path, traces: list[Path]) -> tuple[Snapshot, Contents]:
+    """Read a database's logs and open its snapshot, changing nothing: its records are read as `replay(snapshot,
+    contents.logged)` is iterated, after which `contents.finish(snapshot)` completes the damage found.
+    StoreError if it is not a mock database. `traces`: the files an earlier run left beside it (found before a
+    lock file was made), which show that a missing or blank snapshot was lost (`lost_snapshot`)."""
     logs = [log for _, log in sealed_logs(path)]
     wal_path = path.with_name(path.name + ".wal")
     read: list[tuple[Path, LogContents]] = []
@@ -668,29 +665,28 @@ def read_contents(path: Path) -> Contents:
                 f"cannot read the log {log}: {exc.strerror or exc}; a log is a file this mock wrote: move whatever is "
                 f"there aside, then run `collect-mock check --db {shlex.quote(str(path))}`"
             ) from exc
-    snapshot, damage = _read_snapshot(path, [c for _, c in read])  # its damage joins once its records are read
+    snapshot = _open_snapshot(path, [c for _, c in read])
+    damage: list[Damage] = []
     meta = snapshot.meta if _is_meta(snapshot.meta) else None
     database = str(meta["database"]) if meta and isinstance(meta.get("database"), str) else None
     headers = [c.database for _, c in read if c.database]
     legacy = meta is not None and database is None
+    lost = lost_snapshot(path, snapshot, traces)
+    if lost is not None:
+        damage.append(lost)
     if meta is None and headers:
         database = headers[-1]  # the log says whose it was
-        what = (
-            "is missing"
-            if not path.exists()
-            else ("is empty" if not snapshot.size or snapshot.blank else "has no readable meta")
-        )
-        damage.append(
-            Damage(
-                path,
-                1,
-                f"{what}, yet the logs beside it belong to database {database}: what was folded into "
-                "the snapshot is lost, only the logs' changes can be kept",
+        if lost is None and not snapshot.damage:  # (a meta changed after writing is reported by the snapshot)
+            damage.append(
+                Damage(
+                    path,
+                    1,
+                    f"has no readable meta, yet the logs beside it belong to database {database}: what was folded "
+                    "into the snapshot is lost, only the logs' changes can be kept",
+                )
             )
-        )
-    latest: dict[tuple[str, str, str], Change] = {}  # the logs' changes; the snapshot's records are read later
     expected = int(meta.get("lsn", 0)) + 1 if meta and database and type(meta.get("lsn", 0)) is int else 1
-    contents = Contents(snapshot, latest, LogContents(), 0, 0, damage, database, legacy=legacy)
+    contents = Contents({}, LogContents(), 0, 0, damage, database, legacy=legacy, snapshot_damage_at=len(damage))
     for log, found in read:
         active = log == wal_path
         contents.damage += found.damage
@@ -703,7 +699,9 @@ def read_contents(path: Path) -> Contents:
                 lsn = data.get("l")
                 if isinstance(lsn, int) and lsn < expected:
                     continue  # folded into the snapshot already
-                _replay(contents, Change.from_json(data))
+                change = Change.from_json(data)
+                contents.logged[(change.tenant, change.collection, change.id)] = change
+                contents.changes += 1
             contents.log_bytes += found.whole
             if found.last is not None:
                 expected = max(expected, found.last + 1)
@@ -712,7 +710,7 @@ def read_contents(path: Path) -> Contents:
     contents.next_lsn = expected
     last = contents.active.last  # the active log ends where the chain does, or start writes a fresh one
     contents.logs_in_order = last is not None and last + 1 == expected
-    return contents
+    return snapshot, contents
 
 
 def _check_log(contents: Contents, log: Path, found: LogContents, active: bool, sealed: bool, expected: int) -> bool:
@@ -781,9 +779,45 @@ def _check_log(contents: Contents, log: Path, found: LogContents, active: bool, 
     return True
 
 
-def _replay(contents: Contents, change: Change) -> None:
-    contents.latest[(change.tenant, change.collection, change.id)] = change  # a deletion too: it hides the snapshot's
-    contents.changes += 1
+def replay(snapshot: Iterable[Change], latest: dict[tuple[str, str, str], Change]) -> Iterator[Change]:
+    """The live records, in sequence order: the snapshot's, each replaced or dropped as the logs changed it, and
+    the records the logs added, each in its place (also where the snapshot's own line of a record was lost to
+    damage: a repair writes the records back in order)."""
+    if not latest:  # nothing logged since the snapshot: its records as they are
+        yield from snapshot
+        return
+    pending = dict(latest)
+    logged = sorted(latest.values(), key=lambda c: c.seq)
+    at = 0
+    for change in snapshot:
+        while at < len(logged) and logged[at].seq < change.seq:  # logged before this record: no later match
+            before = logged[at]
+            at += 1
+            if pending.pop((before.tenant, before.collection, before.id), None) is before and before.record:
+                yield before
+        key = (change.tenant, change.collection, change.id)
+        newer = pending.get(key)
+        if newer is None:
+            yield change
+        elif newer.seq == change.seq:  # changed in place (or deleted)
+            del pending[key]
+            if newer.record is not None:
+                yield newer
+    for change in logged[at:]:
+        if pending.get((change.tenant, change.collection, change.id)) is change and change.record is not None:
+            yield change
+
+
+def read_contents(path: Path, traces: list[Path] | None = None) -> Contents:
+    """Read a database's snapshot and logs, changing nothing; StoreError if it is not a mock database.
+    `traces`: the files an earlier run left beside it (found before a lock file was made)."""
+    snapshot, contents = open_database(path, _traces(path) if traces is None else traces)
+    try:
+        contents.latest = {(c.tenant, c.collection, c.id): c.seq for c in replay(snapshot, contents.logged)}
+    except OSError as exc:
+        raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
+    contents.finish(snapshot)
+    return contents
 
 
 def check_database(path: Path | str) -> Contents:
@@ -791,11 +825,10 @@ def check_database(path: Path | str) -> Contents:
     path = resolved(path)
     require_database(path)
     refuse_foreign(path)
+    traces = _traces(path)
     locks = _Locks(path, LOCK_WAIT)
     try:
-        contents = read_contents(path)
-        contents.settle()
-        return contents
+        return read_contents(path, traces)
     finally:
         locks.release()
 

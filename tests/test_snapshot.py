@@ -127,18 +127,17 @@ def test_an_emptied_snapshot_beside_its_log_is_refused_and_repair_keeps_what_the
     store.close()
     db.write_bytes(emptied)  # `: > db.json`
     message = refused(db)
-    assert f"{db} line 1: is empty, yet the logs beside it belong to database" in message
-    assert "collect-mock repair" in message
+    assert f"{db} line 1: the snapshot is empty" in message and "collect-mock repair" in message
     assert main(["check", "--db", str(db)]) == 1
     repair_database(db)
     assert set(records_of(db)) == {"r21"}
 
 
-def test_a_removed_snapshot_beside_its_log_is_refused(db):
+def test_a_removed_snapshot_beside_its_lock_file_is_refused(db, capsys):
     db.unlink()
-    assert db.with_name("db.json.wal").exists()
+    assert db.with_name("db.json.lock").exists()
     message = refused(db)
-    assert f"{db} line 1: is missing, yet the logs beside it belong to database" in message
+    assert "the snapshot is missing" in message and "db.json.lock" in message
     assert not db.exists()  # nothing was written in its place
 
 
@@ -157,6 +156,40 @@ def test_a_snapshot_of_format_2_is_read_and_written_anew_with_checksums(tmp_path
     assert records_of(path) == {"a": {"id": "a", "memo": "old"}}
     text = path.read_bytes()
     assert b'"format":3' in text and b'"k":' in text and b'"secret":"' + b"ab" * 32 in text
+
+
+def test_a_record_line_repeated_in_the_snapshot_is_damage_not_an_older_record_put_back(db):
+    store = TinyStore(db)
+    list(store.load())
+    store.write([put(4, "r4", memo="patched", total=4.0)])  # in the log only: the snapshot holds the old r4
+    store._writer.close()  # a kill: the log is not folded  # noqa: SLF001
+    store._writer = None  # noqa: SLF001
+    store._records = None  # noqa: SLF001
+    store.close()
+    lines = db.read_bytes().split(b"\n")
+    lines.insert(6, lines[5])  # r4's line again, right after itself
+    db.write_bytes(b"\n".join(lines))
+    assert f"{db} line 7: record 4 follows record 4: a line repeated or moved" in refused(db)
+    repair_database(db)
+    assert records_of(db)["r4"]["memo"] == "patched"
+
+
+def test_a_repair_writes_the_records_back_in_sequence_order_where_a_damaged_line_had_a_logged_change(db):
+    store = TinyStore(db)
+    list(store.load())
+    store.write([put(4, "r4", memo="patched", total=4.0)])  # in the log only
+    store._writer.close()  # a kill: the log is not folded  # noqa: SLF001
+    store._writer = None  # noqa: SLF001
+    store._records = None  # noqa: SLF001
+    store.close()
+    edit_line(db, 6, b'"memo 4"', b'"memo 5"')  # r4's snapshot line is damaged; the log's change to it is whole
+    assert "record 4's checksum does not match" in refused(db)
+    repair_database(db)
+    assert check_database(db).damage == []
+    assert records_of(db)["r4"]["memo"] == "patched"
+    store = TinyStore(db)
+    assert [c.seq for c in store.load()] == list(range(1, 21))
+    store.close()
 
 
 def test_a_snapshot_copied_alone_starts_without_being_written_again_and_keeps_later_writes(db, tmp_path):

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from mockserver import wal
-from mockserver.tinystore import check_database
+from mockserver.tinystore import ReadOnlyStore, check_database
 from tests.support import factory
 from tests.support.process import MockProcess, free_port
 
@@ -233,7 +233,8 @@ ALL = {f"r{n:02d}" for n in range(15)}
 
 
 def stored_names(db):
-    return {change.value["name"] for change in check_database(db).records if change.collection == "batches"}
+    store = ReadOnlyStore(db)
+    return {change.value["name"] for change in store.load() if change.collection == "batches"}
 
 
 def log_of(db):
