@@ -47,7 +47,7 @@ import orjson
 from tinydb.storages import Storage
 
 from mockserver.storage import Change
-from mockserver.wal import Damage, legible_key
+from mockserver.wal import Damage, legible_key, sync_directory
 
 FORMAT = 3
 TABLES = frozenset({"meta", "records", "_default"})  # `_default`: the table TinyDB itself always knows
@@ -138,25 +138,11 @@ def write_snapshot(
         if not still_wanted():
             return 0
         os.replace(tmp, path)
-        _sync_directory(path.parent)
+        sync_directory(path.parent)
         return size
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make a rename durable: the new name lives in the directory, which has to reach the disk too."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems cannot sync a directory; the rename still happened
-    finally:
-        os.close(fd)
 
 
 # -- reading ----------------------------------------------------------------------------------------------------
