@@ -14,9 +14,10 @@ from collect_drift.text import cut, printable
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def environment(package: str = "collect_drift") -> jinja2.Environment:
+    """The Jinja2 environment of a package's `templates` folder, autoescaped and strict (the suite's pages too)."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("collect_drift", "templates"),
+        loader=jinja2.PackageLoader(package, "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -28,7 +29,7 @@ def html_page(report: DriftReport) -> str:
     counts = report.counts()
     summary = [(k, sum(1 for g in report.groups if g.kind == k), counts[k]) for k in DriftKind if counts[k]]
     page = (
-        _environment()
+        environment()
         .get_template("drift.html.j2")
         .render(
             report=report,

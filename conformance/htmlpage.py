@@ -4,28 +4,14 @@ Markdown: the verdict in its colour, the matrix coloured by outcome, each group 
 
 from __future__ import annotations
 
-from functools import cache
-
-import jinja2
-
+from collect_drift.htmlpage import environment
 from conformance import render
 from conformance.report import Report
 from conformance.verdicts import ERROR, NOT_VERIFIED
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("conformance", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def html_page(report: Report) -> str:
-    template = _environment().get_template("report.html.j2")
+    template = environment("conformance").get_template("report.html.j2")
     return template.render(
         report=report,
         page=render.view(report),
